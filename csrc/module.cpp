@@ -1,0 +1,70 @@
+// PYBIND11_MODULE(_core): registers every kernel family and reports how the module was built.
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "common/check.h"
+#include "common/macros.h"
+#include "common/parallel.h"
+
+#if PYREPAIR_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+#ifndef PYREPAIR_VERSION
+#define PYREPAIR_VERSION "0.0.0"
+#endif
+#ifndef PYREPAIR_CUDA_ARCHS
+#define PYREPAIR_CUDA_ARCHS ""
+#endif
+
+namespace py = pybind11;
+
+namespace pyrepair {
+void register_random(py::module_& m);
+}
+
+namespace {
+
+std::string compiler() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("gcc ") + __VERSION__;
+#elif defined(_MSC_VER)
+  return "msvc " + std::to_string(_MSC_VER);
+#else
+  return "unknown";
+#endif
+}
+
+py::dict build_info() {
+  py::dict d;
+  d["version"] = PYREPAIR_VERSION;
+  d["cuda"] = static_cast<bool>(PYREPAIR_WITH_CUDA);
+  d["cuda_archs"] = std::string(PYREPAIR_WITH_CUDA ? PYREPAIR_CUDA_ARCHS : "");
+#if PYREPAIR_WITH_CUDA
+  d["cuda_runtime_version"] = CUDART_VERSION;
+#else
+  d["cuda_runtime_version"] = py::none();
+#endif
+  d["openmp"] = static_cast<bool>(PYREPAIR_WITH_OPENMP);
+  d["compiler"] = compiler();
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pyrepair compiled kernels (C++/OpenMP, optional CUDA); use the Python API in pyrepair.*";
+  m.def("build_info", &build_info, "How this module was built: version, cuda, cuda_archs, openmp, compiler.");
+  m.def("get_num_threads", &pyrepair::max_threads, "Threads the CPU kernels use (1 without OpenMP).");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1) pyrepair::fail("set_num_threads", "n must be >= 1, got ", n);
+        pyrepair::set_max_threads(n);
+      },
+      py::arg("n"), "Set the number of threads the CPU kernels use (no effect without OpenMP).");
+  pyrepair::register_random(m);
+}
