@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> None:
         torch_fn = torch.rand if dist == "uniform" else torch.randn
         gen = torch.Generator(device=dev).manual_seed(0)
         impl = "cuda" if dev == "cuda" else "cpu"
-        timings.append(measure(lambda: ours(n, 1, device=dev), name=dist, impl=f"pyrepair-{impl}", items=n,
+        timings.append(measure(lambda ours=ours: ours(n, 1, device=dev), name=dist, impl=f"pyrepair-{impl}", items=n,
                                device=dev, params={"n": n}))
-        timings.append(measure(lambda: torch_fn(n, generator=gen, device=dev), name=dist, impl="torch", items=n,
-                               device=dev, params={"n": n}))
-        timings.append(measure(lambda: ours(ref_n, 1, device=dev, backend="reference"), name=dist,
+        timings.append(measure(lambda f=torch_fn, g=gen: f(n, generator=g, device=dev), name=dist, impl="torch",
+                               items=n, device=dev, params={"n": n}))
+        timings.append(measure(lambda ours=ours: ours(ref_n, 1, device=dev, backend="reference"), name=dist,
                                impl="pyrepair-reference", items=ref_n, device=dev, repeats=3, params={"n": ref_n}))
     path = write_results(
         "random", dev, timings, baseline="torch",

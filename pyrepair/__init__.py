@@ -23,6 +23,8 @@ __version__ = "0.1.0"
 from ._backend import build_info, cuda_available, get_num_threads, set_num_threads  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError,
+    CheckpointError,
+    DataFormatError,
     DataNotFoundError,
     DeviceError,
     DTypeError,
@@ -36,7 +38,9 @@ _SUBMODULES = ("cli", "data", "models", "random", "testing", "train")
 
 __all__ = [
     "BackendUnavailableError",
+    "CheckpointError",
     "DTypeError",
+    "DataFormatError",
     "DataNotFoundError",
     "DeviceError",
     "PyrepairError",

@@ -58,7 +58,7 @@ def check_shape(x: Any, spec: str, name: str, fn: str, **fixed: int) -> dict[str
             expected=spec,
         )
     sizes: dict[str, int] = {}
-    for d, s in zip(dims, shape):
+    for d, s in zip(dims, shape, strict=True):
         want = int(d) if d.isdigit() else fixed.get(d)
         if want is not None and s != want:
             raise ShapeError(

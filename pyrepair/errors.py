@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 __all__ = [
     "BackendUnavailableError",
+    "CheckpointError",
     "DTypeError",
+    "DataFormatError",
     "DataNotFoundError",
     "DeviceError",
     "PyrepairError",
@@ -71,3 +73,11 @@ class BackendUnavailableError(PyrepairError, RuntimeError):
 
 class DataNotFoundError(PyrepairError, FileNotFoundError):
     """A dataset's files were not found; the message lists the file names and the places searched."""
+
+
+class DataFormatError(PyrepairError, ValueError):
+    """A data file exists but cannot be parsed (bad magic number, truncated, missing keys, labels out of range)."""
+
+
+class CheckpointError(PyrepairError, ValueError):
+    """A file is not a pyrepair checkpoint, or one whose layout this version cannot read."""

@@ -67,7 +67,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     info = pyrepair.build_info()
     if info["cuda"] and torch.cuda.is_available():
         return
-    why = f"CUDA not usable (CUDA kernels built: {info['cuda']}, torch.cuda.is_available(): {torch.cuda.is_available()})"
+    why = (f"CUDA not usable (CUDA kernels built: {info['cuda']}, "
+           f"torch.cuda.is_available(): {torch.cuda.is_available()})")
     if _require_cuda():
         pytest.fail(f"PYREPAIR_REQUIRE_CUDA=1 but {why}", pytrace=False)
     pytest.skip(why)
