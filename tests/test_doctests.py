@@ -1,0 +1,18 @@
+"""Docstring examples run (STYLE rule 13): every ``Example`` in the public modules is executed as a doctest."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["pyrepair", "pyrepair.random", "pyrepair.testing", "pyrepair.data", "pyrepair.models", "pyrepair.train",
+           "pyrepair._checks", "pyrepair.errors"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    mod = importlib.import_module(name)
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
