@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import warnings
 from typing import Any, Literal, NamedTuple
@@ -45,7 +46,8 @@ def select(fn: str, device: torch.device | str, backend: str = "auto") -> Resolv
 
     * ``"reference"``: the torch reference, on any device.
     * ``"auto"``: ``"cuda"`` for CUDA devices, ``"cpu"`` for CPU; on a CPU device without the compiled core it
-      falls back to the reference with a :class:`~pyrepair.errors.PyrepairWarning` (never silently).
+      falls back to the reference with a :class:`~pyrepair.errors.PyrepairWarning` (never silently; no warning
+      when the user disabled the core on purpose with ``PYREPAIR_DISABLE_CORE=1``).
     * ``"cpu"`` / ``"cuda"``: that compiled back-end, which must match the data's device.
 
     Raises:
@@ -76,7 +78,8 @@ def select(fn: str, device: torch.device | str, backend: str = "auto") -> Resolv
     if not _backend.has_core():
         if backend == "cpu":
             _backend.core(fn)  # raises with the build hint
-        if not _warned_reference:
+        disabled = os.environ.get("PYREPAIR_DISABLE_CORE") == "1"  # asked for: no warning
+        if not _warned_reference and not disabled:
             _warned_reference = True
             warnings.warn(
                 f"{fn}: the compiled core is not available, using the slow torch reference kernels. "

@@ -43,6 +43,13 @@ def test_auto_falls_back_to_reference_loudly_without_core(monkeypatch):
         assert _dispatch.select("f", "cpu", "auto") == "reference"
 
 
+def test_disable_core_env_falls_back_quietly(monkeypatch):
+    monkeypatch.setenv("PYREPAIR_DISABLE_CORE", "1")
+    monkeypatch.setattr(_backend, "has_core", lambda: False)
+    monkeypatch.setattr(_dispatch, "_warned_reference", False)
+    assert _dispatch.select("f", "cpu", "auto") == "reference"  # filterwarnings=error: no warning allowed
+
+
 def test_to_torch_and_restore_kinds():
     t = torch.arange(6.0)
     conv = _dispatch.to_torch(t, "x", "f")
