@@ -484,7 +484,9 @@ def _as_loader(
         # Index the tensors with a whole batch of indices at once (fast), not sample by sample.
         base = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         sampler = BatchSampler(base, batch_size=batch_size, drop_last=False)
-        return DataLoader(dataset, sampler=sampler, batch_size=None, generator=generator, pin_memory=pin_memory)
+        # pinning applies to host memory only: tensors already on the GPU are batched where they are
+        pin = pin_memory and images.device.type == "cpu" and labels.device.type == "cpu"
+        return DataLoader(dataset, sampler=sampler, batch_size=None, generator=generator, pin_memory=pin)
     raise TypeError(
         f"{fn}: {name} must be an (images, labels) tuple of tensors, a torch Dataset or a DataLoader, "
         f"got {type(data).__name__}"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 MODULES = ["pyrepair", "pyrepair.errors", "pyrepair.random", "pyrepair.data", "pyrepair.models", "pyrepair.train",
-           "pyrepair.testing", "pyrepair.cli"]
+           "pyrepair.testing", "pyrepair.cli", "pyrepair.transform", "pyrepair.augment", "pyrepair.methods"]
 
 
 def surface() -> dict[str, list[str]]:

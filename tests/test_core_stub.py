@@ -8,7 +8,8 @@ from pathlib import Path
 import pyrepair
 from pyrepair import _backend
 
-CUDA_ONLY = {"random_fill_cuda", "cuda_device_count"}
+CUDA_ONLY = {"random_fill_cuda", "cuda_device_count", "transform_warp_cuda", "transform_point_cuda",
+             "transform_enhance_cuda"}
 
 
 def _stub_names() -> set[str]:

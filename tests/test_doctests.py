@@ -8,7 +8,9 @@ import importlib
 import pytest
 
 MODULES = ["pyrepair", "pyrepair.random", "pyrepair.testing", "pyrepair.data", "pyrepair.models", "pyrepair.train",
-           "pyrepair._checks", "pyrepair.errors"]
+           "pyrepair._checks", "pyrepair.errors", "pyrepair.transform", "pyrepair.augment", "pyrepair.augment.augmix",
+           "pyrepair.augment.mixing", "pyrepair.augment.losses", "pyrepair.methods", "pyrepair.methods.base",
+           "pyrepair.methods.baselines"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -21,7 +21,7 @@ void parallel_for(int64_t n, int64_t grain, const F& fn) {
   const int64_t chunks = (n + grain - 1) / grain;
 #if PYREPAIR_WITH_OPENMP
   if (chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t begin = c * grain;
       fn(begin, std::min(n, begin + grain));

@@ -1,0 +1,89 @@
+// CPU loops of the `transform` family (OpenMP over images via parallel_for); the per-element math is in
+// transform.h, shared with the CUDA kernels. Every output element is written from its own indices only, so results
+// do not depend on the number of threads.
+#include <algorithm>
+#include <cstdint>
+
+#include "common/parallel.h"
+#include "transform/transform.h"
+
+namespace pyrepair {
+
+namespace {
+
+// Items per parallel chunk so that one chunk does at least ~`work` output values.
+int64_t grain_for(int64_t values_per_item, int64_t work = 1 << 14) {
+  return std::max<int64_t>(1, work / std::max<int64_t>(1, values_per_item));
+}
+
+}  // namespace
+
+template <Sampler S>
+void warp_cpu_impl(const WarpParams& p) {
+  // Item i = n * P + pv: the P variants of one source image are neighbours, so a chunk reads its source once
+  // (from cache) for all of them (the population case).
+  parallel_for(p.n * p.variants, grain_for(p.c * p.h * p.w), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t n = i / p.variants, pv = i % p.variants;
+      for (int64_t y = 0; y < p.h; ++y)
+        for (int64_t x = 0; x < p.w; ++x) warp_pixel<S>(p, pv, n, y, x);
+    }
+  });
+}
+
+void warp_cpu(const WarpParams& p) {
+  if (p.n * p.variants <= 0 || p.c * p.h * p.w == 0) return;
+  if (p.sampler == Sampler::Zeros) {
+    warp_cpu_impl<Sampler::Zeros>(p);
+  } else {
+    warp_cpu_impl<Sampler::Pil>(p);
+  }
+}
+
+void point_cpu(const PointParams& p) {
+  const int64_t planes = p.b * p.c, plane = p.h * p.w;
+  if (planes <= 0 || plane == 0) return;
+  const bool need_hist = point_needs_histogram(p.op);
+  parallel_for(planes, grain_for(plane), [&](int64_t begin, int64_t end) {
+    int64_t hist[256];
+    int lut[256];
+    float lutf[256];
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* src = p.src + pl * plane;
+      float* out = p.out + pl * plane;
+      std::fill(hist, hist + 256, int64_t{0});
+      if (need_hist)
+        for (int64_t i = 0; i < plane; ++i) ++hist[level_of(src[i])];
+      point_lut(p.op, p.param[pl / p.c], hist, lut);
+      for (int i = 0; i < 256; ++i) lutf[i] = static_cast<float>(lut[i]) / 255.0f;
+      for (int64_t i = 0; i < plane; ++i) out[i] = lutf[level_of(src[i])];
+    }
+  });
+}
+
+void enhance_cpu(const EnhanceParams& p) {
+  const int64_t plane = p.h * p.w, image = p.c * plane;
+  if (p.b <= 0 || image == 0) return;
+  parallel_for(p.b, grain_for(image), [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const float* img = p.src + n * image;
+      float* out = p.out + n * image;
+      const float f = p.factor[n];
+      if (p.op == EnhanceOp::Contrast) {
+        double sum = 0.0;  // mean luminance, accumulated in double (the reference uses float64 too)
+        for (int64_t i = 0; i < plane; ++i) sum += static_cast<double>(pixel_luma(img, p.c, plane, i));
+        const float grey = static_cast<float>(sum / static_cast<double>(plane));
+        for (int64_t i = 0; i < image; ++i) out[i] = blend(img[i], grey, f);
+        continue;
+      }
+      for (int64_t ch = 0; ch < p.c; ++ch)
+        for (int64_t y = 0; y < p.h; ++y)
+          for (int64_t x = 0; x < p.w; ++x) {
+            const int64_t i = ch * plane + y * p.w + x;
+            out[i] = blend(img[i], enhance_degenerate(p, img, ch, y, x), f);
+          }
+    }
+  });
+}
+
+}  // namespace pyrepair

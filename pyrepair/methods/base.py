@@ -1,0 +1,944 @@
+"""The shape every repair method shares: ``Method(**hparams).repair(model, train, failures, ...) -> RepairResult``.
+
+* :class:`RepairMethod` is the abstract base. Hyper-parameters go to the constructor (validated there), data to
+  :meth:`RepairMethod.repair`, which is implemented once here: it validates the data, deep-copies the model (the
+  user's model object, its weights and its train/eval modes are never changed unless ``inplace=True``), measures
+  accuracy before, calls the subclass hook ``_fit``, measures accuracy after and returns a :class:`RepairResult`.
+* :class:`FineTuningMethod` adds the fine-tuning hyper-parameters shared by DeepRepair and its baselines
+  (``shared/spec/deeprepair.md`` §A.7, §A.8): every one of them fine-tunes the pre-trained model on ``D^t ∪ D^c``
+  with the same optimiser and budget and differs only in the loss of one step.
+* :func:`finetune` is that loop: SGD (momentum 0.9, Nesterov, weight decay 5e-4) with a per-step cosine schedule to
+  0 over the epoch budget, shuffling with an explicit generator reseeded every epoch, a ``step`` callable that turns
+  a batch into a loss.
+
+Terms of the DeepRepair protocol (§A.1, §A.2): ``D^t`` is the training set (``train``), ``D^c`` the collected failure
+cases (``failures``), ``D^v`` the clean test set (usually ``val``) and ``D^e`` the held-out failures used only to
+measure repair.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> from pyrepair.methods import FineTune
+    >>> x, y = torch.rand(32, 1, 8, 8), torch.arange(32) % 2
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    >>> result = FineTune(epochs=1, batch_size=16).repair(model, (x, y), (x[:4], y[:4]), val=(x, y), progress=False)
+    >>> sorted(result.metrics), result.model is model
+    (['failures', 'seconds', 'val'], False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import math
+import numbers
+import os
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler
+from tqdm.auto import tqdm
+
+from .._checks import check_in, check_int, check_positive, format_shape
+from ..data import ImageData, as_image_data
+from ..errors import CheckpointError, ShapeError
+from ..train import (
+    Callback,
+    History,
+    _as_loader,
+    _check_label_range,
+    _check_logits,
+    _forked_rng,
+    _input_dtype,
+    _len_or_none,
+    _resolve_progress,
+    _restore_modes,
+    _run_eval,
+    _save_modes,
+    _seed_for,
+    _seed_globals,
+    _unpack_batch,
+    evaluate,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
+
+__all__ = [
+    "DataArg",
+    "DeviceArg",
+    "FineTuningMethod",
+    "RepairMethod",
+    "RepairResult",
+    "StepFn",
+    "cross_entropy_step",
+    "finetune",
+    "union",
+]
+
+logger = logging.getLogger(__name__)
+
+DataArg = Sequence[Any] | Dataset
+"""An ``(images, labels)`` pair (float ``[N, C, H, W]`` in ``[0, 1]``, integer ``[N]``) or a map-style/iterable
+torch ``Dataset`` yielding ``(image, label)``."""
+
+DeviceArg = str | int | torch.device | None
+"""A device request, as accepted by :func:`pyrepair.train.resolve_device`."""
+
+StepFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+"""``step(model, images, labels, generator) -> loss``: one training step's forward pass and loss (a scalar tensor).
+
+``images`` (``[B, C, H, W]``, the model's floating dtype) and ``labels`` (``[B]`` int64) are already on the training
+device; ``model`` is in train mode; ``generator`` is a ``torch.Generator`` on the training device that the step must
+use for all its random draws (augmentation). The step must not call ``backward`` or touch the optimiser."""
+
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
+"""Optimizer names accepted by :func:`finetune`."""
+
+SCHEDULERS: tuple[str, ...] = ("cosine", "none")
+"""Learning-rate schedules accepted by :func:`finetune`: per-step cosine annealing to 0, or constant."""
+
+_FINETUNE = "pyrepair.methods.finetune"
+_EVAL_BATCH = 512
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Data helpers
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _Union(Dataset):
+    """The concatenation of several data sets, yielding ``(image tensor, int64 label tensor)``.
+
+    When every part is an :class:`ImageData` the union is ``batched``: indexing it with a list of indices gathers a
+    whole batch from the parts at once (no per-sample Python loop and no copy of the parts, which for CIFAR-sized
+    ``D^t`` would double the memory). Otherwise it is a per-sample map-style dataset whose labels are normalised to
+    0-d int64 tensors, so the default collate can stack samples coming from different parts.
+    """
+
+    def __init__(self, parts: Sequence[ImageData | Dataset]) -> None:
+        self.parts = list(parts)
+        sizes = [p.images.shape[0] if isinstance(p, ImageData) else len(p) for p in self.parts]  # type: ignore[arg-type]
+        self.offsets = torch.tensor([0, *torch.tensor(sizes).cumsum(0).tolist()], dtype=torch.long)
+        self.batched = all(isinstance(p, ImageData) for p in self.parts)
+        first = self.parts[0]
+        self.dtype = first.images.dtype if isinstance(first, ImageData) else torch.float32
+        self.device = first.images.device if isinstance(first, ImageData) else torch.device("cpu")
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def _locate(self, idx: torch.Tensor) -> torch.Tensor:
+        n = len(self)
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise IndexError(f"index out of range for a union of {n} samples")
+        return torch.bucketize(idx, self.offsets[1:], right=True)
+
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(index, numbers.Integral) or (isinstance(index, torch.Tensor) and index.ndim == 0):
+            i = int(index)
+            k = int(self._locate(torch.tensor([i]))[0])
+            local = i - int(self.offsets[k])
+            part = self.parts[k]
+            if isinstance(part, ImageData):
+                return part.images[local], part.labels[local]
+            item = part[local]
+            return torch.as_tensor(item[0]), torch.as_tensor(item[1], dtype=torch.long)
+        if not self.batched:
+            raise TypeError("batched indexing needs tensor parts")
+        idx = torch.as_tensor(index, dtype=torch.long).reshape(-1)
+        which = self._locate(idx)
+        first = self.parts[0]
+        assert isinstance(first, ImageData)
+        x = torch.empty((idx.numel(), *first.images.shape[1:]), dtype=self.dtype, device=self.device)
+        y = torch.empty(idx.numel(), dtype=torch.long, device=self.device)
+        for k, part in enumerate(self.parts):
+            assert isinstance(part, ImageData)
+            sel = (which == k).nonzero().squeeze(1)
+            if sel.numel():
+                local = idx[sel] - self.offsets[k]
+                sel_d, local_d = sel.to(self.device), local.to(part.images.device)
+                x[sel_d] = part.images[local_d].to(device=self.device, dtype=self.dtype)
+                y[sel_d] = part.labels[local_d].to(self.device)
+        return x, y
+
+
+def union(*parts: ImageData | Dataset) -> ImageData | Dataset:
+    """The union ``D^t ∪ D^c`` of validated data sets (one part is returned as is); see :class:`_Union`."""
+    if len(parts) == 1:
+        return parts[0]
+    return _Union(parts)
+
+
+def _make_train_loader(data: Any, batch_size: int, generator: torch.Generator, fn: str, pin_memory: bool) -> DataLoader:
+    if isinstance(data, _Union) and data.batched:
+        # Same batched-index path as pyrepair.train._as_loader uses for one tensor pair.
+        sampler = BatchSampler(RandomSampler(data, generator=generator), batch_size=batch_size, drop_last=False)
+        pin = pin_memory and data.device.type == "cpu"
+        return DataLoader(data, sampler=sampler, batch_size=None, generator=generator, pin_memory=pin)
+    if isinstance(data, ImageData):
+        data = (data.images, data.labels)
+    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+        pin_memory = pin_memory and data[0].device.type == "cpu"
+    return _as_loader(data, batch_size, True, generator, fn, name="data", pin_memory=pin_memory)
+
+
+def _check_data(data: Any, name: str, fn: str) -> ImageData | Dataset:
+    """Validate one data argument of :meth:`RepairMethod.repair`: a tensor pair (→ ImageData) or a Dataset."""
+    if isinstance(data, DataLoader):
+        raise TypeError(
+            f"{fn}: {name} must be an (images, labels) pair or a torch Dataset, got a DataLoader "
+            f"(pass its .dataset; batching and shuffling are set by the method's batch_size and the seed)"
+        )
+    if isinstance(data, Dataset):
+        if not isinstance(data, IterableDataset):
+            try:
+                n = len(data)  # type: ignore[arg-type]
+            except TypeError:
+                n = None
+            if n == 0:
+                raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
+        return data
+    return as_image_data(data, fn, name=name)
+
+
+def _sample_shape(data: ImageData | Dataset) -> tuple[int, ...] | None:
+    """The ``(C, H, W)`` of one sample, or ``None`` when it cannot be read cheaply."""
+    if isinstance(data, ImageData):
+        return tuple(int(s) for s in data.images.shape[1:])
+    if isinstance(data, IterableDataset):
+        return None
+    try:
+        item = data[0]
+        return tuple(int(s) for s in torch.as_tensor(item[0]).shape)
+    except Exception:  # noqa: BLE001 - a user dataset may fail in many ways; the loader reports it later
+        return None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The fine-tuning loop
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def cross_entropy_step(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """The plain step: cross-entropy of ``model(images)`` against ``labels`` (``generator`` unused)."""
+    return F.cross_entropy(model(images).float(), labels)
+
+
+def _make_optimizer(
+    name: str, model: nn.Module, lr: float, momentum: float, nesterov: bool, weight_decay: float, fn: str
+) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"{fn}: model has no trainable parameters (all have requires_grad=False)")
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def _check_optim_args(
+    fn: str,
+    epochs: Any,
+    batch_size: Any,
+    lr: Any,
+    optimizer: Any,
+    momentum: Any,
+    nesterov: Any,
+    weight_decay: Any,
+    scheduler: Any,
+) -> dict[str, Any]:
+    """Validate the shared optimisation hyper-parameters; returns them normalised (errors name arg and value)."""
+    out: dict[str, Any] = {
+        "epochs": check_int(epochs, "epochs", fn, min_value=1),
+        "batch_size": check_int(batch_size, "batch_size", fn, min_value=1),
+        "lr": check_positive(lr, "lr", fn),
+    }
+    if not isinstance(optimizer, str):
+        raise TypeError(f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    out["optimizer"] = optimizer.strip().lower()
+    check_in("optimizer", out["optimizer"], OPTIMIZERS, fn)
+    out["momentum"] = check_positive(momentum, "momentum", fn, allow_zero=True)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"{fn}: nesterov must be True or False, got {nesterov!r}")
+    if nesterov and out["optimizer"] == "sgd" and out["momentum"] == 0:
+        raise ValueError(f"{fn}: nesterov=True needs momentum > 0, got momentum={momentum!r}")
+    out["nesterov"] = nesterov
+    out["weight_decay"] = check_positive(weight_decay, "weight_decay", fn, allow_zero=True)
+    if not isinstance(scheduler, str):
+        raise TypeError(f"{fn}: scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
+    out["scheduler"] = scheduler.strip().lower()
+    check_in("scheduler", out["scheduler"], SCHEDULERS, fn)
+    return out
+
+
+def _check_callbacks(callbacks: Iterable[Callback] | Callback, fn: str) -> list[Callback]:
+    cbs: list[Callback] = [callbacks] if callable(callbacks) else list(callbacks)
+    for i, cb in enumerate(cbs):
+        if not callable(cb):
+            raise TypeError(f"{fn}: callbacks[{i}] must be callable cb(epoch, record, model), got {cb!r}")
+    return cbs
+
+
+def _num_classes(model: nn.Module, image: torch.Tensor, dev: torch.device, fn: str) -> int:
+    """K from one forward of a single image in eval mode (no gradients, no change to BatchNorm statistics)."""
+    modes = _save_modes(model)
+    try:
+        model.eval()
+        with torch.no_grad():
+            x = image.unsqueeze(0).to(dev, dtype=_input_dtype(model))
+            return _check_logits(model(x), 1, fn)
+    finally:
+        _restore_modes(modes)
+
+
+def finetune(
+    model: nn.Module,
+    data: DataArg,
+    *,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 0.01,
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd",
+    momentum: float = 0.9,
+    nesterov: bool = True,
+    weight_decay: float = 5e-4,
+    scheduler: Literal["cosine", "none"] = "cosine",
+    seed: int = 0,
+    device: DeviceArg = None,
+    progress: bool | None = None,
+    step: StepFn | None = None,
+    val: DataArg | None = None,
+    callbacks: Iterable[Callback] | Callback = (),
+) -> History:
+    """Fine-tune ``model`` in place with a custom per-batch loss; the loop shared by every repair method.
+
+    Optimisation follows ``shared/spec/deeprepair.md`` §A.7: SGD with momentum 0.9, Nesterov and weight decay 5e-4,
+    the learning rate annealed per step with a cosine from ``lr`` to 0 over the whole budget of ``epochs`` (the
+    paper's code anneals over 100 epochs' worth of steps whatever the budget; we anneal over the actual one).
+
+    Randomness is reproducible and private, as in :func:`pyrepair.train.fit`: at the start of every epoch the
+    shuffling generator, the ``generator`` handed to ``step`` (on the training device) and the global RNGs used by
+    dropout are reseeded from ``(seed, epoch)``, inside ``torch.random.fork_rng`` so the caller's RNG state is
+    unchanged. On CPU, the same seed, data and initial weights give bit-identical weights.
+
+    The model is moved to ``device`` (and stays there); the train/eval modes of its submodules are restored when
+    the function returns. Training runs in train mode, validation in eval mode without gradients.
+
+    Args:
+        model: a classifier mapping float ``[N, C, H, W]`` images to ``[N, K]`` logits.
+        data: training data: an ``(images, labels)`` pair of tensors, a ``Dataset`` yielding ``(image, label)``, or
+            a ``DataLoader`` (used as is; then ``batch_size`` and the shuffling seed do not apply).
+        epochs: number of passes over ``data``; >= 1.
+        batch_size: samples per step; >= 1.
+        lr: initial learning rate; > 0.
+        optimizer: ``"sgd"`` (with ``momentum`` and ``nesterov``), ``"adam"`` or ``"adamw"``.
+        momentum: SGD momentum; >= 0.
+        nesterov: Nesterov momentum for SGD (needs ``momentum > 0``).
+        weight_decay: L2 penalty (decoupled for ``"adamw"``); >= 0.
+        scheduler: ``"cosine"`` (per step, to 0 at the end of the budget) or ``"none"`` (constant ``lr``).
+        seed: seed of shuffling, augmentation and random layers; >= 0.
+        device: where to train; see :func:`pyrepair.train.resolve_device` (default: CUDA if available, else CPU).
+        progress: tqdm bars over batches; ``None`` shows them only when stderr is a terminal and
+            ``PYREPAIR_PROGRESS`` is not ``"0"``.
+        step: ``step(model, images, labels, generator) -> scalar loss`` (see :data:`StepFn`); default plain
+            cross-entropy.
+        val: optional validation data (pair or Dataset); adds ``val_loss`` / ``val_accuracy`` to every record.
+        callbacks: ``cb(epoch, record, model)`` called after every epoch (``epoch`` 1-based, ``record`` a copy of
+            the history record); a truthy return value stops training after that epoch.
+
+    Returns:
+        The :class:`~pyrepair.train.History`; each record has ``epoch``, ``train_loss`` (mean of the step losses,
+        weighted by batch size), ``lr`` (at the first step of the epoch), ``seconds`` and, with ``val``,
+        ``val_loss`` and ``val_accuracy``.
+
+    Raises:
+        ValueError: bad numbers (``epochs < 1``, ``lr <= 0``, Nesterov without momentum, ...), empty data, labels
+            outside the model's ``[0, K)``.
+        ShapeError, DTypeError: malformed images or labels.
+        UnknownNameError: unknown optimizer or scheduler name (the message lists the valid ones).
+        TypeError: ``step`` is not callable or returns something other than a scalar tensor.
+        FloatingPointError: the loss became NaN or infinite (the message gives epoch and batch; the weights were not
+            updated with it).
+        DeviceError: ``device`` is not available.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> x, y = torch.rand(64, 1, 8, 8), torch.arange(64) % 2
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+        >>> history = finetune(model, (x, y), epochs=2, batch_size=16, val=(x, y), progress=False)
+        >>> [r["epoch"] for r in history], history.epochs[0]["lr"]
+        ([1, 2], 0.01)
+    """
+    fn = _FINETUNE
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
+    args = _check_optim_args(fn, epochs, batch_size, lr, optimizer, momentum, nesterov, weight_decay, scheduler)
+    epochs, batch_size, lr = args["epochs"], args["batch_size"], args["lr"]
+    seed = check_int(seed, "seed", fn, min_value=0)
+    if step is None:
+        step = cross_entropy_step
+    elif not callable(step):
+        raise TypeError(f"{fn}: step must be a callable step(model, images, labels, generator) -> loss, got {step!r}")
+    cbs = _check_callbacks(callbacks, fn)
+    dev = resolve_device(device)
+    show = _resolve_progress(progress, fn)
+    pin = dev.type == "cuda"
+
+    shuffle_gen = torch.Generator()
+    aug_gen = torch.Generator(device=dev)
+    loader = _make_train_loader(data, batch_size, shuffle_gen, fn, pin)
+    val_loader = None if val is None else _as_loader(val, _EVAL_BATCH, False, None, fn, name="val")
+
+    model.to(dev)
+    opt = _make_optimizer(args["optimizer"], model, lr, args["momentum"], args["nesterov"], args["weight_decay"], fn)
+    steps_per_epoch = _len_or_none(loader)
+    # Per-step cosine from lr to 0 over the whole budget; per epoch when the loader has no length.
+    total = epochs * steps_per_epoch if steps_per_epoch else epochs
+
+    def lr_at(t: int) -> float:
+        if args["scheduler"] == "none":
+            return lr
+        return 0.5 * lr * (1.0 + math.cos(math.pi * min(t, total) / total))
+
+    history = History()
+    modes = _save_modes(model)
+    in_dtype = _input_dtype(model)
+    n_classes: int | None = None
+    t_global = 0
+    try:
+        with _forked_rng(dev):
+            for epoch in range(epochs):
+                e1 = epoch + 1
+                _seed_globals(_seed_for(seed, epoch, 0), dev)
+                shuffle_gen.manual_seed(_seed_for(seed, epoch, 1))
+                aug_gen.manual_seed(_seed_for(seed, epoch, 2))
+                if not steps_per_epoch:
+                    for g in opt.param_groups:
+                        g["lr"] = lr_at(epoch)
+                lr_first: float | None = None
+                t0 = time.perf_counter()
+                model.train()
+                loss_sum, n = 0.0, 0
+                bar = tqdm(loader, desc=f"epoch {e1}/{epochs}", total=steps_per_epoch, disable=not show,
+                           leave=False, unit="batch")  # fmt: skip
+                for b, batch in enumerate(bar, 1):
+                    x, y = _unpack_batch(batch, fn, "data")
+                    if n_classes is None:
+                        n_classes = _num_classes(model, x[0], dev, fn)
+                    _check_label_range(y, n_classes, fn, "data")  # before the loss: bad targets abort CUDA kernels
+                    if steps_per_epoch:
+                        for g in opt.param_groups:
+                            g["lr"] = lr_at(t_global)
+                    if lr_first is None:
+                        lr_first = float(opt.param_groups[0]["lr"])
+                    x = x.to(dev, dtype=in_dtype, non_blocking=True)
+                    y = y.to(dev, non_blocking=True).long()
+                    opt.zero_grad(set_to_none=True)
+                    loss = step(model, x, y, aug_gen)
+                    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                        raise TypeError(f"{fn}: step must return a scalar loss tensor, got {type(loss).__name__}")
+                    loss = loss.reshape(())
+                    loss.backward()
+                    loss_v = float(loss.detach())
+                    if not math.isfinite(loss_v):
+                        opt.zero_grad(set_to_none=True)
+                        where = f"epoch {e1}, batch {b}" + (f" of {steps_per_epoch}" if steps_per_epoch else "")
+                        raise FloatingPointError(
+                            f"{fn}: training loss is {loss_v} at {where}; the weights were not updated with it. "
+                            "Try a lower lr or check the data for NaN/inf values."
+                        )
+                    opt.step()
+                    t_global += 1
+                    bs = int(x.shape[0])
+                    loss_sum += loss_v * bs
+                    n += bs
+                    if show:
+                        bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
+                bar.close()
+                if n == 0:
+                    raise ValueError(f"{fn}: data must hold at least one sample, got none in epoch {e1}")
+                record: dict[str, Any] = {"epoch": e1, "train_loss": loss_sum / n}
+                if val_loader is not None:
+                    res = _run_eval(model, val_loader, dev, None, fn, "val", show, desc=f"val {e1}/{epochs}")
+                    record["val_loss"] = res["loss"]
+                    record["val_accuracy"] = res["accuracy"]
+                record["lr"] = lr_first if lr_first is not None else float(opt.param_groups[0]["lr"])
+                record["seconds"] = time.perf_counter() - t0
+                history.epochs.append(record)
+                logger.info(
+                    "epoch %d/%d: %s", e1, epochs, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
+                )
+                stop = False
+                for cb in cbs:
+                    if cb(e1, dict(record), model):
+                        stop = True
+                if stop:
+                    logger.info("early stop requested by a callback after epoch %d/%d", e1, epochs)
+                    break
+    finally:
+        _restore_modes(modes)
+    return history
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# RepairResult
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON through a temporary file renamed over ``path`` (never a partial file)."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _read_json(path: Path, fn: str) -> Any:
+    if not path.is_file():
+        raise FileNotFoundError(f"{fn}: {path.name} not found in {path.parent} (expected a RepairResult.save folder)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{fn}: {path} is not valid JSON ({e})") from e
+
+
+@dataclass
+class RepairResult:
+    """What :meth:`RepairMethod.repair` returns.
+
+    Attributes:
+        model: the repaired model (a copy of the user's unless ``inplace=True``), in eval mode, on the device it was
+            trained on.
+        history: per-epoch training records (:class:`~pyrepair.train.History`).
+        metrics: accuracies (fractions in ``[0, 1]``) before and after repair, ``{"val": {"before": .., "after":
+            ..}, "failures": {"before": .., "after": ..}, "seconds": ..}``; a set that was not given is absent.
+            ``"failures"`` is measured on the ``failures`` passed to ``repair`` (``D^c``); repair accuracy on
+            held-out failures (``D^e``, §A.9) is measured by the caller with :func:`pyrepair.train.evaluate`.
+            ``"seconds"`` is the wall time of the training itself (without the before/after evaluations).
+        method: the method's registry name (``"augmix"``, ``"finetune"``, ...).
+        config: the method's hyper-parameters (JSON-able).
+
+    Example:
+        >>> result.save("out/augmix")  # doctest: +SKIP
+        >>> RepairResult.load("out/augmix").metrics["val"]  # doctest: +SKIP
+        {'before': 0.981, 'after': 0.975}
+    """
+
+    model: nn.Module
+    history: History
+    metrics: dict[str, Any]
+    method: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``model.pt``, ``metrics.json``, ``history.json`` and ``config.json`` into ``directory``.
+
+        ``model.pt`` is a :func:`pyrepair.train.save_checkpoint` file (weights, the model's ``pyrepair_config`` when
+        it has one, the history, and method/config/metrics in its metadata); ``config.json`` holds
+        ``{"method": ..., "config": {...}}``. Existing files are replaced, each one atomically.
+
+        Args:
+            directory: the folder; created (with parents) when missing.
+
+        Returns:
+            The folder, as a ``Path``.
+
+        Raises:
+            TypeError: ``directory`` is not a path, or ``metrics``/``config`` hold values that are not plain.
+            NotADirectoryError: ``directory`` exists and is a file.
+        """
+        fn = "pyrepair.methods.RepairResult.save"
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"{fn}: directory must be a str or os.PathLike, got {type(directory).__name__}")
+        out = Path(os.fspath(directory)).expanduser()
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"{fn}: directory must be a folder, got an existing file: {out}")
+        out.mkdir(parents=True, exist_ok=True)
+        meta = {"method": self.method, "config": self.config, "metrics": self.metrics}
+        save_checkpoint(out / "model.pt", self.model, history=self.history, metadata=meta)
+        _write_json(out / "metrics.json", self.metrics)
+        _write_json(out / "history.json", self.history.to_dict())
+        _write_json(out / "config.json", {"method": self.method, "config": self.config})
+        return out
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        model: nn.Module | None = None,
+        *,
+        map_location: str | torch.device | None = "cpu",
+    ) -> RepairResult:
+        """Read a folder written by :meth:`save`.
+
+        Args:
+            directory: the folder.
+            model: a model of the same architecture to load the weights into; needed only when the saved model had
+                no ``pyrepair_config`` (models from :func:`pyrepair.models.create` have one and are rebuilt).
+            map_location: where to put the weights (as for ``torch.load``).
+
+        Returns:
+            The :class:`RepairResult`, its model in eval mode.
+
+        Raises:
+            FileNotFoundError: the folder or one of its four files is missing.
+            CheckpointError: ``model.pt`` is not a pyrepair checkpoint, holds no architecture config and no
+                ``model`` was given, or a JSON file is malformed.
+            RuntimeError: the weights do not fit ``model``.
+        """
+        fn = "pyrepair.methods.RepairResult.load"
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"{fn}: directory must be a str or os.PathLike, got {type(directory).__name__}")
+        src = Path(os.fspath(directory)).expanduser()
+        if not src.is_dir():
+            raise FileNotFoundError(f"{fn}: folder not found: {src}")
+        metrics = _read_json(src / "metrics.json", fn)
+        hist = _read_json(src / "history.json", fn)
+        cfg = _read_json(src / "config.json", fn)
+        if not isinstance(cfg, Mapping) or "method" not in cfg:
+            raise CheckpointError(f"{fn}: {src / 'config.json'} must hold {{'method': ..., 'config': ...}}")
+        if not (src / "model.pt").is_file():
+            raise FileNotFoundError(f"{fn}: model.pt not found in {src}")
+        ck = load_checkpoint(src / "model.pt", model, map_location=map_location)
+        if ck.model is None:
+            raise CheckpointError(
+                f"{fn}: {src / 'model.pt'} holds no architecture config (the model had no pyrepair_config); "
+                "pass model=<an instance of the same architecture> to load the weights into"
+            )
+        ck.model.eval()
+        return cls(
+            model=ck.model,
+            history=History.from_dict(hist),
+            metrics=dict(metrics),
+            method=str(cfg["method"]),
+            config=dict(cfg.get("config") or {}),
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# RepairMethod
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class RepairMethod(ABC):
+    """Base class of every repair method: ``Method(**hparams).repair(model, train, failures, ...)``.
+
+    Subclasses validate their hyper-parameters in ``__init__``, store them with :meth:`_set_config` (they become
+    :attr:`config`), set the class attribute ``name`` and implement :meth:`_fit`. They may override
+    :meth:`_check_inputs` to reject data they cannot use.
+    """
+
+    name: ClassVar[str] = "method"
+    """The registry name (``pyrepair.methods.create(name)``)."""
+
+    _config: dict[str, Any]
+
+    def _set_config(self, **hparams: Any) -> None:
+        self._config = dict(hparams)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The hyper-parameters, as a JSON-able dict (a copy)."""
+        return copy.deepcopy(getattr(self, "_config", {}))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
+
+    def _fn(self, verb: str = "repair") -> str:
+        return f"pyrepair.methods.{type(self).__name__}.{verb}"
+
+    def _check_inputs(self, train: ImageData | Dataset, failures: ImageData | Dataset | None, fn: str) -> None:
+        """Hook: reject data this method cannot use (the base class accepts anything valid)."""
+        return None
+
+    @abstractmethod
+    def _fit(
+        self,
+        model: nn.Module,
+        train: ImageData | Dataset,
+        failures: ImageData | Dataset | None,
+        *,
+        val: ImageData | Dataset | None,
+        device: torch.device,
+        seed: int,
+        progress: bool | None,
+        callbacks: list[Callback],
+    ) -> History:
+        """Repair ``model`` in place (it is already a copy, on ``device``) and return the training history.
+
+        ``train``, ``failures`` and ``val`` are validated: :class:`~pyrepair.data.ImageData` for tensor pairs,
+        torch ``Dataset`` otherwise.
+        """
+
+    def repair(
+        self,
+        model: nn.Module,
+        train: DataArg,
+        failures: DataArg | None = None,
+        *,
+        val: DataArg | None = None,
+        device: DeviceArg = None,
+        seed: int = 0,
+        progress: bool | None = None,
+        inplace: bool = False,
+        callbacks: Iterable[Callback] | Callback = (),
+    ) -> RepairResult:
+        """Repair a trained classifier and measure it before and after.
+
+        The user's model is deep-copied first, so its weights, device and train/eval modes are never changed
+        (``inplace=True`` skips the copy: then the model itself is trained, moved to ``device`` and left in eval
+        mode). Images are expected in ``[0, 1]`` (the augmentations assume it); normalisation belongs inside the
+        model (``pyrepair.models.create(..., mean=, std=)``).
+
+        Args:
+            model: the trained classifier, float ``[N, C, H, W]`` -> ``[N, K]`` logits.
+            train: the training set ``D^t``: an ``(images, labels)`` pair (float ``[N, C, H, W]`` tensor or numpy
+                array, integer ``[N]``) or a torch ``Dataset`` yielding ``(image, label)``.
+            failures: the collected failure cases ``D^c``, same forms; methods with ``include_failures=True`` train
+                on ``D^t ∪ D^c`` and need it.
+            val: optional clean evaluation set (``D^v``): accuracy before/after, and ``val_accuracy`` per epoch.
+            device: where to train; default CUDA when available, else CPU.
+            seed: seed of every random draw (shuffling, augmentation, dropout); >= 0. Same seed, data and model give
+                the same repaired weights on CPU.
+            progress: tqdm bars; ``None`` shows them only on a terminal.
+            inplace: train the given model instead of a copy.
+            callbacks: ``cb(epoch, record, model)`` after each epoch; a truthy return value stops training.
+
+        Returns:
+            A :class:`RepairResult` whose ``model`` is in eval mode.
+
+        Raises:
+            TypeError: ``model`` is not an ``nn.Module`` (or cannot be deep-copied: use ``inplace=True``), data of an
+                unsupported type (a ``DataLoader``: pass its dataset), a callback that is not callable.
+            ShapeError, DTypeError: malformed images or labels, or ``train``/``failures``/``val`` images of
+                different ``[C, H, W]``.
+            ValueError: empty data, labels outside the model's ``[0, K)``, ``failures`` missing when the method
+                trains on them, a negative seed.
+            FloatingPointError: the training loss became NaN or infinite.
+            DeviceError: ``device`` is not available.
+
+        Example:
+            >>> result = AugMixRepair(epochs=2).repair(model, train, failures, val=test)  # doctest: +SKIP
+            >>> result.metrics["failures"], result.metrics["val"]  # doctest: +SKIP
+            ({'before': 0.0, 'after': 0.62}, {'before': 0.981, 'after': 0.976})
+        """
+        fn = self._fn()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(inplace, bool):
+            raise TypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
+        seed = check_int(seed, "seed", fn, min_value=0)
+        cbs = _check_callbacks(callbacks, fn)
+        tr = _check_data(train, "train", fn)
+        fa = None if failures is None else _check_data(failures, "failures", fn)
+        va = None if val is None else _check_data(val, "val", fn)
+        ref = _sample_shape(tr)
+        for name, d in (("failures", fa), ("val", va)):
+            other = None if d is None else _sample_shape(d)
+            if ref is not None and other is not None and other != ref:
+                raise ShapeError(
+                    f"{fn}: {name} images must have the [C, H, W] of train, {format_shape(ref)}, "
+                    f"got {format_shape(other)}",
+                    actual_shape=other,
+                    expected="C,H,W",
+                )
+        self._check_inputs(tr, fa, fn)
+        dev = resolve_device(device)
+
+        if inplace:
+            work = model
+        else:
+            try:
+                work = copy.deepcopy(model)
+            except Exception as e:  # noqa: BLE001 - deepcopy fails with many types
+                raise TypeError(
+                    f"{fn}: could not copy the model ({type(e).__name__}: {e}); pass inplace=True to repair it in place"
+                ) from e
+        work.to(dev)
+
+        # Labels must lie in [0, K): checked here for tensor data so the message names the argument.
+        first = tr.images[0] if isinstance(tr, ImageData) else None
+        if first is not None:
+            k = _num_classes(work, first, dev, fn)
+            for name, d in (("train", tr), ("failures", fa), ("val", va)):
+                if isinstance(d, ImageData):
+                    _check_label_range(d.labels, k, fn, name)
+
+        sets = {"val": va, "failures": fa}
+        before = {key: _accuracy(work, d) for key, d in sets.items() if d is not None}
+        logger.info("%s: before repair: %s", type(self).__name__, _fmt(before))
+        t0 = time.perf_counter()
+        history = self._fit(work, tr, fa, val=va, device=dev, seed=seed, progress=progress, callbacks=cbs)
+        seconds = time.perf_counter() - t0
+        after = {key: _accuracy(work, d) for key, d in sets.items() if d is not None}
+        logger.info("%s: after repair (%.1f s): %s", type(self).__name__, seconds, _fmt(after))
+        work.eval()
+        metrics: dict[str, Any] = {key: {"before": before[key], "after": after[key]} for key in before}
+        metrics["seconds"] = seconds
+        return RepairResult(model=work, history=history, metrics=metrics, method=self.name, config=self.config)
+
+
+def _accuracy(model: nn.Module, data: ImageData | Dataset) -> float:
+    arg: Any = (data.images, data.labels) if isinstance(data, ImageData) else data
+    return float(evaluate(model, arg, batch_size=_EVAL_BATCH)["accuracy"])
+
+
+def _fmt(acc: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} accuracy {v:.4f}" for k, v in acc.items()) or "no evaluation data"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# FineTuningMethod
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class FineTuningMethod(RepairMethod):
+    """A repair method that fine-tunes the model on ``D^t ∪ D^c`` with :func:`finetune` and its own step loss.
+
+    Holds the optimisation hyper-parameters shared by DeepRepair and its baselines (§A.7, §A.8); a subclass sets
+    ``name``, validates its own hyper-parameters, calls ``super().__init__(...)`` with the shared ones and
+    overrides :meth:`_step`.
+
+    Defaults are for fine-tuning an already trained model: ``lr=0.01`` with a cosine to 0 over ``epochs=10``. The
+    paper trains with ``lr=0.1`` (SGD, Nesterov, weight decay 5e-4, batch 128) on schedules long enough to act
+    almost like training from scratch; pass ``lr=0.1, epochs=...`` to reproduce that.
+
+    Args:
+        epochs: fine-tuning epochs over ``D^t ∪ D^c``; >= 1.
+        batch_size: samples per step; >= 1.
+        lr: initial learning rate (cosine-annealed to 0 per step); > 0.
+        momentum: SGD momentum; >= 0.
+        nesterov: Nesterov momentum (needs ``momentum > 0``).
+        weight_decay: L2 penalty; >= 0.
+        optimizer: ``"sgd"`` (the paper's), ``"adam"`` or ``"adamw"``.
+        scheduler: ``"cosine"`` or ``"none"``.
+        include_failures: train on ``D^t ∪ D^c`` (the baselines' protocol, §A.8); ``repair`` then needs
+            ``failures``. ``False`` trains on ``D^t`` only.
+
+    Raises:
+        TypeError, ValueError, UnknownNameError: an invalid hyper-parameter (the message names it and its value).
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        nesterov: bool = True,
+        weight_decay: float = 5e-4,
+        optimizer: Literal["sgd", "adam", "adamw"] = "sgd",
+        scheduler: Literal["cosine", "none"] = "cosine",
+        include_failures: bool = True,
+    ) -> None:
+        fn = f"pyrepair.methods.{type(self).__name__}"
+        args = _check_optim_args(fn, epochs, batch_size, lr, optimizer, momentum, nesterov, weight_decay, scheduler)
+        if not isinstance(include_failures, bool):
+            raise TypeError(f"{fn}: include_failures must be True or False, got {include_failures!r}")
+        self.epochs: int = args["epochs"]
+        self.batch_size: int = args["batch_size"]
+        self.lr: float = args["lr"]
+        self.momentum: float = args["momentum"]
+        self.nesterov: bool = args["nesterov"]
+        self.weight_decay: float = args["weight_decay"]
+        self.optimizer: str = args["optimizer"]
+        self.scheduler: str = args["scheduler"]
+        self.include_failures = include_failures
+        self._set_config(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            include_failures=self.include_failures,
+        )
+
+    def _add_config(self, **hparams: Any) -> None:
+        """Record method-specific hyper-parameters (placed before the shared ones in :attr:`config`)."""
+        self._config = {**hparams, **self._config}
+
+    def _check_inputs(self, train: ImageData | Dataset, failures: ImageData | Dataset | None, fn: str) -> None:
+        if self.include_failures and failures is None:
+            raise ValueError(
+                f"{fn}: {type(self).__name__}(include_failures=True) fine-tunes on D^t ∪ D^c, so failures must be "
+                "given (the collected failure cases); pass failures=(images, labels) or construct the method with "
+                "include_failures=False"
+            )
+        if self.include_failures:
+            self._check_union(train, failures, fn)
+
+    def _check_union(self, train: ImageData | Dataset, failures: ImageData | Dataset | None, fn: str) -> None:
+        for name, d in (("train", train), ("failures", failures)):
+            if isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"{fn}: {name} must be an (images, labels) pair or a map-style Dataset to be combined into "
+                    f"D^t ∪ D^c, got an IterableDataset ({type(d).__name__}); pass include_failures=False to train "
+                    "on train alone"
+                )
+
+    def _training_data(self, train: ImageData | Dataset, failures: ImageData | Dataset | None) -> ImageData | Dataset:
+        if self.include_failures and failures is not None:
+            return union(train, failures)
+        return train
+
+    def _step(
+        self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """One step's loss (see :data:`StepFn`); plain cross-entropy here."""
+        return cross_entropy_step(model, images, labels, generator)
+
+    def _fit(
+        self,
+        model: nn.Module,
+        train: ImageData | Dataset,
+        failures: ImageData | Dataset | None,
+        *,
+        val: ImageData | Dataset | None,
+        device: torch.device,
+        seed: int,
+        progress: bool | None,
+        callbacks: list[Callback],
+    ) -> History:
+        data = self._training_data(train, failures)
+        return finetune(
+            model,
+            data,  # type: ignore[arg-type]
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,  # type: ignore[arg-type]
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+            scheduler=self.scheduler,  # type: ignore[arg-type]
+            seed=seed,
+            device=device,
+            progress=progress,
+            step=self._step,
+            val=val,
+            callbacks=callbacks,
+        )
