@@ -1106,6 +1106,18 @@ def _train_epoch(
 _RESUME_KEYS = ("seed", "batch_size", "optimizer", "scheduler", "epochs", "loss_fn")
 
 
+def _end_of_epoch(epoch: int, epochs: int, record: dict[str, Any], model: nn.Module, callbacks: Sequence[Any]) -> bool:
+    """Log the epoch's record and run the callbacks (each sees a copy); True when one of them asks to stop."""
+    logger.info("epoch %d/%d: %s", epoch, epochs, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
+    stop = False
+    for cb in callbacks:
+        if cb(epoch, dict(record), model):
+            stop = True  # every callback still runs for this epoch
+    if stop:
+        logger.info("early stop requested by a callback after epoch %d/%d", epoch, epochs)
+    return stop
+
+
 def fit(
     model: nn.Module,
     data: DataArg,
@@ -1313,18 +1325,7 @@ def fit(
                         ckpt_path, model, optimizer=opt, scheduler=sched, epoch=e1, history=history,
                         metadata={"fit": fit_args}, scaler=scaler,
                     )  # fmt: skip
-                logger.info(
-                    "epoch %d/%d: %s",
-                    e1,
-                    epochs,
-                    ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"),
-                )
-                stop = False
-                for cb in cbs:
-                    if cb(e1, dict(record), model):
-                        stop = True
-                if stop:
-                    logger.info("early stop requested by a callback after epoch %d/%d", e1, epochs)
+                if _end_of_epoch(e1, epochs, record, model, cbs):
                     break
     finally:
         _restore_modes(modes)

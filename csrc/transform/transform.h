@@ -103,6 +103,20 @@ PR_HD Taps bilinear_taps(float px, float py, int64_t h, int64_t w) {
   const float fx = px - static_cast<float>(x0), fy = py - static_cast<float>(y0);
   const float wx[2] = {1.0f - fx, fx};
   const float wy[2] = {1.0f - fy, fy};
+  if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) {
+    // Interior (the common case): all four taps valid under both samplers, so no per-tap checks; the same
+    // weights and offsets as the general loop below.
+    const int64_t o = y0 * w + x0;
+    t.off[0] = o;
+    t.off[1] = o + 1;
+    t.off[2] = o + w;
+    t.off[3] = o + w + 1;
+    t.wt[0] = wx[0] * wy[0];
+    t.wt[1] = wx[1] * wy[0];
+    t.wt[2] = wx[0] * wy[1];
+    t.wt[3] = wx[1] * wy[1];
+    return t;
+  }
   for (int k = 0; k < 4; ++k) {
     int64_t xi = x0 + (k & 1), yi = y0 + (k >> 1);
     float wt = wx[k & 1] * wy[k >> 1];

@@ -3,6 +3,7 @@
 // do not depend on the number of threads.
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "common/parallel.h"
 #include "transform/transform.h"
@@ -18,16 +19,54 @@ int64_t grain_for(int64_t values_per_item, int64_t work = 1 << 14) {
 
 }  // namespace
 
+// One output image (pv, n). Same per-element math as warp_pixel (bilinear_taps, sample_taps, photometric), so the
+// values are identical; the loop is arranged for the CPU: the row's taps are computed once into `row` and each
+// channel row is then written contiguously, with the matrix, photometric and normalisation values held in locals
+// (through WarpParams' pointers the compiler would have to reload them after every store).
+template <Sampler S>
+void warp_image_cpu(const WarpParams& p, int64_t pv, int64_t n, Taps* PR_RESTRICT row) {
+  const int64_t plane = p.h * p.w;
+  const int64_t img = pv * p.n + n;
+  float m[6];
+  for (int k = 0; k < 6; ++k) m[k] = p.matrices[img * 6 + k];
+  const float beta = p.photometric ? p.photometric[img * 2] : 0.0f;
+  const float kappa = p.photometric ? p.photometric[img * 2 + 1] : 1.0f;
+  const bool photo = beta != 0.0f || kappa != 1.0f;
+  const float pivot = p.pivot;
+  const float* PR_RESTRICT src = p.src + p.index[n] * p.c * plane;
+  float* PR_RESTRICT out = p.out + img * p.c * plane;
+  for (int64_t y = 0; y < p.h; ++y) {
+    for (int64_t x = 0; x < p.w; ++x) {
+      float px, py;
+      map_point(m, x, y, px, py);
+      row[x] = bilinear_taps<S>(px, py, p.h, p.w);
+    }
+    for (int64_t ch = 0; ch < p.c; ++ch) {
+      const float* PR_RESTRICT sp = src + ch * plane;
+      float* PR_RESTRICT op = out + ch * plane + y * p.w;
+      if (p.mean) {
+        const float mu = p.mean[ch], sd = p.std[ch];
+        for (int64_t x = 0; x < p.w; ++x) {
+          float v = sample_taps(sp, row[x]);
+          if (photo) v = photometric(v, beta, kappa, pivot);
+          op[x] = (v - mu) / sd;
+        }
+      } else if (photo) {
+        for (int64_t x = 0; x < p.w; ++x) op[x] = photometric(sample_taps(sp, row[x]), beta, kappa, pivot);
+      } else {
+        for (int64_t x = 0; x < p.w; ++x) op[x] = sample_taps(sp, row[x]);
+      }
+    }
+  }
+}
+
 template <Sampler S>
 void warp_cpu_impl(const WarpParams& p) {
   // Item i = n * P + pv: the P variants of one source image are neighbours, so a chunk reads its source once
   // (from cache) for all of them (the population case).
   parallel_for(p.n * p.variants, grain_for(p.c * p.h * p.w), [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t n = i / p.variants, pv = i % p.variants;
-      for (int64_t y = 0; y < p.h; ++y)
-        for (int64_t x = 0; x < p.w; ++x) warp_pixel<S>(p, pv, n, y, x);
-    }
+    std::vector<Taps> row(static_cast<size_t>(p.w));  // one row of taps, per chunk
+    for (int64_t i = begin; i < end; ++i) warp_image_cpu<S>(p, i % p.variants, i / p.variants, row.data());
   });
 }
 

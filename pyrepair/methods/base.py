@@ -58,6 +58,7 @@ from ..train import (
     _as_loader,
     _check_label_range,
     _check_logits,
+    _end_of_epoch,
     _forked_rng,
     _input_dtype,
     _len_or_none,
@@ -480,15 +481,7 @@ def finetune(
                 record["lr"] = lr_first if lr_first is not None else float(opt.param_groups[0]["lr"])
                 record["seconds"] = time.perf_counter() - t0
                 history.epochs.append(record)
-                logger.info(
-                    "epoch %d/%d: %s", e1, epochs, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
-                )
-                stop = False
-                for cb in cbs:
-                    if cb(e1, dict(record), model):
-                        stop = True
-                if stop:
-                    logger.info("early stop requested by a callback after epoch %d/%d", e1, epochs)
+                if _end_of_epoch(e1, epochs, record, model, cbs):
                     break
     finally:
         _restore_modes(modes)
