@@ -115,7 +115,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     test_set = _load_split(args, "test")
     _, c, h, w = train_set.images.shape
     num_classes = int(max(int(train_set.labels.max()), int(test_set.labels.max())) + 1)
-    model = models.create(args.arch, num_classes=num_classes, in_channels=c, input_size=(h, w))
+    model = models.create(args.arch, num_classes=num_classes, in_channels=c, input_size=(h, w), seed=args.seed)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"training {args.arch} ({n_params:,} parameters) on {args.dataset}: {len(train_set.labels)} train / "
           f"{len(test_set.labels)} test images, {args.epochs} epochs")

@@ -64,6 +64,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -1040,6 +1041,8 @@ def create(
     num_classes: int = 10,
     in_channels: int | None = None,
     input_size: tuple[int, int] | int | None = None,
+    *,
+    seed: int | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """Build a freshly initialised reference architecture.
@@ -1051,6 +1054,9 @@ def create(
             CIFAR-born ones).
         input_size: ``H`` (square) or ``(H, W)``; ``None`` for the default (28 or 32, 8 for ``mlp``). Layer sizes
             are computed from it.
+        seed: initialise the weights from ``torch.manual_seed(seed)`` inside a forked RNG (the global RNG state is
+            left unchanged), so the same seed gives the same weights; ``None`` draws from torch's global RNG, as
+            ``nn.Module`` constructors do.
         **kwargs: the architecture's own options (``default_config(name)["kwargs"]`` lists them), e.g. ``depth``,
             ``widen_factor``, ``dropout`` for ``wrn``; ``depth``, ``growth_rate``, ``bottleneck``, ``reduction``
             for ``densenet``; ``shortcut`` (``"A"``/``"B"``) for ``resnet*``; ``hidden`` for ``lenet``/``mlp``.
@@ -1107,9 +1113,14 @@ def create(
     build_kw = dict(kw)
     if name == "allconvnet":
         build_kw["_pool_window"] = (_len_allconv_pool_window(hw[0]), _len_allconv_pool_window(hw[1]))
-    net = arch.build(num_classes, in_channels, final, build_kw)
-    if arch.init is not None:
-        arch.init(net)
+    if seed is not None:
+        seed = check_int(seed, "seed", fn, min_value=0)
+    with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
+        if seed is not None:
+            torch.manual_seed(seed)
+        net = arch.build(num_classes, in_channels, final, build_kw)
+        if arch.init is not None:
+            arch.init(net)
     if normalize is not None:
         # Insert the normalisation as the first child; names (and repair_layer_name) of the others are unchanged.
         children = OrderedDict([("normalize", normalize), *net.named_children()])

@@ -490,3 +490,16 @@ def test_lenet_learns_sklearn_digits() -> None:
     model = models.create("lenet", input_size=8)
     _fit(model, x[tr], y[tr], epochs=12, batch=64)
     assert _accuracy(model, x[te], y[te]) >= 0.95
+
+
+def test_create_seed_is_reproducible_and_leaves_global_rng_alone() -> None:
+    state = torch.random.get_rng_state()
+    a = models.create("lenet", seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state), "create(seed=...) must not touch the global RNG"
+    b = models.create("lenet", seed=3)
+    c = models.create("lenet", seed=4)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+    with pytest.raises(ValueError, match="seed must be in"):
+        models.create("lenet", seed=-1)
