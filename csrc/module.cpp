@@ -23,6 +23,7 @@ namespace py = pybind11;
 namespace pyrepair {
 void register_random(py::module_& m);
 void register_transform(py::module_& m);
+void register_corrupt(py::module_& m);
 }
 
 namespace {
@@ -69,4 +70,5 @@ PYBIND11_MODULE(_core, m) {
       py::arg("n"), "Set the number of threads the CPU kernels use (no effect without OpenMP).");
   pyrepair::register_random(m);
   pyrepair::register_transform(m);
+  pyrepair::register_corrupt(m);
 }

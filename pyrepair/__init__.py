@@ -1,7 +1,7 @@
 """pyrepair: repair trained PyTorch image classifiers on a compiled C++/CUDA core.
 
 Layers (see ``DESIGN.md``): ``pyrepair.cli`` over ``pyrepair.methods`` over building blocks over the public kernel
-APIs (``pyrepair.random``, ``pyrepair.transform``; ``corrupt``, ``wavelet``, ``slicer`` as they land) over
+APIs (``pyrepair.random``, ``pyrepair.transform``, ``pyrepair.corrupt``; ``wavelet``, ``slicer`` as they land) over
 ``pyrepair._core``. Beside them: ``pyrepair.data`` (loaders), ``pyrepair.models`` (reference architectures) and
 ``pyrepair.train`` (fit / evaluate / checkpoints).
 
@@ -34,7 +34,7 @@ from .errors import (  # noqa: E402
     UnknownNameError,
 )
 
-_SUBMODULES = ("augment", "cli", "data", "methods", "models", "random", "testing", "train", "transform")
+_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "testing", "train", "transform")
 
 __all__ = [
     "BackendUnavailableError",
@@ -67,4 +67,4 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import augment, cli, data, methods, models, random, testing, train, transform  # noqa: F401
+    from . import augment, cli, corrupt, data, methods, models, random, testing, train, transform  # noqa: F401

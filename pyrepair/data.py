@@ -67,9 +67,11 @@ __all__ = [
     "DIGITS_SPLIT_SEED",
     "DIGITS_TEST_FRACTION",
     "DataFormatError",
+    "FailureSplit",
     "ImageData",
     "as_image_data",
     "clear_cache",
+    "failure_split",
     "info",
     "load",
     "names",
@@ -865,3 +867,185 @@ def as_image_data(data: Any, fn: str, *, name: str = "data") -> ImageData:
     if int(labels.min()) < 0:
         raise ValueError(f"{fn}: {lname} must be non-negative class ids, got minimum {int(labels.min())}")
     return ImageData(images, labels)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# failure_split (spec/deeprepair.md §A.2)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailureSplit:
+    """The failure set of a model under one corruption, split into collected ``D^c`` and held-out ``D^e``.
+
+    Indices refer to the stacked array of corrupted images: ``index = k * N + i`` is test image ``i`` at
+    ``severities[k]`` (the CIFAR-10-C layout ``(s - 1) * N + i`` for the default severities).
+
+    Attributes:
+        collected: ``D^c`` images and labels (sorted by index). Torch input gives float ``(M, C, H, W)`` tensors and
+            int64 labels; uint8 numpy input gives uint8 numpy images in the input layout and int64 numpy labels.
+        held_out: ``D^e``, the remaining failures, in the same form.
+        collected_index: int64 numpy array, the stacked indices of ``collected`` (ascending).
+        held_out_index: int64 numpy array, the stacked indices of ``held_out`` (ascending).
+        collected_severity: int64 numpy array, severity of each collected image.
+        held_out_severity: int64 numpy array, severity of each held-out image.
+        n_failures: number of failures, ``len(collected_index) + len(held_out_index)``.
+        corruption: the corruption name.
+    """
+
+    collected: ImageData
+    held_out: ImageData
+    collected_index: np.ndarray
+    held_out_index: np.ndarray
+    collected_severity: np.ndarray
+    held_out_severity: np.ndarray
+    n_failures: int
+    corruption: str
+
+
+def _largest_remainder(counts: np.ndarray, total: int) -> np.ndarray:
+    """Integer quotas proportional to ``counts`` summing to ``total`` (largest-remainder rounding, ties -> lower
+    class id)."""
+    exact = counts.astype(np.float64) * total / counts.sum()
+    quota = np.floor(exact).astype(np.int64)
+    rest = total - int(quota.sum())
+    order = np.lexsort((np.arange(len(counts)), -(exact - quota)))
+    quota[order[:rest]] += 1
+    return np.minimum(quota, counts)
+
+
+def failure_split(
+    model: torch.nn.Module,
+    images: Any,
+    labels: Any,
+    corruption: str,
+    *,
+    severities: Sequence[int] = (1, 2, 3, 4, 5),
+    n_collect: int = 1000,
+    stratify: bool = False,
+    seed: int = 0,
+    batch_size: int = 512,
+    device: str | int | torch.device | None = None,
+    scale: str = "auto",
+) -> FailureSplit:
+    """Corrupt a test set, find the model's failures and split them into ``D^c`` / ``D^e`` (spec §A.2).
+
+    1. Every image is corrupted at every severity with :func:`pyrepair.corrupt.apply` (key ``seed``, RNG stream
+       ``index_offset = i`` per image, so the result does not depend on ``batch_size``). uint8 numpy input is
+       corrupted and quantised like the reference data sets (``np.uint8(x * 255)``), and the model sees that
+       quantised image divided by 255.
+    2. The model predicts with :func:`pyrepair.train.predict` (eval mode, no gradients; its modes and weights are
+       left unchanged). A failure is ``argmax != label``.
+    3. ``n_collect`` failures are drawn without replacement (``numpy.random.default_rng`` seeded from ``seed``) as
+       ``D^c``; the rest is ``D^e``. With ``stratify=True`` the draw is stratified by class with quotas
+       proportional to each class's failure count (largest-remainder rounding); note the paper's script instead
+       draws ``n_collect / num_classes`` per class.
+
+    The same base image may be in ``D^c`` at one severity and in ``D^e`` at another (the paper's protocol).
+
+    Args:
+        model: classifier mapping ``(N, C, H, W)`` floats in [0, 1] to ``(N, K)`` logits (normalisation inside).
+        images: float tensor ``(N, C, H, W)`` in [0, 1], or uint8 numpy ``(N, H, W, C)`` / ``(N, H, W)``.
+        labels: integer class ids ``(N,)``.
+        corruption: a corruption of :func:`pyrepair.corrupt.names`.
+        severities: severities to stack, in this order (1..5, no repeats).
+        n_collect: size of ``D^c`` (>= 1).
+        stratify: stratify the draw by class (see above).
+        seed: key of the corruption RNG and of the draw, in ``[0, 2^64)``.
+        batch_size: images per corruption and forward pass.
+        device: where the model runs (see :func:`pyrepair.train.predict`).
+        scale: severity constants, ``"auto"``, ``"cifar"`` or ``"imagenet"``.
+
+    Returns:
+        A :class:`FailureSplit`; its images have the kind of ``images`` (torch float or uint8 numpy).
+
+    Raises:
+        UnknownNameError, NotImplementedError: unknown or not yet implemented corruption.
+        ValueError: no failures at all, bad severities / n_collect / batch_size, bad image values.
+        ShapeError, DTypeError: bad images or labels.
+
+    Warns:
+        PyrepairWarning: fewer failures than ``n_collect`` (all of them are collected, ``D^e`` is empty).
+    """
+    from . import corrupt as _corrupt
+    from ._checks import check_int
+    from .train import predict
+
+    fn = "pyrepair.data.failure_split"
+    _corrupt._check_name(corruption, fn)
+    sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
+    if not sev or len(set(sev)) != len(sev):
+        raise ValueError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
+    n_collect = check_int(n_collect, "n_collect", fn, min_value=1)
+    batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
+    seed = check_int(seed, "seed", fn, min_value=0, max_value=2**64 - 1)
+    if not isinstance(stratify, bool):
+        raise TypeError(f"{fn}: stratify must be a bool, got {stratify!r}")
+    data = as_image_data((images, labels), fn, name="(images, labels)")
+    n = int(data.images.shape[0])
+    uint8_in = isinstance(images, np.ndarray) and images.dtype == np.uint8
+    y_all = data.labels.cpu()
+
+    fail_index: list[np.ndarray] = []
+    fail_images: list[Any] = []
+    for k, s in enumerate(sev):
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            src = images[start:stop] if uint8_in else data.images[start:stop]
+            xc = _corrupt.apply(src, corruption, s, seed=seed, scale=scale, index_offset=start)
+            xf = _images_from_numpy(xc, "images", fn) if uint8_in else xc
+            pred = predict(model, xf, batch_size=batch_size, device=device).argmax(1)
+            wrong = torch.nonzero(pred != y_all[start:stop]).flatten()
+            if wrong.numel():
+                w = wrong.numpy()
+                fail_index.append(k * n + start + w)
+                fail_images.append(xc[w] if uint8_in else xc[wrong])
+    if not fail_index:
+        raise ValueError(
+            f"{fn}: the model misclassifies none of the {len(sev) * n} corrupted images ({corruption!r}, "
+            f"severities {list(sev)}); there is no failure set to split"
+        )
+    index = np.concatenate(fail_index).astype(np.int64)
+    stacked = np.concatenate(fail_images) if uint8_in else torch.cat(fail_images)
+    n_fail = len(index)
+    fail_labels = y_all.numpy()[index % n]
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    if n_fail <= n_collect:
+        if n_fail < n_collect:
+            warnings.warn(
+                f"{fn}: only {n_fail} failures for {corruption!r} (severities {list(sev)}), fewer than "
+                f"n_collect={n_collect}; all {n_fail} are collected and the held-out set is empty",
+                PyrepairWarning,
+                stacklevel=2,
+            )
+        pick = np.arange(n_fail)
+    elif stratify:
+        classes, counts = np.unique(fail_labels, return_counts=True)
+        quota = _largest_remainder(counts, n_collect)
+        parts = [
+            rng.choice(np.flatnonzero(fail_labels == c), size=int(q), replace=False)
+            for c, q in zip(classes, quota, strict=True)
+        ]
+        pick = np.sort(np.concatenate(parts))
+    else:
+        pick = np.sort(rng.choice(n_fail, size=n_collect, replace=False))
+    rest = np.setdiff1d(np.arange(n_fail), pick)  # sorted; index is ascending, so both halves stay ascending
+
+    def part(p: np.ndarray) -> ImageData:
+        if uint8_in:
+            return ImageData(np.ascontiguousarray(stacked[p]), fail_labels[p].astype(np.int64))  # type: ignore[arg-type]
+        pt = torch.from_numpy(p)
+        return ImageData(stacked[pt.to(stacked.device)], torch.from_numpy(fail_labels[p].astype(np.int64)))
+
+    sev_arr = np.asarray(sev, dtype=np.int64)
+    return FailureSplit(
+        collected=part(pick),
+        held_out=part(rest),
+        collected_index=index[pick],
+        held_out_index=index[rest],
+        collected_severity=sev_arr[index[pick] // n],
+        held_out_severity=sev_arr[index[rest] // n],
+        n_failures=n_fail,
+        corruption=corruption,
+    )

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 MODULES = ["pyrepair", "pyrepair.errors", "pyrepair.random", "pyrepair.data", "pyrepair.models", "pyrepair.train",
-           "pyrepair.testing", "pyrepair.cli", "pyrepair.transform", "pyrepair.augment", "pyrepair.methods"]
+           "pyrepair.testing", "pyrepair.cli", "pyrepair.transform", "pyrepair.augment", "pyrepair.methods",
+           "pyrepair.corrupt"]
 
 
 def surface() -> dict[str, list[str]]:

@@ -10,7 +10,8 @@ import pytest
 MODULES = ["pyrepair", "pyrepair.random", "pyrepair.testing", "pyrepair.data", "pyrepair.models", "pyrepair.train",
            "pyrepair._checks", "pyrepair.errors", "pyrepair.transform", "pyrepair.augment", "pyrepair.augment.augmix",
            "pyrepair.augment.mixing", "pyrepair.augment.losses", "pyrepair.methods", "pyrepair.methods.base",
-           "pyrepair.methods.baselines"]
+           "pyrepair.methods.baselines", "pyrepair.corrupt", "pyrepair.corrupt.severity", "pyrepair.corrupt.modules",
+           "pyrepair.corrupt.dataset"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,199 @@
+// Kernel family `corrupt`: the per-pixel CIFAR-10-C / ImageNet-C corruptions (spec/deeprepair.md §C.2 items 1, 2,
+// 3, 11, 12, 16, 19), batched over float32 (B, C, H, W) images in [0, 1], C in {1, 3}.
+//
+// Randomness (common/rng.h, Philox 4x32-10): key = seed; image b draws from the 64-bit stream
+//   ((index_offset + b) * 32 + corruption id) * 8 + severity            (wraps mod 2^64)
+// and element i (NCHW-flat index within the image) from fixed blocks of it:
+//   gaussian / speckle: Box-Muller on block i / 4 (random_block_values, word i % 4 picks the value);
+//   impulse: uniform from word i % 4 of block i / 4;
+//   shot: blocks i * 64 + j, j = 0..63 (inversion uses j = 0, the PTRS rejection loop uses attempt j = 0, 1, ...).
+// So results depend on (seed, global image index, corruption, severity, element) only: not on batch composition,
+// thread count or device. pyrepair/corrupt/reference.py is the torch oracle that draws the same integers.
+//
+// Float discipline: the per-element math below is compiled without FMA contraction (CMakeLists sets
+// -ffp-contract=off for the CPU sources and --fmad=false for corrupt_cuda.cu), so the +, -, *, / and sqrt steps
+// round exactly as torch's; only libm calls (log, sin, cos, lgamma) may differ by ULPs between back-ends.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/macros.h"
+#include "common/rng.h"
+#include "random/random.h"
+
+namespace pyrepair {
+
+// Stable ids (spec §C.1 order); part of the RNG key. Only the per-pixel ones have kernels here.
+enum class Corruption : int {
+  GaussianNoise = 1,
+  ShotNoise = 2,
+  ImpulseNoise = 3,
+  Brightness = 11,
+  Contrast = 12,
+  SpeckleNoise = 16,
+  Saturate = 19,
+};
+
+struct CorruptParams {
+  const float* x;         // input (B, C, H, W), contiguous float32 in [0, 1]
+  float* out;             // output, same shape; may not alias x
+  int64_t b;              // batch size
+  int64_t c;              // channels (1 or 3)
+  int64_t h;              // height
+  int64_t w;              // width
+  Corruption kind;        // which corruption
+  float a;                // first constant: sigma | photons | amount | delta | factor | scale
+  float b2;               // second constant: saturate shift (0 otherwise)
+  uint64_t seed;          // Philox key
+  uint64_t index_offset;  // global index of image 0 (RNG key)
+  int severity;           // 1..5 (RNG key only)
+  PR_HD int64_t plane() const { return h * w; }
+  PR_HD int64_t image() const { return c * h * w; }
+};
+
+constexpr int kPoissonBlocks = 64;            // Philox blocks reserved per element for shot noise
+constexpr double kPoissonInversionMax = 10.0;  // lambda < this: inversion; otherwise PTRS
+constexpr int kInversionMaxK = 100;           // sequential search cap (P(k > 100 | lambda < 10) < 1e-60)
+
+PR_HD uint64_t corrupt_stream(const CorruptParams& p, int64_t image) {
+  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(p.kind)) * 8u +
+         static_cast<uint64_t>(p.severity);
+}
+
+PR_HD float clip01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
+
+// float64 uniform in (0, 1) from two words: 27 + 26 bits plus one half, times 2^-53 (exact in float64).
+PR_HD double unit53(uint32_t hi, uint32_t lo) {
+  const uint64_t m = (static_cast<uint64_t>(hi >> 5) << 26) | static_cast<uint64_t>(lo >> 6);
+  return (static_cast<double>(m) + 0.5) * 1.1102230246251565e-16;  // 2^-53
+}
+
+// ---- noise (one Philox block = four consecutive elements of one image) --------------------------------------
+
+// Gaussian (speckle = false) or speckle noise on the (up to) four elements i0..i0+3 of one image.
+PR_HD void normal_noise_block(const float* x, float* out, int64_t i0, int64_t n, const Philox4& w, float sigma,
+                              bool speckle) {
+  float z[4];
+  random_block_values(w, Distribution::Normal, z);
+  for (int k = 0; k < 4; ++k) {
+    const int64_t i = i0 + k;
+    if (i >= n) break;
+    const float v = x[i];
+    const float e = z[k] * sigma;
+    out[i] = clip01(speckle ? v + v * e : v + e);
+  }
+}
+
+// Salt and pepper: u < amount / 2 -> 0, amount / 2 <= u < amount -> 1, else unchanged.
+PR_HD void impulse_block(const float* x, float* out, int64_t i0, int64_t n, const Philox4& w, float amount) {
+  const float half = amount * 0.5f;
+  for (int k = 0; k < 4; ++k) {
+    const int64_t i = i0 + k;
+    if (i >= n) break;
+    const float u = uint_to_unit_float(w.v[k]);
+    out[i] = u < amount ? (u < half ? 0.f : 1.f) : clip01(x[i]);
+  }
+}
+
+// exp(-lam) for lam in [0, 10) from +, -, *, / only (bit-identical on every back-end): Taylor series of degree 18
+// in Horner form at t = lam / 16, squared four times.
+PR_HD double exp_neg_poly(double lam) {
+  const double t = lam * 0.0625;
+  double r = 1.0;
+  for (int k = 18; k >= 1; --k) r = 1.0 - (t * r) / static_cast<double>(k);
+  for (int s = 0; s < 4; ++s) r = r * r;
+  return r;
+}
+
+// Poisson(lam) for element `elem` of the stream: inversion (lam < 10) or PTRS (W. Hoermann, "The transformed
+// rejection method for generating Poisson random variables", Insurance: Mathematics and Economics 12 (1993)).
+PR_HD double poisson_draw(double lam, uint64_t seed, uint64_t stream, uint64_t elem) {
+  const uint64_t base = elem * static_cast<uint64_t>(kPoissonBlocks);
+  if (lam < kPoissonInversionMax) {
+    const Philox4 w = philox_block(seed, stream, base);
+    const double u = unit53(w.v[0], w.v[1]);
+    double p = exp_neg_poly(lam);
+    double s = p;
+    int k = 0;
+    while (u > s && k < kInversionMaxK) {
+      ++k;
+      p = p * (lam / static_cast<double>(k));
+      s = s + p;
+    }
+    return static_cast<double>(k);
+  }
+  const double slam = sqrt(lam);
+  const double loglam = log(lam);
+  const double b = 0.931 + 2.53 * slam;
+  const double a = -0.059 + 0.02483 * b;
+  const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
+  const double vr = 0.9277 - 3.6224 / (b - 2.0);
+  for (int j = 0; j < kPoissonBlocks; ++j) {
+    const Philox4 w = philox_block(seed, stream, base + static_cast<uint64_t>(j));
+    const double u = unit53(w.v[0], w.v[1]) - 0.5;
+    const double v = unit53(w.v[2], w.v[3]);
+    const double us = 0.5 - fabs(u);
+    const double k = floor((2.0 * a / us + b) * u + lam + 0.43);
+    if (us >= 0.07 && v <= vr) return k;
+    if (k < 0.0 || (us < 0.013 && v > us)) continue;
+    const double lhs = log(v) + log(invalpha) - log(a / (us * us) + b);
+    const double rhs = -lam + k * loglam - lgamma(k + 1.0);
+    if (lhs <= rhs) return k;
+  }
+  return floor(lam + 0.5);  // 64 rejections in a row: probability < 1e-60
+}
+
+PR_HD float shot_value(float x, float photons, uint64_t seed, uint64_t stream, uint64_t elem) {
+  const double lam = static_cast<double>(x) * static_cast<double>(photons);
+  const double k = poisson_draw(lam, seed, stream, elem);
+  return clip01(static_cast<float>(k) / photons);
+}
+
+// ---- digital (per pixel over the channels, or per plane) -----------------------------------------------------
+
+// HSV brightness (skimage semantics, closed form): V' = clip(V + delta); RGB scaled by V'/V, black -> (V', V', V').
+PR_HD void brightness_rgb(float r, float g, float b, float delta, float o[3]) {
+  const float v = fmaxf(r, fmaxf(g, b));
+  const float v2 = clip01(v + delta);
+  if (v > 0.f) {
+    const float ratio = v2 / v;
+    o[0] = clip01(r * ratio);
+    o[1] = clip01(g * ratio);
+    o[2] = clip01(b * ratio);
+  } else {
+    o[0] = o[1] = o[2] = v2;
+  }
+}
+
+// HSV saturation (skimage semantics, closed form): S' = clip(S * scale + shift); x' = V - (V - x) S'/S for S > 0,
+// grey pixels (S = 0, hue 0) -> (V, V (1 - S'), V (1 - S')).
+PR_HD void saturate_rgb(float r, float g, float b, float scale, float shift, float o[3]) {
+  const float v = fmaxf(r, fmaxf(g, b));
+  const float mn = fminf(r, fminf(g, b));
+  const float s = (v - mn) / (v > 0.f ? v : 1.f);
+  const float s2 = clip01(s * scale + shift);
+  if (s <= 0.f) {
+    const float gv = v * (1.f - s2);
+    o[0] = clip01(v);
+    o[1] = clip01(gv);
+    o[2] = clip01(gv);
+    return;
+  }
+  const float k = s2 / s;
+  o[0] = clip01(v - (v - r) * k);
+  o[1] = clip01(v - (v - g) * k);
+  o[2] = clip01(v - (v - b) * k);
+}
+
+PR_HD float contrast_value(float x, float mean, float factor) { return clip01((x - mean) * factor + mean); }
+
+// Entry points. noise_cpu.cpp: gaussian / shot / impulse / speckle; digital_cpu.cpp: brightness / contrast /
+// saturate. corrupt_cuda.cu: all seven.
+void corrupt_noise_cpu(const CorruptParams& p);
+void corrupt_digital_cpu(const CorruptParams& p);
+#if PYREPAIR_WITH_CUDA
+void corrupt_cuda(const CorruptParams& p, uintptr_t stream, int device);
+#endif
+
+}  // namespace pyrepair

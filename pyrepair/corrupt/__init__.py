@@ -1,0 +1,323 @@
+"""The CIFAR-10-C / ImageNet-C corruptions (``spec/deeprepair.md`` §C), batched, seeded and device-agnostic.
+
+Functional API (STYLE rule 6): :func:`apply` and one function per implemented corruption
+(:func:`gaussian_noise`, :func:`shot_noise`, :func:`impulse_noise`, :func:`speckle_noise`, :func:`brightness`,
+:func:`contrast`, :func:`saturate`); modules in :mod:`pyrepair.corrupt.modules` (:class:`Corrupt`,
+:class:`RandomCorruption`); dataset export in :mod:`pyrepair.corrupt.dataset` (:func:`make_dataset`); the published
+severity constants in :mod:`pyrepair.corrupt.severity`.
+
+Conventions:
+
+* torch input: a float tensor ``(B, C, H, W)`` (or one image ``(C, H, W)``) with values in ``[0, 1]``, ``C`` in
+  ``{1, 3}``, ``H, W >= 8``, any float dtype and device. The work is done in float32; the result is a new tensor of
+  the input's dtype, shape and device. Inputs are never modified.
+* numpy ``uint8`` input: ``(N, H, W, C)``, ``(N, H, W)`` (grey) or one grey image ``(H, W)``, values ``k / 255``.
+  The result is ``uint8`` of the same shape, quantised as the reference data sets store it: ``np.uint8(x * 255)``,
+  i.e. **truncation** (``quantize="truncate"``, the default for integer output; ``"round"`` rounds to nearest).
+* other arrays (float numpy ``(B, C, H, W)``, DLPack producers) are treated like torch input and returned as the
+  kind given.
+* ``seed`` and ``index_offset`` key a counter-based RNG (Philox): image ``b`` of a call draws from a stream of
+  ``(seed, index_offset + b, corruption, severity)``, so ``apply(x[k:], ..., index_offset=k) == apply(x, ...)[k:]``
+  and CPU == CUDA.
+* ``scale`` picks the severity constants: ``"cifar"`` (32 px table), ``"imagenet"`` (224 px table) or ``"auto"``
+  (by image size, see :func:`pyrepair.corrupt.severity.resolve`).
+
+Only the corruptions listed by :func:`names` are implemented so far; asking for one of the other 19 raises
+:class:`NotImplementedError` (the corruption engine adds them).
+
+Example:
+    >>> import torch
+    >>> from pyrepair import corrupt
+    >>> x = torch.full((2, 3, 8, 8), 0.5)
+    >>> y = corrupt.apply(x, "gaussian_noise", 3, seed=0)
+    >>> y.shape, y.dtype, bool(y.min() >= 0)
+    (torch.Size([2, 3, 8, 8]), torch.float32, True)
+    >>> torch.equal(y, corrupt.gaussian_noise(x, 3, seed=0))
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from .. import _dispatch
+from .._checks import check_finite, check_image, check_int, format_shape
+from ..errors import DTypeError, ShapeError, UnknownNameError
+from . import _kernels, severity
+from . import severity as _sev
+from .severity import ALL_CORRUPTIONS, COMMON, EXTRA
+
+__all__ = [
+    "ALL_CORRUPTIONS",
+    "COMMON",
+    "EXTRA",
+    "MIN_SIZE",
+    "Corrupt",
+    "RandomCorruption",
+    "apply",
+    "brightness",
+    "contrast",
+    "gaussian_noise",
+    "impulse_noise",
+    "make_dataset",
+    "names",
+    "saturate",
+    "severity",
+    "shot_noise",
+    "speckle_noise",
+]
+
+#: Smallest image side the corruptions accept.
+MIN_SIZE = 8
+#: Values this far outside ``[0, 1]`` are tolerated (and clipped); larger excursions are an error.
+RANGE_TOLERANCE = 1e-6
+
+Quantize = Literal["truncate", "round"]
+_FN = "pyrepair.corrupt.apply"
+
+
+def names(*, implemented_only: bool = True) -> list[str]:
+    """Names of the corruptions, in spec §C.1 order.
+
+    Args:
+        implemented_only: ``True`` (default): only those :func:`apply` can run now; ``False``: all 19.
+
+    Returns:
+        A new list of names.
+    """
+    if implemented_only:
+        return [n for n in ALL_CORRUPTIONS if n in _kernels.IMPLEMENTED]
+    return list(ALL_CORRUPTIONS)
+
+
+def _check_name(name: Any, fn: str) -> None:
+    if not isinstance(name, str) or name not in ALL_CORRUPTIONS:
+        valid = list(ALL_CORRUPTIONS)
+        raise UnknownNameError(
+            f"{fn}: unknown corruption {name!r}; valid: {', '.join(valid)} "
+            f"(implemented now: {', '.join(names())})",
+            name=name,
+            valid=valid,
+        )
+    if name not in _kernels.IMPLEMENTED:
+        raise NotImplementedError(
+            f"{fn}: corruption {name!r} is one of the 19 CIFAR-10-C/ImageNet-C corruptions but is not implemented "
+            f"yet (it is tracked by the corruption engine issue); implemented now: {', '.join(names())}"
+        )
+
+
+def _check_seed(value: Any, name: str, fn: str) -> int:
+    return check_int(value, name, fn, min_value=0, max_value=2**64 - 1)
+
+
+def _check_quantize(quantize: Any, fn: str) -> None:
+    if quantize not in (None, "truncate", "round"):
+        raise UnknownNameError(
+            f"{fn}: unknown quantize {quantize!r}; valid: None, 'truncate', 'round'",
+            name=quantize,
+            valid=("round", "truncate"),
+        )
+
+
+def _check_values(x: torch.Tensor, name: str, fn: str) -> None:
+    check_finite(x, name, fn)
+    if x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+            raise ValueError(f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}]")
+
+
+def _uint8_to_nchw(x: np.ndarray, fn: str) -> torch.Tensor:
+    if x.ndim == 4:
+        nchw = x.transpose(0, 3, 1, 2)
+    elif x.ndim == 3:
+        nchw = x[:, None]
+    elif x.ndim == 2:
+        nchw = x[None, None]
+    else:
+        raise ShapeError(
+            f"{fn}: images as a uint8 numpy array must have shape [N, H, W, C], [N, H, W] or [H, W], "
+            f"got {format_shape(x.shape)}",
+            actual_shape=x.shape,
+            expected="N,H,W,C",
+        )
+    out = np.empty(nchw.shape, dtype=np.float32)
+    np.divide(nchw, np.float32(255.0), out=out, dtype=np.float32)
+    return torch.from_numpy(out)
+
+
+def _nchw_to_uint8(y: torch.Tensor, like: np.ndarray, quantize: Quantize | None) -> np.ndarray:
+    v = y.detach().cpu().numpy() * np.float32(255.0)
+    # the reference data sets store np.uint8(x * 255): truncation (floor, values are >= 0 after clipping)
+    v = np.rint(v) if quantize == "round" else np.floor(v)
+    q = np.clip(v, 0, 255).astype(np.uint8)
+    if like.ndim == 4:
+        return np.ascontiguousarray(q.transpose(0, 2, 3, 1))
+    if like.ndim == 3:
+        return np.ascontiguousarray(q[:, 0])
+    return np.ascontiguousarray(q[0, 0])
+
+
+def _run(
+    x: torch.Tensor, name: str, severity_: int, seed: int, scale: str, backend: str, index_offset: int
+) -> torch.Tensor:
+    """Corrupt a validated float (B, C, H, W) tensor; returns float32 on x's device."""
+    x32 = x.detach().to(torch.float32).clamp(0.0, 1.0).contiguous()  # clamp: tolerance excursions only
+    if x32.shape[0] == 0:
+        return x32.clone()
+    constants = severity.resolve(name, severity_, scale, image_size=(int(x32.shape[2]), int(x32.shape[3])))
+    return _kernels.run(name, x32, constants, seed=seed, severity=severity_, index_offset=index_offset, backend=backend)
+
+
+def apply(
+    images: Any,
+    name: str,
+    severity: int,
+    *,
+    seed: int = 0,
+    scale: str = "auto",
+    backend: str = "auto",
+    index_offset: int = 0,
+    quantize: Quantize | None = None,
+) -> Any:
+    """Apply one corruption at one severity to a batch (or a single image).
+
+    Args:
+        images: float ``torch.Tensor`` (or float numpy / DLPack array) ``(B, C, H, W)`` or ``(C, H, W)`` in
+            ``[0, 1]`` (values up to 1e-6 outside are clipped); or a ``uint8`` numpy array ``(N, H, W, C)``,
+            ``(N, H, W)`` or ``(H, W)``.
+        name: a corruption of :func:`names` (spec §C.1 spelling, e.g. ``"gaussian_noise"``).
+        severity: 1..5.
+        seed: RNG key in ``[0, 2^64)``; the same seed gives the same output on every device and batch split.
+        scale: ``"auto"`` (by image size), ``"cifar"`` or ``"imagenet"``: which severity constants (see
+            :func:`pyrepair.corrupt.severity.resolve`).
+        backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"`` (the torch code).
+        index_offset: global index of the first image (RNG stream of image ``b`` is ``index_offset + b``), so a
+            data set corrupted in chunks equals one corrupted at once.
+        quantize: ``None`` (default): float output is not quantised and uint8 output is truncated like the
+            reference data sets (``np.uint8(x * 255)``); ``"truncate"`` / ``"round"``: quantise to multiples of
+            1/255 by flooring / rounding (float output stays float, on the 1/255 grid).
+
+    Returns:
+        The corrupted images, same kind, shape and dtype as given (uint8 in, uint8 out; float tensors in the input
+        dtype, on the input device), values in ``[0, 1]`` (float) or ``0..255``.
+
+    Shape:
+        - images: ``(B, C, H, W)`` / ``(C, H, W)``; uint8 numpy ``(N, H, W, C)`` / ``(N, H, W)`` / ``(H, W)``.
+        - output: as ``images``.
+
+    Raises:
+        UnknownNameError: unknown ``name`` (lists the valid names), ``scale``, ``backend`` or ``quantize``.
+        NotImplementedError: ``name`` is one of the 19 corruptions but not implemented yet.
+        TypeError: ``severity``, ``seed`` or ``index_offset`` is not an int.
+        ValueError: ``severity`` not in 1..5, negative ``seed``/``index_offset``, NaN/inf or out-of-range values.
+        DTypeError: integer tensors, or arrays that are neither float nor uint8.
+        ShapeError: wrong rank, ``C`` not 1 or 3, or ``H``/``W`` below 8.
+
+    Example:
+        >>> import numpy as np
+        >>> u8 = np.full((4, 32, 32, 3), 128, dtype=np.uint8)
+        >>> out = apply(u8, "brightness", 2, scale="cifar")
+        >>> out.dtype, out.shape
+        (dtype('uint8'), (4, 32, 32, 3))
+    """
+    fn = _FN
+    _check_name(name, fn)
+    severity = check_int(severity, "severity", fn, min_value=1, max_value=5)
+    seed = _check_seed(seed, "seed", fn)
+    index_offset = _check_seed(index_offset, "index_offset", fn)
+    _check_quantize(quantize, fn)
+    if scale not in _sev.SCALES:
+        raise UnknownNameError(
+            f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}",
+            name=scale,
+            valid=_sev.SCALES,
+        )
+
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8:
+        x = _uint8_to_nchw(images, fn)
+        check_image(x, "images", fn, min_size=MIN_SIZE)
+        y = _run(x, name, severity, seed, scale, backend, index_offset)
+        return _nchw_to_uint8(y, images, quantize or "truncate")
+
+    conv = _dispatch.to_torch(images, "images", fn)
+    t = conv.tensor
+    if not t.dtype.is_floating_point:
+        hint = " (convert with x.float() / 255)" if t.dtype == torch.uint8 else ""
+        raise DTypeError(f"{fn}: images must be a floating-point tensor in [0, 1] or a uint8 numpy array, "
+                         f"got {t.dtype}{hint}")
+    single = t.ndim == 3
+    x = t.unsqueeze(0) if single else t
+    if x.ndim != 4:
+        raise ShapeError(
+            f"{fn}: images must have shape [B, C, H, W] or [C, H, W], got {format_shape(t.shape)}",
+            actual_shape=tuple(t.shape),
+            expected="B,C,H,W",
+        )
+    check_image(x, "images", fn, min_size=MIN_SIZE)
+    _check_values(x, "images", fn)
+    y = _run(x, name, severity, seed, scale, backend, index_offset)
+    if quantize == "truncate":
+        y = torch.floor(y * 255.0) / 255.0
+    elif quantize == "round":
+        y = torch.round(y * 255.0) / 255.0
+    y = y.to(t.dtype)
+    if single:
+        y = y.squeeze(0)
+    return _dispatch.restore(y, conv)
+
+
+
+def _corruption_function(name: str, what: str) -> Callable[..., Any]:
+    def corruption(
+        images: Any, severity: int, *, seed: int = 0, scale: str = "auto", backend: str = "auto",
+        index_offset: int = 0, quantize: Quantize | None = None,
+    ) -> Any:  # fmt: skip
+        return apply(
+            images, name, severity, seed=seed, scale=scale, backend=backend, index_offset=index_offset,
+            quantize=quantize,
+        )  # fmt: skip
+
+    cifar = ", ".join(f"{r[0]:g}" if len(r) == 1 else str(tuple(float(v) for v in r)) for r in severity.CIFAR[name])
+    imnet = ", ".join(f"{r[0]:g}" if len(r) == 1 else str(tuple(float(v) for v in r)) for r in severity.IMAGENET[name])
+    fields = ", ".join(severity.FIELDS[name])
+    corruption.__name__ = corruption.__qualname__ = name
+    corruption.__module__ = __name__
+    corruption.__doc__ = f"""{what} (spec §C.2), the ``{name}`` corruption of CIFAR-10-C / ImageNet-C.
+
+    Same as ``apply(images, "{name}", severity, ...)``; see :func:`apply` for the accepted inputs and outputs.
+
+    Constants ({fields}) for severity 1..5: CIFAR {cifar}; ImageNet {imnet}.
+
+    Args:
+        images: float ``(B, C, H, W)`` / ``(C, H, W)`` in [0, 1], or uint8 numpy ``(N, H, W, C)`` / ``(N, H, W)``.
+        severity: 1..5.
+        seed: RNG key in [0, 2^64).
+        scale: ``"auto"``, ``"cifar"`` or ``"imagenet"``.
+        backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        index_offset: global index of the first image.
+        quantize: ``None``, ``"truncate"`` or ``"round"`` (see :func:`apply`).
+
+    Returns:
+        The corrupted images, same kind, shape and dtype as given.
+
+    Raises:
+        TypeError, ValueError, DTypeError, ShapeError, UnknownNameError: as :func:`apply`.
+    """
+    return corruption
+
+
+gaussian_noise = _corruption_function("gaussian_noise", "Additive Gaussian noise ``clip(x + N(0, sigma^2))``")
+shot_noise = _corruption_function("shot_noise", "Poisson (shot) noise ``clip(Poisson(x * photons) / photons)``")
+impulse_noise = _corruption_function("impulse_noise", "Salt-and-pepper noise replacing a fraction ``amount``")
+speckle_noise = _corruption_function("speckle_noise", "Multiplicative noise ``clip(x + x * N(0, sigma^2))``")
+brightness = _corruption_function("brightness", "Brightness: ``V += delta`` in HSV space")
+contrast = _corruption_function("contrast", "Contrast: ``(x - mean) * factor + mean`` per image")
+saturate = _corruption_function("saturate", "Saturation: ``S = S * scale + shift`` in HSV space")
+
+from .dataset import make_dataset  # noqa: E402  (the submodules use apply)
+from .modules import Corrupt, RandomCorruption  # noqa: E402

@@ -1,0 +1,279 @@
+"""Torch reference of the per-pixel corruption kernels (the oracle of ``csrc/corrupt``).
+
+Covers the noise corruptions (gaussian, shot, impulse, speckle) and the digital point operations (brightness,
+contrast, saturate) of ``spec/deeprepair.md`` §C.2 items 1, 2, 3, 11, 12, 16 and 19. Inputs are float32
+(B, C, H, W) in [0, 1] with C in {1, 3}; outputs are new float32 tensors clipped to [0, 1], on the input's device.
+Every formula uses the same float32 (or float64) operations in the same order as the C++/CUDA kernels.
+
+Randomness (spec §C.0 'Randomness'): Philox 4x32-10 (:func:`pyrepair.random.reference.philox4x32_10`) with
+key = ``seed`` (64 bit) and, for image ``b`` of the batch, the 64-bit stream::
+
+    stream = ((index_offset + b) * 32 + corruption_id) * 8 + severity        (mod 2^64)
+
+The Philox counter is (block low, block high, stream low, stream high). Within an image, element ``i`` is the
+NCHW-flat index ``(c * H + y) * W + x``. So a result depends only on (seed, global image index, corruption,
+severity, element) - never on batch composition, thread count or device.
+
+* gaussian / speckle: ``z_i`` = Box-Muller on block ``i // 4``, words (0, 1) for ``i % 4`` in {0, 1} and (2, 3)
+  otherwise, cosine for even ``i``, sine for odd (exactly :func:`pyrepair.random.reference.normal`).
+* impulse: one uniform ``u_i`` = word ``i % 4`` of block ``i // 4``; ``u < amount / 2`` -> 0 (pepper),
+  ``amount / 2 <= u < amount`` -> 1 (salt), else unchanged: each value independently replaced with probability
+  ``amount``, salt and pepper equally likely (skimage ``random_noise(mode='s&p')`` semantics, Bernoulli form).
+* shot: element ``i`` owns blocks ``i * 64 + j`` (j = 0..63) of the image's stream; see :func:`poisson`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..random.reference import philox4x32_10
+
+__all__ = [
+    "brightness",
+    "contrast",
+    "gaussian_noise",
+    "image_streams",
+    "impulse_noise",
+    "poisson",
+    "saturate",
+    "shot_noise",
+    "speckle_noise",
+]
+
+_MASK32 = 0xFFFFFFFF
+_U64 = 2**64
+POISSON_BLOCKS = 64  # Philox blocks reserved per element for shot noise (attempts of the rejection loop)
+POISSON_INVERSION_MAX = 10.0  # lambda below this: inversion by sequential search; at or above: PTRS
+_INVERSION_MAX_K = 100  # sequential search stops here (P(k > 100 | lambda < 10) < 1e-60)
+_TWO_PI_F32 = 6.283185307179586
+
+
+def _f32(v: float) -> float:
+    """``v`` rounded to float32 (the C++ kernels receive float constants)."""
+    return float(np.float32(v))
+
+
+def image_streams(batch: int, corruption_id: int, severity: int, index_offset: int) -> list[int]:
+    """The 64-bit Philox stream of each image: ``((index_offset + b) * 32 + corruption_id) * 8 + severity``."""
+    return [(((index_offset + b) * 32 + corruption_id) * 8 + severity) % _U64 for b in range(batch)]
+
+
+def _element_words(x: torch.Tensor, seed: int, streams: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, CHW, 4) words of block ``i // 4`` for every element, and the element index ``i`` (CHW,)."""
+    b, n = x.shape[0], math.prod(x.shape[1:])
+    dev = x.device
+    i = torch.arange(n, dtype=torch.int64, device=dev)
+    block = (i >> 2).expand(b, n).reshape(-1)
+    image = torch.arange(b, dtype=torch.int64, device=dev).repeat_interleave(n)
+    # uint64 streams may exceed int64: split into 32-bit words in Python, then index per element
+    lo = torch.tensor([st & _MASK32 for st in streams], dtype=torch.int64, device=dev)
+    hi = torch.tensor([st >> 32 for st in streams], dtype=torch.int64, device=dev)
+    counter = (block & _MASK32, block >> 32, lo[image], hi[image])
+    w = torch.stack(philox4x32_10(counter, (seed & _MASK32, seed >> 32)), dim=1)
+    return w.reshape(b, n, 4), i
+
+
+def _unit(w: torch.Tensor) -> torch.Tensor:
+    # (top 23 bits + 0.5) * 2^-23: exactly representable in float32, strictly inside (0, 1) (common/rng.h)
+    return ((w >> 9).to(torch.float32) + 0.5) * 2.0**-23
+
+
+def _unit53(w_hi: torch.Tensor, w_lo: torch.Tensor) -> torch.Tensor:
+    # float64 uniform in (0, 1) from two words: 27 + 26 bits, plus one half, times 2^-53 (exact in float64)
+    return ((w_hi >> 5) * 67108864 + (w_lo >> 6)).to(torch.float64).add(0.5).mul(2.0**-53)
+
+
+def _normal(x: torch.Tensor, seed: int, streams: list[int]) -> torch.Tensor:
+    """Standard normals, one per element of ``x`` (Box-Muller, as ``random_block_values``)."""
+    w, i = _element_words(x, seed, streams)
+    k = (i & 3).expand(w.shape[0], -1)
+    pair = k >> 1
+    u1 = _unit(w.gather(2, (2 * pair).unsqueeze(2)).squeeze(2))
+    u2 = _unit(w.gather(2, (2 * pair + 1).unsqueeze(2)).squeeze(2))
+    r = torch.sqrt(-2.0 * torch.log(u1))
+    t = u2 * _TWO_PI_F32
+    z = torch.where((k & 1) == 1, r * torch.sin(t), r * torch.cos(t))
+    return z.reshape(x.shape)
+
+
+def _clip(x: torch.Tensor) -> torch.Tensor:
+    return x.clamp(0.0, 1.0)
+
+
+def gaussian_noise(x: torch.Tensor, sigma: float, seed: int, streams: list[int]) -> torch.Tensor:
+    """``clip(x + sigma * z)`` (spec §C.2 item 1)."""
+    z = _normal(x, seed, streams)
+    return _clip(x + z * _f32(sigma))
+
+
+def speckle_noise(x: torch.Tensor, sigma: float, seed: int, streams: list[int]) -> torch.Tensor:
+    """``clip(x + x * (sigma * z))`` (spec §C.2 item 16)."""
+    z = _normal(x, seed, streams)
+    return _clip(x + x * (z * _f32(sigma)))
+
+
+def impulse_noise(x: torch.Tensor, amount: float, seed: int, streams: list[int]) -> torch.Tensor:
+    """Salt and pepper per value (spec §C.2 item 3): prob ``amount/2`` -> 0, prob ``amount/2`` -> 1."""
+    w, i = _element_words(x, seed, streams)
+    k = (i & 3).expand(w.shape[0], -1)
+    u = _unit(w.gather(2, k.unsqueeze(2)).squeeze(2)).reshape(x.shape)
+    a = torch.tensor(_f32(amount), dtype=torch.float32, device=x.device)
+    half = a * 0.5
+    out = torch.where(u < a, torch.where(u < half, torch.zeros_like(x), torch.ones_like(x)), x)
+    return _clip(out)
+
+
+def _exp_neg(lam: torch.Tensor) -> torch.Tensor:
+    """``exp(-lam)`` for float64 ``lam`` in [0, 10), built from +, -, *, / only (so C++, CUDA and torch agree bit
+    for bit): Taylor series of degree 18 in Horner form at ``t = lam / 16``, then squared four times."""
+    t = lam * 0.0625
+    r = torch.ones_like(t)
+    for k in range(18, 0, -1):
+        r = 1.0 - (t * r) / float(k)
+    for _ in range(4):
+        r = r * r
+    return r
+
+
+def _poisson_inversion(lam: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Sequential search of the Poisson CDF with one float64 uniform: smallest k with u <= sum_{j<=k} p_j."""
+    p = _exp_neg(lam)
+    s = p.clone()
+    k = torch.zeros_like(lam)
+    active = u > s
+    for j in range(1, _INVERSION_MAX_K + 1):
+        if not bool(active.any()):
+            break
+        p = torch.where(active, p * (lam / float(j)), p)
+        s = torch.where(active, s + p, s)
+        k = torch.where(active, torch.full_like(k, float(j)), k)
+        active = active & (u > s)
+    return k
+
+
+def _poisson_ptrs(
+    lam: torch.Tensor, seed: int, stream_lo: torch.Tensor, stream_hi: torch.Tensor, elem: torch.Tensor
+) -> torch.Tensor:
+    """Hoermann's PTRS (transformed rejection with squeeze), float64; attempt ``j`` uses block ``elem * 64 + j``:
+    U from words (0, 1), V from words (2, 3). After 64 rejected attempts (probability < 1e-60) the result is
+    ``floor(lam + 0.5)``."""
+    slam = torch.sqrt(lam)
+    loglam = torch.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    out = torch.floor(lam + 0.5)
+    active = torch.ones_like(lam, dtype=torch.bool)
+    for j in range(POISSON_BLOCKS):
+        idx = active.nonzero().squeeze(1)
+        if idx.numel() == 0:
+            break
+        block = elem[idx] * POISSON_BLOCKS + j
+        w = philox4x32_10((block & _MASK32, block >> 32, stream_lo[idx], stream_hi[idx]), (seed & _MASK32, seed >> 32))
+        u = _unit53(w[0], w[1]) - 0.5
+        v = _unit53(w[2], w[3])
+        la, bb, aa, ia, vv, ll = lam[idx], b[idx], a[idx], invalpha[idx], vr[idx], loglam[idx]
+        us = 0.5 - torch.abs(u)
+        k = torch.floor((2.0 * aa / us + bb) * u + la + 0.43)
+        fast = (us >= 0.07) & (v <= vv)
+        reject = (k < 0) | ((us < 0.013) & (v > us))
+        lhs = torch.log(v) + torch.log(ia) - torch.log(aa / (us * us) + bb)
+        rhs = -la + k * ll - torch.lgamma(k + 1.0)
+        accept = fast | (~reject & (lhs <= rhs))
+        done = idx[accept]
+        out[done] = k[accept]
+        active[done] = False
+    return out
+
+
+def poisson(lam: torch.Tensor, seed: int, streams: list[int]) -> torch.Tensor:
+    """Poisson draws (float64 counts) for float64 rates ``lam`` of shape (B, N), element ``i`` of row ``b`` keyed
+    by the image stream ``streams[b]`` and blocks ``i * 64 + j``.
+
+    * ``lam < 10``: inversion by sequential search with one float64 uniform from words (0, 1) of block ``i * 64``;
+      ``exp(-lam)`` from :func:`_exp_neg` (only +, -, *, /: identical on every back-end).
+    * ``lam >= 10``: PTRS (W. Hoermann, "The transformed rejection method for generating Poisson random
+      variables", Insurance: Mathematics and Economics 12, 1993), attempt ``j`` on block ``i * 64 + j``.
+    """
+    bsz, n = lam.shape
+    dev = lam.device
+    lo = torch.tensor([st & _MASK32 for st in streams], dtype=torch.int64, device=dev)
+    hi = torch.tensor([st >> 32 for st in streams], dtype=torch.int64, device=dev)
+    image = torch.arange(bsz, dtype=torch.int64, device=dev).repeat_interleave(n)
+    elem = torch.arange(n, dtype=torch.int64, device=dev).repeat(bsz)
+    lam_f = lam.reshape(-1)
+    s_lo, s_hi = lo[image], hi[image]
+    out = torch.zeros_like(lam_f)
+    small = lam_f < POISSON_INVERSION_MAX
+    if bool(small.any()):
+        idx = small.nonzero().squeeze(1)
+        block = elem[idx] * POISSON_BLOCKS
+        w = philox4x32_10((block & _MASK32, block >> 32, s_lo[idx], s_hi[idx]), (seed & _MASK32, seed >> 32))
+        out[idx] = _poisson_inversion(lam_f[idx], _unit53(w[0], w[1]))
+    if bool((~small).any()):
+        idx = (~small).nonzero().squeeze(1)
+        out[idx] = _poisson_ptrs(lam_f[idx], seed, s_lo[idx], s_hi[idx], elem[idx])
+    return out.reshape(bsz, n)
+
+
+def shot_noise(x: torch.Tensor, photons: float, seed: int, streams: list[int]) -> torch.Tensor:
+    """``clip(Poisson(x * photons) / photons)`` (spec §C.2 item 2); rate in float64, result in float32."""
+    c = _f32(photons)
+    lam = x.reshape(x.shape[0], math.prod(x.shape[1:])).to(torch.float64) * c
+    k = poisson(lam, seed, streams)
+    return _clip(k.to(torch.float32).reshape(x.shape) / torch.tensor(c, dtype=torch.float32, device=x.device))
+
+
+def brightness(x: torch.Tensor, delta: float) -> torch.Tensor:
+    """skimage HSV brightness (spec §C.2 item 11): ``V' = clip(V + delta)``, H and S unchanged.
+
+    Closed form for RGB: ``x * (V' / V)``; a black pixel (V = 0) becomes grey ``(V', V', V')``. C = 1 (grey):
+    ``clip(x + delta)``.
+    """
+    d = torch.tensor(_f32(delta), dtype=torch.float32, device=x.device)
+    if x.shape[1] == 1:
+        return _clip(x + d)
+    v = x.amax(dim=1, keepdim=True)
+    v2 = _clip(v + d)
+    ratio = v2 / torch.where(v > 0, v, torch.ones_like(v))
+    out = torch.where(v > 0, x * ratio, v2.expand_as(x))
+    return _clip(out)
+
+
+def contrast(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """``clip((x - mu) * factor + mu)`` with ``mu`` the mean over H and W per image and channel (spec §C.2 item 12),
+    accumulated in float64 and rounded to float32."""
+    c = torch.tensor(_f32(factor), dtype=torch.float32, device=x.device)
+    if x.numel() == 0:
+        return x.clone()
+    mu = x.to(torch.float64).mean(dim=(2, 3), keepdim=True).to(torch.float32)
+    return _clip((x - mu) * c + mu)
+
+
+def saturate(x: torch.Tensor, scale: float, shift: float) -> torch.Tensor:
+    """skimage HSV saturation (spec §C.2 item 19): ``S' = clip(S * scale + shift)``, H and V unchanged.
+
+    Closed form for RGB with ``S = (V - min) / V``: ``V - (V - x) * (S' / S)`` when S > 0; a grey pixel (S = 0,
+    hue 0 in skimage) becomes ``(V, V (1 - S'), V (1 - S'))`` (greys turn reddish when shift > 0: a reference
+    artefact, reproduced). C = 1 (grey images have no saturation): identity.
+    """
+    if x.shape[1] == 1:
+        return _clip(x.clone())
+    a = torch.tensor(_f32(scale), dtype=torch.float32, device=x.device)
+    b = torch.tensor(_f32(shift), dtype=torch.float32, device=x.device)
+    v = x.amax(dim=1, keepdim=True)
+    mn = x.amin(dim=1, keepdim=True)
+    safe_v = torch.where(v > 0, v, torch.ones_like(v))
+    s = (v - mn) / safe_v
+    s2 = _clip(s * a + b)
+    grey = s <= 0
+    k = s2 / torch.where(grey, torch.ones_like(s), s)
+    colour = v - (v - x) * k
+    g = v * (1.0 - s2)
+    grey_px = torch.cat([v, g, g], dim=1)
+    out = torch.where(grey, grey_px, colour)
+    return _clip(out)

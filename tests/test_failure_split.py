@@ -1,0 +1,124 @@
+"""pyrepair.data.failure_split (spec/deeprepair.md §A.2) on a tiny hand-made model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from pyrepair import corrupt
+from pyrepair.data import FailureSplit, failure_split
+from pyrepair.errors import PyrepairWarning, UnknownNameError
+
+N = 40
+
+
+class Brightness(nn.Module):
+    """Predicts class 1 if the mean pixel is above 0.5 else class 0; a BatchNorm buffer proves modes are restored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(1, 2)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.tensor([[-1.0], [1.0]]))
+            self.lin.bias.copy_(torch.tensor([0.5, -0.5]))
+        self.bn = nn.BatchNorm1d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.mean(dim=(1, 2, 3))[:, None]
+        self.bn(m)  # would update running stats in train mode
+        return self.lin(m)
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor]:
+    # means spread around 0.5 so noise flips some predictions; labels = the clean prediction
+    level = torch.linspace(0.3, 0.7, N)
+    x = level[:, None, None, None].expand(N, 1, 8, 8).contiguous()
+    return x, (level > 0.5).long()
+
+
+@pytest.fixture
+def model() -> Brightness:
+    m = Brightness()
+    m.train()
+    return m
+
+
+def test_partition_and_model_unchanged(model: Brightness) -> None:
+    x, y = _data()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    split = failure_split(model, x, y, "brightness", n_collect=10, seed=0, batch_size=16, scale="cifar")
+    assert isinstance(split, FailureSplit) and split.corruption == "brightness"
+    every = np.concatenate([split.collected_index, split.held_out_index])
+    assert len(set(every.tolist())) == split.n_failures == len(every)
+    assert len(split.collected_index) == 10 and len(split.held_out_index) == split.n_failures - 10
+    # recompute the failures independently
+    expect = []
+    for k, s in enumerate((1, 2, 3, 4, 5)):
+        xc = corrupt.apply(x, "brightness", s, scale="cifar")
+        expect += (k * N + torch.nonzero(model.eval()(xc).argmax(1) != y).flatten()).tolist()
+    model.train()
+    assert sorted(every.tolist()) == expect
+    assert split.collected.images.shape == (10, 1, 8, 8)
+    np.testing.assert_array_equal(split.collected.labels.numpy(), y.numpy()[split.collected_index % N])
+    np.testing.assert_array_equal(split.collected_severity, split.collected_index // N + 1)
+    assert torch.equal(split.held_out.images[0], corrupt.apply(x, "brightness", int(split.held_out_severity[0]),
+                                                               scale="cifar")[split.held_out_index[0] % N])
+    assert model.training and model.bn.training
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k
+
+
+def test_reproducible_from_seed(model: Brightness) -> None:
+    x, y = _data()
+    a = failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=3, scale="imagenet")
+    b = failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=3, batch_size=7, scale="imagenet")
+    c = failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=4, scale="imagenet")
+    np.testing.assert_array_equal(a.collected_index, b.collected_index)
+    assert torch.equal(a.collected.images, b.collected.images)
+    assert not np.array_equal(a.collected_index, c.collected_index)
+
+
+def test_stratified_counts(model: Brightness) -> None:
+    x, y = _data()
+    split = failure_split(model, x, y, "gaussian_noise", n_collect=9, stratify=True, scale="imagenet")
+    labels_all = y.numpy()[np.concatenate([split.collected_index, split.held_out_index]) % N]
+    counts = np.bincount(labels_all, minlength=2)
+    exact = counts * 9 / counts.sum()
+    got = np.bincount(split.collected.labels.numpy(), minlength=2)
+    assert got.sum() == 9 and np.all(np.abs(got - exact) < 1)  # largest-remainder quotas
+
+
+def test_numpy_uint8_input(model: Brightness) -> None:
+    x, y = _data()
+    u8 = np.uint8(x[:, 0].numpy() * 255)  # (N, H, W) grey
+    split = failure_split(model, u8, y.numpy(), "brightness", n_collect=4, scale="cifar")
+    assert isinstance(split.collected.images, np.ndarray) and split.collected.images.dtype == np.uint8
+    assert split.collected.images.shape == (4, 8, 8)
+    i = int(split.collected_index[0])
+    want = corrupt.apply(u8, "brightness", i // N + 1, scale="cifar")[i % N]
+    np.testing.assert_array_equal(split.collected.images[0], want)
+
+
+def test_fewer_failures_warns(model: Brightness) -> None:
+    x, y = _data()
+    with pytest.warns(PyrepairWarning, match=r"only \d+ failures"):
+        split = failure_split(model, x, y, "brightness", n_collect=10_000, scale="cifar")
+    assert len(split.held_out_index) == 0 and len(split.collected_index) == split.n_failures > 0
+
+
+def test_zero_failures_error(model: Brightness) -> None:
+    x = torch.full((4, 1, 8, 8), 0.1)
+    with pytest.raises(ValueError, match="misclassifies none"):
+        failure_split(model, x, torch.zeros(4, dtype=torch.long), "contrast", severities=(1,), scale="cifar")
+
+
+def test_argument_errors(model: Brightness) -> None:
+    x, y = _data()
+    with pytest.raises(UnknownNameError, match="valid"):
+        failure_split(model, x, y, "fogg")
+    with pytest.raises(ValueError, match="severities"):
+        failure_split(model, x, y, "contrast", severities=(1, 1))
+    with pytest.raises(ValueError, match="n_collect"):
+        failure_split(model, x, y, "contrast", n_collect=0)
