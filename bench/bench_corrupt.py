@@ -1,0 +1,157 @@
+"""Corruption engine: throughput per corruption (pyrepair cpu/cuda vs our torch reference vs the per-image
+``imagecorruptions`` package, its maintained fork ``imagecorruptions-imaug``) and fidelity (mean PSNR of corrupted
+vs clean images, ours vs imagecorruptions, per corruption and severity at 224 px where its ImageNet constants apply).
+
+Covers every corruption ``pyrepair.corrupt.names()`` reports as implemented. Correctness first: the compiled
+kernels equal the reference on the benchmark's own inputs. Images: the CIFAR-10 test images from
+``$PYREPAIR_DATA`` / ``../shared/data`` when present (upsampled to 224 px for the ImageNet-size cases), else
+synthetic ones. Nothing is downloaded.
+
+    pip install imagecorruptions-imaug            # the peer (optional; without it only our figures are written)
+    python bench/bench_corrupt.py                 # CPU, 2-core defaults
+    python bench/bench_corrupt.py --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import Timing, measure, write_results  # noqa: E402
+
+import pyrepair  # noqa: E402
+from pyrepair import corrupt  # noqa: E402
+
+try:
+    from imagecorruptions import corrupt as ic_corrupt
+except ImportError:  # the peer is optional
+    ic_corrupt = None
+
+
+def load_images(n: int, size: int) -> torch.Tensor:
+    """(n, 3, size, size) float32 in [0, 1]: real CIFAR-10 test images when available."""
+    root = os.environ.get("PYREPAIR_DATA") or str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    try:
+        x = pyrepair.data.load("cifar10", "test", root=root, limit=n).images
+    except (FileNotFoundError, pyrepair.PyrepairError):
+        x = pyrepair.testing.make_images(n, 3, 32, 32, seed=0)
+    x = x[:n]
+    if x.shape[0] < n:  # repeat to reach n
+        x = x.repeat(math.ceil(n / x.shape[0]), 1, 1, 1)[:n]
+    if size != x.shape[-1]:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    return x.contiguous()
+
+
+def to_u8(x: torch.Tensor) -> np.ndarray:
+    return (x.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-image PSNR in dB of uint8 NHWC arrays (capped at 100 dB for identical images)."""
+    mse = ((a.astype(np.float64) - b.astype(np.float64)) ** 2).reshape(len(a), -1).mean(1)
+    return np.where(mse > 0, 10 * np.log10(255.0**2 / np.maximum(mse, 1e-12)), 100.0)
+
+
+def check_correctness(names: list[str], dev: str) -> None:
+    x = load_images(8, 32).to(dev)
+    for name in names:
+        ours = corrupt.apply(x, name, 3, seed=1, scale="cifar")
+        ref = corrupt.apply(x, name, 3, seed=1, scale="cifar", backend="reference")
+        err = float((ours - ref).abs().max())
+        assert err <= 2e-5 or float(((ours - ref).abs() > 1e-4).float().mean()) < 1e-3, f"{name}: max diff {err}"
+
+
+def bench_throughput(names: list[str], dev: str, size: int, n: int, n_ref: int, n_peer: int) -> list[Timing]:
+    x = load_images(n, size).to(dev)
+    scale = "cifar" if size <= 64 else "imagenet"
+    impl = "cuda" if dev == "cuda" else "cpu"
+    out: list[Timing] = []
+    xr = x[:n_ref]
+    xu8 = to_u8(x[:n_peer])
+    for name in names:
+        case = f"{name} {size}px"
+        out.append(measure(lambda name=name: corrupt.apply(x, name, 3, seed=0, scale=scale), name=case,
+                           impl=f"pyrepair-{impl}", items=n, device=dev, repeats=5, params={"size": size}))
+        out.append(measure(lambda name=name: corrupt.apply(xr, name, 3, seed=0, scale=scale, backend="reference"),
+                           name=case, impl="pyrepair-reference", items=n_ref, device=dev, repeats=3, warmup=1,
+                           params={"size": size}))
+        if ic_corrupt is not None:
+            def peer(name: str = name) -> None:
+                for img in xu8:
+                    ic_corrupt(img, corruption_name=name, severity=3)
+
+            out.append(measure(peer, name=case, impl="imagecorruptions", items=n_peer, repeats=3, warmup=1,
+                               min_time=0.2, params={"size": size}))
+    return out
+
+
+def fidelity(names: list[str], n: int) -> list[dict]:
+    """Mean PSNR vs clean per (corruption, severity) at 224 px with ImageNet constants: ours vs imagecorruptions."""
+    x = load_images(n, 224)
+    clean = to_u8(x)
+    rows = []
+    for name in names:
+        for sev in range(1, 6):
+            ours = corrupt.apply(x, name, sev, seed=sev, scale="imagenet", quantize="truncate")
+            ours_u8 = to_u8(ours) if isinstance(ours, torch.Tensor) else ours
+            row = {"corruption": name, "severity": sev, "psnr_ours": float(psnr(ours_u8, clean).mean())}
+            if ic_corrupt is not None:
+                np.random.seed(sev)  # the peer draws from numpy's global RNG
+                theirs = np.stack([ic_corrupt(img, corruption_name=name, severity=sev) for img in clean])
+                row["psnr_peer"] = float(psnr(theirs.astype(np.uint8), clean).mean())
+                row["delta_db"] = row["psnr_ours"] - row["psnr_peer"]
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    ap.add_argument("--fidelity-images", type=int, default=None, help="images per fidelity cell (spec: 500)")
+    args = ap.parse_args(argv)
+    dev, q, gpu = args.device, args.quick, args.device == "cuda"
+    names = corrupt.names()
+    check_correctness(names, dev)
+    timings = bench_throughput(names, dev, 32, n=10000 if gpu else (200 if q else 1000), n_ref=100 if q else 250,
+                               n_peer=20 if q else 100)
+    timings += bench_throughput(names, dev, 224, n=256 if gpu else (4 if q else 32), n_ref=4 if q else 8,
+                                n_peer=2 if q else 8)
+    fid = fidelity(names, args.fidelity_images or (8 if q else 100))
+    # whole-set regeneration estimate (implemented corruptions x 5 severities of the 10k CIFAR test images)
+    ours = {t.name: t for t in timings if t.impl.startswith("pyrepair-") and t.impl != "pyrepair-reference"}
+    peer = {t.name: t for t in timings if t.impl == "imagecorruptions"}
+    total = {"corruptions": names, "images": 10000 * 5 * len(names)}
+    total["pyrepair_seconds"] = sum(10000 * 5 / ours[f"{nm} 32px"].items_per_s for nm in names)
+    if peer:
+        total["imagecorruptions_seconds"] = sum(10000 * 5 / peer[f"{nm} 32px"].items_per_s for nm in names)
+        total["speedup"] = total["imagecorruptions_seconds"] / total["pyrepair_seconds"]
+    lines = ["| corruption | severity | PSNR ours (dB) | PSNR imagecorruptions (dB) | delta (dB) |",
+             "|---|---:|---:|---:|---:|"]
+    for r in fid:
+        lines.append(f"| {r['corruption']} | {r['severity']} | {r['psnr_ours']:.2f} | "
+                     f"{r.get('psnr_peer', float('nan')):.2f} | {r.get('delta_db', float('nan')):+.2f} |")
+    peer_s = (f", imagecorruptions {total['imagecorruptions_seconds']:.0f} s ({total['speedup']:.0f}x)"
+              if peer else "")
+    notes = ("Ratios: throughput relative to imagecorruptions (per image, ImageNet constants at every size) in the "
+             "same run. Severity 3 for timing. Regenerating the implemented corruptions x 5 severities of the 10k "
+             f"CIFAR test images: pyrepair {total['pyrepair_seconds']:.1f} s"
+             + peer_s
+             + ".\n\nFidelity at 224 px (ImageNet constants), mean PSNR vs the clean image over "
+             f"{args.fidelity_images or (8 if q else 100)} images:\n\n" + "\n".join(lines))
+    path = write_results("corrupt", dev, timings, baseline="imagecorruptions", notes=notes,
+                         extra={"fidelity": fid, "regeneration": total})
+    print(path.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()
