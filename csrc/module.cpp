@@ -24,6 +24,8 @@ namespace pyrepair {
 void register_random(py::module_& m);
 void register_transform(py::module_& m);
 void register_corrupt(py::module_& m);
+void register_corrupt2(py::module_& m);
+void register_corrupt_blur(py::module_& m);
 }
 
 namespace {
@@ -71,4 +73,6 @@ PYBIND11_MODULE(_core, m) {
   pyrepair::register_random(m);
   pyrepair::register_transform(m);
   pyrepair::register_corrupt(m);
+  pyrepair::register_corrupt2(m);
+  pyrepair::register_corrupt_blur(m);
 }

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from .. import _backend, _dispatch
-from . import reference
+from . import _blur, _weather, reference
 
 __all__ = ["CORRUPTION_IDS", "IMPLEMENTED", "run"]
 
@@ -31,6 +31,14 @@ IMPLEMENTED: tuple[str, ...] = (
     "brightness",
     "contrast",
     "saturate",
+    "gaussian_blur",
+    "defocus_blur",
+    "motion_blur",
+    "zoom_blur",
+    "glass_blur",
+    "pixelate",
+    "fog",
+    "elastic_transform",
 )
 
 # Stable ids (spec §C.1 order, 1..19): part of the RNG key, never renumber.
@@ -122,6 +130,17 @@ def run(
         UnknownNameError, DeviceError, BackendUnavailableError: see :func:`pyrepair._dispatch.select`.
     """
     fn = f"pyrepair.corrupt.{name}"
+    if name in _weather.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_weather.py, corrupt2.h
+        return _weather.run_extra(
+            name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
+        )
+    if name in _blur.BLUR_OPS and name in IMPLEMENTED:  # filters: pyrepair/corrupt/_blur.py, csrc/corrupt/blur.h
+        if not (0 <= int(seed) < _U64 and 0 <= int(index_offset) < _U64):
+            raise ValueError(f"{fn}: seed and index_offset must be in [0, 2^64), got {seed}, {index_offset}")
+        return _blur.run_blur(
+            name, images, constants, seed=int(seed), severity=int(severity), index_offset=int(index_offset),
+            backend=backend,
+        )  # fmt: skip
     if name not in _CONSTANTS:
         raise KeyError(f"{fn}: no compiled kernel for {name!r}; implemented: {', '.join(IMPLEMENTED)}")
     keys = _CONSTANTS[name]
