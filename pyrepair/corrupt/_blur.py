@@ -113,6 +113,20 @@ def defocus_kernel(radius: float, alias_sigma: float) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _trim_zero_border(kernel: np.ndarray) -> np.ndarray:
+    """Drop the all-zero outer rings of a centred odd-sized kernel (the same margin on every side keeps it centred).
+
+    The 17 x 17 grid of small CIFAR radii is mostly zeros; the correlation adds ``0 * v`` for them, which never
+    changes a sum of finite values, so the result is bit-identical while the work drops up to ~30x.
+    """
+    nz = np.argwhere(kernel != 0)
+    if nz.size == 0:
+        return kernel
+    h, w = kernel.shape
+    m = int(min(nz[:, 0].min(), h - 1 - nz[:, 0].max(), nz[:, 1].min(), w - 1 - nz[:, 1].max()))
+    return kernel[m:h - m, m:w - m] if m > 0 else kernel
+
+
 def motion_weights(radius: float, sigma: float) -> np.ndarray:
     """ImageMagick motion-blur weights: ``K = 2 ceil(R) + 1`` taps ``exp(-i^2 / 2 sigma^2)``, normalised, float32."""
     k = 2 * math.ceil(radius) + 1 if radius > 0 else 1
@@ -321,7 +335,7 @@ def prepare(
     if name in ("gaussian_blur", "glass_blur"):
         return gaussian_taps(float(constants["sigma"])), None
     if name == "defocus_blur":
-        return defocus_kernel(float(constants["radius"]), float(constants["alias_sigma"])), None
+        return _trim_zero_border(defocus_kernel(float(constants["radius"]), float(constants["alias_sigma"]))), None
     if name == "motion_blur":
         wt = motion_weights(float(constants["radius"]), float(constants["sigma"]))
         return wt, motion_offsets(motion_angles(batch, seed, severity, index_offset), wt.size)
