@@ -8,13 +8,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 
 from . import _backend
 
-__all__ = ["assert_close", "available_devices", "make_images", "tolerance"]
+__all__ = ["assert_close", "available_devices", "make_images", "num_threads", "tolerance"]
 
 # Default (rtol, atol) per dtype for comparing a compiled kernel with its reference.
 _TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
@@ -55,3 +57,14 @@ def make_images(b: int, c: int, h: int, w: int, *, seed: int = 0, device: str | 
     smooth = 0.5 + 0.3 * torch.sin(6.0 * xx + phase) * torch.cos(4.0 * yy + phase)
     img = (smooth + 0.15 * torch.rand(b, c, h, w, generator=g)).clamp_(0, 1)
     return img.to(device=device, dtype=dtype)
+
+
+@contextlib.contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """Run the block with the compiled CPU kernels on ``n`` threads, restoring the previous count afterwards."""
+    before = _backend.get_num_threads()
+    _backend.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _backend.set_num_threads(before)

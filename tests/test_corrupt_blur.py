@@ -14,11 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import pyrepair
 from pyrepair import corrupt
 from pyrepair.corrupt import _blur as B
 from pyrepair.corrupt import _kernels as K
 from pyrepair.corrupt import severity as S
+from pyrepair.testing import num_threads
 
 BLURS = tuple(n for n in B.BLUR_OPS if n in K.IMPLEMENTED)
 CONSTANTS = {
@@ -85,14 +85,10 @@ def test_input_untouched_and_new_tensor(name: str):
 @pytest.mark.parametrize("name", BLURS)
 def test_thread_count_independence(name: str):
     x = _images((4, 3, 33, 31))
-    before = pyrepair.get_num_threads()
-    try:
-        pyrepair.set_num_threads(1)
+    with num_threads(1):
         one = _run(name, x, CONSTANTS[name][-1])
-        pyrepair.set_num_threads(2)
+    with num_threads(2):
         two = _run(name, x, CONSTANTS[name][-1])
-    finally:
-        pyrepair.set_num_threads(before)
     assert torch.equal(one, two)
 
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-import pyrepair
 from pyrepair import corrupt
 from pyrepair.corrupt import _kernels as K
 from pyrepair.corrupt import _weather as W
+from pyrepair.testing import num_threads
 
 CONSTANTS = {
     "fog": {"strength": 1.5, "wibbledecay": 1.75},
@@ -142,14 +142,10 @@ def test_index_offset_slice_consistency(name: str, backend: str):
 @pytest.mark.parametrize("name", NAMES)
 def test_thread_count_independence(name: str):
     x = _images((4, 3, 33, 31))
-    before = pyrepair.get_num_threads()
-    try:
-        pyrepair.set_num_threads(1)
+    with num_threads(1):
         one = _run(name, x)
-        pyrepair.set_num_threads(2)
+    with num_threads(2):
         two = _run(name, x)
-    finally:
-        pyrepair.set_num_threads(before)
     assert torch.equal(one, two)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-import pyrepair
 from pyrepair.corrupt import _kernels as K
 from pyrepair.corrupt import reference as R
+from pyrepair.testing import num_threads
 
 CONSTANTS = {
     "gaussian_noise": {"sigma": 0.08},
@@ -118,14 +118,10 @@ def test_batch_composition_independence(name: str, backend: str):
 @pytest.mark.parametrize("name", PER_PIXEL)
 def test_thread_count_independence(name: str):
     x = _images((4, 3, 33, 31))
-    before = pyrepair.get_num_threads()
-    try:
-        pyrepair.set_num_threads(1)
+    with num_threads(1):
         one = _run(name, x)
-        pyrepair.set_num_threads(2)
+    with num_threads(2):
         two = _run(name, x)
-    finally:
-        pyrepair.set_num_threads(before)
     assert torch.equal(one, two)
 
 

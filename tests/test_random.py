@@ -7,6 +7,7 @@ import pyrepair
 from pyrepair import _backend
 from pyrepair.errors import BackendUnavailableError, DeviceError, DTypeError, ShapeError, UnknownNameError
 from pyrepair.random import reference
+from pyrepair.testing import num_threads
 
 # Random123 kat_vectors, "philox4x32 10" lines: counter (4 words), key (2 words) -> expected (4 words)
 KAT = [
@@ -63,15 +64,11 @@ def test_offset_is_skip_ahead():
 
 
 def test_identical_for_one_and_two_threads():
-    before = pyrepair.get_num_threads()
     n = 300_001  # many parallel chunks
-    try:
-        pyrepair.set_num_threads(1)
+    with num_threads(1):
         one = (pyrepair.random.bits(n, 42), pyrepair.random.normal(n, 42))
-        pyrepair.set_num_threads(2)
+    with num_threads(2):
         two = (pyrepair.random.bits(n, 42), pyrepair.random.normal(n, 42))
-    finally:
-        pyrepair.set_num_threads(before)
     assert torch.equal(one[0], two[0])
     assert torch.equal(one[1], two[1])
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-import pyrepair
 import pyrepair.transform as T
 from pyrepair import _backend
 from pyrepair.errors import DeviceError, DTypeError, ShapeError, UnknownNameError
+from pyrepair.testing import num_threads
 
 WARP_ATOL = 1e-5
 SHAPES = [(3, 3, 7, 9), (2, 1, 8, 8), (2, 3, 32, 32), (1, 3, 5, 4), (2, 1, 1, 6)]  # odd/even, C = 1 and 3, tiny
@@ -349,18 +349,13 @@ def test_pil_parity_enhance_ops(u8_images):
 def test_independent_of_thread_count():
     x = images((16, 3, 16, 16))
     p = sensei_params(3 * 16).view(3, 16, 7)
-    before = pyrepair.get_num_threads()
-
     def run() -> list[torch.Tensor]:
         return [T.population(x, p), T.equalize(x), T.rotate(x, 11.0), T.contrast(x, 0.4), T.sharpness(x, 1.5)]
 
-    try:
-        pyrepair.set_num_threads(1)
+    with num_threads(1):
         one = run()
-        pyrepair.set_num_threads(2)
+    with num_threads(2):
         two = run()
-    finally:
-        pyrepair.set_num_threads(before)
     for a, b in zip(one, two, strict=True):
         assert torch.equal(a, b)
     assert all(torch.equal(a, b) for a, b in zip(one, run(), strict=True)), "same input, same output"

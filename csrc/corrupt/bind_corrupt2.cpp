@@ -18,12 +18,17 @@ namespace {
 
 using f32_array = py::array_t<float, py::array::c_style>;
 
-Corrupt2Params make_params2(const std::vector<long long>& shape, int corruption, float a, float b, long long n1,
-                            long long n2, uint64_t seed, uint64_t index_offset, int severity, const char* fn) {
+// Checks shared by every entry point: (B, C, H, W) with C in {1, 3}, severity usable as an RNG key part.
+void check_images(const std::vector<long long>& shape, int severity, const char* fn) {
   PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
   for (long long s : shape) PR_CHECK(s >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
   PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
   PR_CHECK(severity >= 0 && severity <= 7, fn, "severity must be in [0, 7] (RNG key), got ", severity);
+}
+
+Corrupt2Params make_params2(const std::vector<long long>& shape, int corruption, float a, float b, long long n1,
+                            long long n2, uint64_t seed, uint64_t index_offset, int severity, const char* fn) {
+  check_images(shape, severity, fn);
   Corrupt2Params p{};
   p.b = shape[0];
   p.c = shape[1];
@@ -87,10 +92,7 @@ void corrupt2_cuda_py(uintptr_t x_ptr, uintptr_t out_ptr, const std::vector<long
 
 ElasticParams make_elastic(const std::vector<long long>& shape, float alpha, float sigma, float affine, uint64_t seed,
                            uint64_t index_offset, int severity, const char* fn) {
-  PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
-  for (long long s : shape) PR_CHECK(s >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
-  PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
-  PR_CHECK(severity >= 0 && severity <= 7, fn, "severity must be in [0, 7] (RNG key), got ", severity);
+  check_images(shape, severity, fn);
   PR_CHECK(sigma >= 0.f && sigma <= 1e4f, fn, "sigma must be in [0, 1e4], got ", sigma);
   ElasticParams p{};
   p.b = shape[0];
