@@ -1,6 +1,7 @@
 // Bindings of the blur corruptions: numpy views (CPU) or raw device pointers (CUDA) -> BlurParams.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // std::vector<long long> shape arguments of the CUDA entry points
 
 #include <cstdint>
 #include <vector>

@@ -2,6 +2,7 @@
 // Corrupt2Params.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // std::vector<long long> shape arguments of the CUDA entry points
 
 #include <cstdint>
 #include <vector>
