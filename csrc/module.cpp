@@ -26,6 +26,7 @@ void register_transform(py::module_& m);
 void register_corrupt(py::module_& m);
 void register_corrupt2(py::module_& m);
 void register_corrupt_blur(py::module_& m);
+void register_snowfrost(py::module_& m);
 }
 
 namespace {
@@ -75,4 +76,5 @@ PYBIND11_MODULE(_core, m) {
   pyrepair::register_corrupt(m);
   pyrepair::register_corrupt2(m);
   pyrepair::register_corrupt_blur(m);
+  pyrepair::register_snowfrost(m);
 }

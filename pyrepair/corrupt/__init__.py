@@ -2,9 +2,9 @@
 
 Functional API (STYLE rule 6): :func:`apply` and one function per implemented corruption
 (:func:`gaussian_noise`, :func:`shot_noise`, :func:`impulse_noise`, :func:`speckle_noise`, :func:`brightness`,
-:func:`contrast`, :func:`saturate`); modules in :mod:`pyrepair.corrupt.modules` (:class:`Corrupt`,
-:class:`RandomCorruption`); dataset export in :mod:`pyrepair.corrupt.dataset` (:func:`make_dataset`); the published
-severity constants in :mod:`pyrepair.corrupt.severity`.
+:func:`contrast`, :func:`saturate`, :func:`snow`, :func:`frost`); modules in :mod:`pyrepair.corrupt.modules`
+(:class:`Corrupt`, :class:`RandomCorruption`); dataset export in :mod:`pyrepair.corrupt.dataset`
+(:func:`make_dataset`); the published severity constants in :mod:`pyrepair.corrupt.severity`.
 
 Conventions:
 
@@ -61,6 +61,7 @@ __all__ = [
     "apply",
     "brightness",
     "contrast",
+    "frost",
     "gaussian_noise",
     "impulse_noise",
     "make_dataset",
@@ -68,6 +69,7 @@ __all__ = [
     "saturate",
     "severity",
     "shot_noise",
+    "snow",
     "speckle_noise",
 ]
 
@@ -318,6 +320,14 @@ speckle_noise = _corruption_function("speckle_noise", "Multiplicative noise ``cl
 brightness = _corruption_function("brightness", "Brightness: ``V += delta`` in HSV space")
 contrast = _corruption_function("contrast", "Contrast: ``(x - mean) * factor + mean`` per image")
 saturate = _corruption_function("saturate", "Saturation: ``S = S * scale + shift`` in HSV space")
+snow = _corruption_function(
+    "snow", "Snow: a thresholded, zoomed normal layer streaked by a motion blur and added twice (once rotated by "
+    "180 degrees) to a greyish brightened image (details in :mod:`pyrepair.corrupt._snowfrost`)"
+)
+frost = _corruption_function(
+    "frost", "Frost: ``clip(image_weight * x + frost_weight * T)`` with ``T`` a random crop of a procedural, seeded "
+    "frost texture (no image files; :func:`pyrepair.corrupt._snowfrost.frost_textures`)"
+)
 
 from .dataset import make_dataset  # noqa: E402  (the submodules use apply)
 from .modules import Corrupt, RandomCorruption  # noqa: E402

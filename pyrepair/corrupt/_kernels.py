@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from .. import _backend, _dispatch
-from . import _blur, _weather, reference
+from . import _blur, _snowfrost, _weather, reference
 
 __all__ = ["CORRUPTION_IDS", "IMPLEMENTED", "run"]
 
@@ -39,6 +39,8 @@ IMPLEMENTED: tuple[str, ...] = (
     "pixelate",
     "fog",
     "elastic_transform",
+    "snow",
+    "frost",
 )
 
 # Stable ids (spec §C.1 order, 1..19): part of the RNG key, never renumber.
@@ -132,6 +134,10 @@ def run(
     fn = f"pyrepair.corrupt.{name}"
     if name in _weather.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_weather.py, corrupt2.h
         return _weather.run_extra(
+            name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
+        )
+    if name in _snowfrost.IDS and name in IMPLEMENTED:  # snow, frost: pyrepair/corrupt/_snowfrost.py, snowfrost.h
+        return _snowfrost.run_snowfrost(
             name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
         )
     if name in _blur.BLUR_OPS and name in IMPLEMENTED:  # filters: pyrepair/corrupt/_blur.py, csrc/corrupt/blur.h

@@ -1,0 +1,139 @@
+// Kernel family `corrupt`: snow and frost (spec/deeprepair.md §C.2 items 8 and 9, §C.3), batched over float32
+// (B, C, H, W) images in [0, 1], C in {1, 3}. The torch oracle and the full definition are in
+// pyrepair/corrupt/_snowfrost.py.
+//
+// Division of labour (as motion blur, blur.h): Python resolves what needs trigonometry or table look-ups once per
+// call - the snow streak filter (ImageMagick motion-blur weights + per-image integer offsets from the Philox angle)
+// and, for frost, the procedural texture buffer plus each image's (slot offset, Th, Tw, top, left) drawn from
+// Philox - and the kernels apply them. The snow layer's normals are drawn here: element i = y * W + x of image b
+// is Box-Muller on block i / 4 of the stream ((index_offset + b) * 32 + 8) * 8 + severity (random.h), so results
+// never depend on the batch, the thread count or the device.
+//
+// Float discipline: compiled without FMA contraction (-ffp-contract=off / --fmad=false), float32 operations in the
+// reference's order. Frost is bit-identical to the reference; snow up to libm ULPs of logf/sinf/cosf in the normals
+// (visible only where they move the layer across the threshold or an 8-bit truncation step).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/macros.h"
+#include "common/rng.h"
+#include "corrupt/blur.h"
+#include "random/random.h"
+
+namespace pyrepair {
+
+struct SnowParams {
+  const float* x;          // input (B, C, H, W), contiguous float32 in [0, 1]
+  float* out;              // output, same shape; may not alias x
+  float* layer;            // CUDA: scratch (B, H, W) for the quantised snow layer; the CPU allocates its own
+  int64_t b;               // batch size
+  int64_t c;               // channels (1 or 3)
+  int64_t h;               // height
+  int64_t w;               // width
+  float mean;              // layer mean mu
+  float std;               // layer standard deviation
+  float zoom;              // clipped_zoom factor (>= 1 in the tables; 1 = identity)
+  float threshold;         // layer values below this become 0
+  float blend;             // weight b of the image in the greyish blend
+  const float* weights;    // motion-blur taps (n_weights)
+  int64_t n_weights;       // K = 2 ceil(R) + 1
+  const int32_t* offsets;  // (B, n_weights, 2) int32 (dy, dx)
+  uint64_t seed;           // Philox key
+  uint64_t index_offset;   // global index of image 0
+  int severity;            // RNG key part
+};
+
+struct FrostParams {
+  const float* x;          // input (B, C, H, W), contiguous float32 in [0, 1]
+  float* out;              // output, same shape; may not alias x
+  int64_t b;               // batch size
+  int64_t c;               // channels (1 or 3)
+  int64_t h;               // height
+  int64_t w;               // width
+  float image_weight;      // a
+  float frost_weight;      // f
+  const float* texture;    // packed textures, each (4, Th, Tw) float32 levels 0..255 (R, G, B, luminance)
+  const int64_t* crops;    // (B, 5): offset into `texture`, Th, Tw, top, left
+};
+
+PR_HD uint64_t snow_stream(uint64_t index_offset, int64_t image, int severity) {
+  return ((index_offset + static_cast<uint64_t>(image)) * 32u + 8u) * 8u + static_cast<uint64_t>(severity);
+}
+
+// Layer value mu + std * n_i of element i (before the zoom).
+PR_HD float snow_raw(const SnowParams& p, uint64_t stream, int64_t i) {
+  const Philox4 r = philox_block(p.seed, stream, static_cast<uint64_t>(i >> 2));
+  float v[4];
+  random_block_values(r, Distribution::Normal, v);
+  return v[i & 3] * p.std + p.mean;
+}
+
+// Zoomed, thresholded, 8-bit-truncated layer at (y, x), from the raw layer `raw` (H x W) when given, else drawing
+// the four source normals directly (CUDA).
+PR_HD float snow_layer_at(const SnowParams& p, const float* raw, uint64_t stream, int64_t y, int64_t x) {
+  const ZoomAxis ay = zoom_axis(y, p.h, p.zoom);
+  const ZoomAxis ax = zoom_axis(x, p.w, p.zoom);
+  float v00, v01, v10, v11;
+  if (raw != nullptr) {
+    v00 = raw[ay.i0 * p.w + ax.i0];
+    v01 = raw[ay.i0 * p.w + ax.i1];
+    v10 = raw[ay.i1 * p.w + ax.i0];
+    v11 = raw[ay.i1 * p.w + ax.i1];
+  } else {
+    v00 = snow_raw(p, stream, ay.i0 * p.w + ax.i0);
+    v01 = snow_raw(p, stream, ay.i0 * p.w + ax.i1);
+    v10 = snow_raw(p, stream, ay.i1 * p.w + ax.i0);
+    v11 = snow_raw(p, stream, ay.i1 * p.w + ax.i1);
+  }
+  const float ly0 = 1.f - ay.l1;
+  const float lx0 = 1.f - ax.l1;
+  const float top = lx0 * v00 + ax.l1 * v01;
+  const float bot = lx0 * v10 + ax.l1 * v11;
+  float v = ly0 * top + ay.l1 * bot;
+  if (v < p.threshold) v = 0.f;
+  return quantize_u8(v);
+}
+
+// Output of pixel (y, x) of image `img`, all channels; `layer` is the image's blurred-input plane (H x W).
+PR_HD void snow_pixel(const SnowParams& p, const float* layer, int64_t img, int64_t y, int64_t x) {
+  const int32_t* off = p.offsets + img * p.n_weights * 2;
+  const float m = motion_at(layer, p.h, p.w, y, x, p.weights, off, p.n_weights);
+  const float mr = motion_at(layer, p.h, p.w, p.h - 1 - y, p.w - 1 - x, p.weights, off, p.n_weights);
+  const int64_t hw = p.h * p.w;
+  const float* xi = p.x + img * p.c * hw + y * p.w + x;
+  float* oi = p.out + img * p.c * hw + y * p.w + x;
+  const float ob = 1.f - p.blend;
+  float gray = xi[0];
+  if (p.c == 3) gray = (xi[0] * 0.299f + xi[hw] * 0.587f) + xi[2 * hw] * 0.114f;
+  const float g = gray * 1.5f + 0.5f;
+  for (int64_t ch = 0; ch < p.c; ++ch) {
+    const float v = xi[ch * hw];
+    const float mx = v > g ? v : g;  // torch.maximum (no NaN inputs)
+    const float xp = v * p.blend + mx * ob;
+    oi[ch * hw] = blur_clip01((xp + m) + mr);
+  }
+}
+
+// Frost of element (ch, y, x) of image img.
+PR_HD float frost_value(const FrostParams& p, int64_t img, int64_t ch, int64_t y, int64_t x) {
+  const int64_t* cr = p.crops + img * 5;
+  const int64_t th = cr[1], tw = cr[2];
+  const int64_t plane = p.c == 3 ? ch : 3;
+  const float t = p.texture[cr[0] + (plane * th + (cr[3] + y) % th) * tw + (cr[4] + x) % tw];
+  const float v = p.x[((img * p.c + ch) * p.h + y) * p.w + x];
+  float o = (v * 255.f) * p.image_weight + t * p.frost_weight;
+  o = o < 0.f ? 0.f : (o > 255.f ? 255.f : o);
+  return o / 255.f;
+}
+
+// Entry points: snowfrost_cpu.cpp (OpenMP over images), snowfrost_cuda.cu.
+void corrupt_snow_cpu(const SnowParams& p);
+void corrupt_frost_cpu(const FrostParams& p);
+#if PYREPAIR_WITH_CUDA
+void corrupt_snow_cuda(const SnowParams& p, uintptr_t stream, int device);
+void corrupt_frost_cuda(const FrostParams& p, uintptr_t stream, int device);
+#endif
+
+}  // namespace pyrepair
