@@ -70,23 +70,9 @@ PR_HD float snow_raw(const SnowParams& p, uint64_t stream, int64_t i) {
   return v[i & 3] * p.std + p.mean;
 }
 
-// Zoomed, thresholded, 8-bit-truncated layer at (y, x), from the raw layer `raw` (H x W) when given, else drawing
-// the four source normals directly (CUDA).
-PR_HD float snow_layer_at(const SnowParams& p, const float* raw, uint64_t stream, int64_t y, int64_t x) {
-  const ZoomAxis ay = zoom_axis(y, p.h, p.zoom);
-  const ZoomAxis ax = zoom_axis(x, p.w, p.zoom);
-  float v00, v01, v10, v11;
-  if (raw != nullptr) {
-    v00 = raw[ay.i0 * p.w + ax.i0];
-    v01 = raw[ay.i0 * p.w + ax.i1];
-    v10 = raw[ay.i1 * p.w + ax.i0];
-    v11 = raw[ay.i1 * p.w + ax.i1];
-  } else {
-    v00 = snow_raw(p, stream, ay.i0 * p.w + ax.i0);
-    v01 = snow_raw(p, stream, ay.i0 * p.w + ax.i1);
-    v10 = snow_raw(p, stream, ay.i1 * p.w + ax.i0);
-    v11 = snow_raw(p, stream, ay.i1 * p.w + ax.i1);
-  }
+// Zoomed (bilinear, weights of zoom_axis), thresholded, 8-bit-truncated layer value from its four source values.
+PR_HD float snow_layer_value(const SnowParams& p, const ZoomAxis& ay, const ZoomAxis& ax, float v00, float v01,
+                             float v10, float v11) {
   const float ly0 = 1.f - ay.l1;
   const float lx0 = 1.f - ax.l1;
   const float top = lx0 * v00 + ax.l1 * v01;
@@ -96,11 +82,20 @@ PR_HD float snow_layer_at(const SnowParams& p, const float* raw, uint64_t stream
   return quantize_u8(v);
 }
 
-// Output of pixel (y, x) of image `img`, all channels; `layer` is the image's blurred-input plane (H x W).
-PR_HD void snow_pixel(const SnowParams& p, const float* layer, int64_t img, int64_t y, int64_t x) {
-  const int32_t* off = p.offsets + img * p.n_weights * 2;
-  const float m = motion_at(layer, p.h, p.w, y, x, p.weights, off, p.n_weights);
-  const float mr = motion_at(layer, p.h, p.w, p.h - 1 - y, p.w - 1 - x, p.weights, off, p.n_weights);
+// The layer at (y, x), drawing the four source normals directly (CUDA; Philox is counter-based).
+PR_HD float snow_layer_at(const SnowParams& p, uint64_t stream, int64_t y, int64_t x) {
+  const ZoomAxis ay = zoom_axis(y, p.h, p.zoom);
+  const ZoomAxis ax = zoom_axis(x, p.w, p.zoom);
+  const float v00 = snow_raw(p, stream, ay.i0 * p.w + ax.i0);
+  const float v01 = snow_raw(p, stream, ay.i0 * p.w + ax.i1);
+  const float v10 = snow_raw(p, stream, ay.i1 * p.w + ax.i0);
+  const float v11 = snow_raw(p, stream, ay.i1 * p.w + ax.i1);
+  return snow_layer_value(p, ay, ax, v00, v01, v10, v11);
+}
+
+// Output of pixel (y, x) of image `img`, all channels, given the streak layer at the pixel (m) and at its
+// 180-degree rotation (mr).
+PR_HD void snow_blend(const SnowParams& p, int64_t img, int64_t y, int64_t x, float m, float mr) {
   const int64_t hw = p.h * p.w;
   const float* xi = p.x + img * p.c * hw + y * p.w + x;
   float* oi = p.out + img * p.c * hw + y * p.w + x;
@@ -116,16 +111,20 @@ PR_HD void snow_pixel(const SnowParams& p, const float* layer, int64_t img, int6
   }
 }
 
-// Frost of element (ch, y, x) of image img.
+// Frost blend of one value v with texture level t: clip(a * 255 v + f * t, 0, 255) / 255.
+PR_HD float frost_blend(const FrostParams& p, float v, float t) {
+  float o = (v * 255.f) * p.image_weight + t * p.frost_weight;
+  o = o < 0.f ? 0.f : (o > 255.f ? 255.f : o);
+  return o / 255.f;
+}
+
+// Frost of element (ch, y, x) of image img (crops row: offset, Th, Tw, top, left; the crop wraps: tiling).
 PR_HD float frost_value(const FrostParams& p, int64_t img, int64_t ch, int64_t y, int64_t x) {
   const int64_t* cr = p.crops + img * 5;
   const int64_t th = cr[1], tw = cr[2];
   const int64_t plane = p.c == 3 ? ch : 3;
   const float t = p.texture[cr[0] + (plane * th + (cr[3] + y) % th) * tw + (cr[4] + x) % tw];
-  const float v = p.x[((img * p.c + ch) * p.h + y) * p.w + x];
-  float o = (v * 255.f) * p.image_weight + t * p.frost_weight;
-  o = o < 0.f ? 0.f : (o > 255.f ? 255.f : o);
-  return o / 255.f;
+  return frost_blend(p, p.x[((img * p.c + ch) * p.h + y) * p.w + x], t);
 }
 
 // Entry points: snowfrost_cpu.cpp (OpenMP over images), snowfrost_cuda.cu.

@@ -23,7 +23,7 @@ __global__ void snow_layer_kernel(SnowParams p) {
        t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     const int64_t img = t / hw;
     const int64_t k = t % hw;
-    p.layer[t] = snow_layer_at(p, nullptr, snow_stream(p.index_offset, img, p.severity), k / p.w, k % p.w);
+    p.layer[t] = snow_layer_at(p, snow_stream(p.index_offset, img, p.severity), k / p.w, k % p.w);
   }
 }
 
@@ -35,7 +35,12 @@ __global__ void snow_blend_kernel(SnowParams p) {
        t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     const int64_t img = t / hw;
     const int64_t k = t % hw;
-    snow_pixel(p, p.layer + img * hw, img, k / p.w, k % p.w);
+    const int64_t y = k / p.w, x = k % p.w;
+    const float* layer = p.layer + img * hw;
+    const int32_t* off = p.offsets + img * p.n_weights * 2;
+    const float m = motion_at(layer, p.h, p.w, y, x, p.weights, off, p.n_weights);
+    const float mr = motion_at(layer, p.h, p.w, p.h - 1 - y, p.w - 1 - x, p.weights, off, p.n_weights);
+    snow_blend(p, img, y, x, m, mr);
   }
 }
 
