@@ -121,6 +121,14 @@ def test_apply_torch(name, dtype) -> None:
     assert torch.equal(y, getattr(corrupt, name)(x, 3, seed=1))  # per-corruption function == apply
 
 
+def test_every_corruption_has_its_function() -> None:
+    x = _x(2, s=9)
+    for name in corrupt.names():
+        fn = getattr(corrupt, name)
+        assert fn.__name__ == name and name in corrupt.__all__ and fn.__doc__
+        assert torch.equal(fn(x, 2, seed=4), corrupt.apply(x, name, 2, seed=4)), name
+
+
 def test_apply_numpy_uint8() -> None:
     rng = np.random.default_rng(0)
     u8 = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)

@@ -61,16 +61,24 @@ __all__ = [
     "apply",
     "brightness",
     "contrast",
+    "defocus_blur",
+    "elastic_transform",
+    "fog",
     "frost",
+    "gaussian_blur",
     "gaussian_noise",
+    "glass_blur",
     "impulse_noise",
     "make_dataset",
+    "motion_blur",
     "names",
+    "pixelate",
     "saturate",
     "severity",
     "shot_noise",
     "snow",
     "speckle_noise",
+    "zoom_blur",
 ]
 
 #: Smallest image side the corruptions accept.
@@ -320,6 +328,22 @@ speckle_noise = _corruption_function("speckle_noise", "Multiplicative noise ``cl
 brightness = _corruption_function("brightness", "Brightness: ``V += delta`` in HSV space")
 contrast = _corruption_function("contrast", "Contrast: ``(x - mean) * factor + mean`` per image")
 saturate = _corruption_function("saturate", "Saturation: ``S = S * scale + shift`` in HSV space")
+defocus_blur = _corruption_function(
+    "defocus_blur", "Defocus blur: convolution with an anti-aliased disk of radius ``r``"
+)
+glass_blur = _corruption_function(
+    "glass_blur", "Glass blur: Gaussian blur, ``iterations`` rounds of local pixel swaps within ``delta``, blur again"
+)
+motion_blur = _corruption_function(
+    "motion_blur", "Motion blur: ImageMagick-style one-sided Gaussian line kernel at a random angle"
+)
+zoom_blur = _corruption_function("zoom_blur", "Zoom blur: the mean of the image and its centre zooms by each factor")
+gaussian_blur = _corruption_function("gaussian_blur", "Gaussian blur with standard deviation ``sigma``")
+fog = _corruption_function("fog", "Fog: ``(x + t * plasma) * max / (max + t)`` with a diamond-square plasma fractal")
+pixelate = _corruption_function("pixelate", "Pixelate: box-downscale by ``factor`` and nearest-upscale back")
+elastic_transform = _corruption_function(
+    "elastic_transform", "Elastic transform: random affine jitter, then a smoothed random displacement field"
+)
 snow = _corruption_function(
     "snow", "Snow: a thresholded, zoomed normal layer streaked by a motion blur and added twice (once rotated by "
     "180 degrees) to a greyish brightened image (details in :mod:`pyrepair.corrupt._snowfrost`)"
