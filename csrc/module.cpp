@@ -27,6 +27,7 @@ void register_corrupt(py::module_& m);
 void register_corrupt2(py::module_& m);
 void register_corrupt_blur(py::module_& m);
 void register_snowfrost(py::module_& m);
+void register_corrupt_spatter(py::module_& m);
 }
 
 namespace {
@@ -77,4 +78,5 @@ PYBIND11_MODULE(_core, m) {
   pyrepair::register_corrupt2(m);
   pyrepair::register_corrupt_blur(m);
   pyrepair::register_snowfrost(m);
+  pyrepair::register_corrupt_spatter(m);
 }

@@ -2,9 +2,10 @@
 
 Functional API (STYLE rule 6): :func:`apply` and one function per implemented corruption
 (:func:`gaussian_noise`, :func:`shot_noise`, :func:`impulse_noise`, :func:`speckle_noise`, :func:`brightness`,
-:func:`contrast`, :func:`saturate`, :func:`snow`, :func:`frost`); modules in :mod:`pyrepair.corrupt.modules`
-(:class:`Corrupt`, :class:`RandomCorruption`); dataset export in :mod:`pyrepair.corrupt.dataset`
-(:func:`make_dataset`); the published severity constants in :mod:`pyrepair.corrupt.severity`.
+:func:`contrast`, :func:`saturate`, :func:`snow`, :func:`frost`, :func:`spatter`); modules in
+:mod:`pyrepair.corrupt.modules` (:class:`Corrupt`, :class:`RandomCorruption`); dataset export in
+:mod:`pyrepair.corrupt.dataset` (:func:`make_dataset`); the published severity constants in
+:mod:`pyrepair.corrupt.severity`.
 
 Conventions:
 
@@ -77,6 +78,7 @@ __all__ = [
     "severity",
     "shot_noise",
     "snow",
+    "spatter",
     "speckle_noise",
     "zoom_blur",
 ]
@@ -352,6 +354,7 @@ frost = _corruption_function(
     "frost", "Frost: ``clip(image_weight * x + frost_weight * T)`` with ``T`` a random crop of a procedural, seeded "
     "frost texture (no image files; :func:`pyrepair.corrupt._snowfrost.frost_textures`)"
 )
+spatter = _corruption_function("spatter", "Spatter: water drops (mode 0) or mud (mode 1) over the image")
 
 from .dataset import make_dataset  # noqa: E402  (the submodules use apply)
 from .modules import Corrupt, RandomCorruption  # noqa: E402

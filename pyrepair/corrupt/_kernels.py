@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from .. import _backend, _dispatch
-from . import _blur, _snowfrost, _weather, reference
+from . import _blur, _snowfrost, _spatter, _weather, reference
 
 __all__ = ["CORRUPTION_IDS", "IMPLEMENTED", "run"]
 
@@ -41,6 +41,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "elastic_transform",
     "snow",
     "frost",
+    "spatter",
 )
 
 # Stable ids (spec §C.1 order, 1..19): part of the RNG key, never renumber.
@@ -147,6 +148,10 @@ def run(
             name, images, constants, seed=int(seed), severity=int(severity), index_offset=int(index_offset),
             backend=backend,
         )  # fmt: skip
+    if name == "spatter":  # pyrepair/corrupt/_spatter.py, csrc/corrupt/spatter.h
+        return _spatter.run_spatter(
+            images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
+        )
     if name not in _CONSTANTS:
         raise KeyError(f"{fn}: no compiled kernel for {name!r}; implemented: {', '.join(IMPLEMENTED)}")
     keys = _CONSTANTS[name]
