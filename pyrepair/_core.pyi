@@ -33,6 +33,9 @@ def corrupt_snow_cpu(x: npt.NDArray[np.float32], out: npt.NDArray[np.float32], m
                      offsets: npt.NDArray[np.int32], seed: int, index_offset: int, severity: int) -> None: ...
 def corrupt_frost_cpu(x: npt.NDArray[np.float32], out: npt.NDArray[np.float32], image_weight: float,
                       frost_weight: float, texture: npt.NDArray[np.float32], crops: npt.NDArray[np.int64]) -> None: ...
+def corrupt_spatter_cpu(x: npt.NDArray[np.float32], out: npt.NDArray[np.float32], taps: npt.NDArray[np.float64],
+                        mud_taps: npt.NDArray[np.float64], mean: float, std: float, thr: float, intensity: float,
+                        mode: int, seed: int, index_offset: int, severity: int) -> None: ...
 
 # CUDA builds only
 def random_fill_cuda(out_ptr: int, n: int, seed: int, stream_id: int, offset: int, dist: int, stream: int,
@@ -63,3 +66,6 @@ def corrupt_snow_cuda(x_ptr: int, out_ptr: int, layer_ptr: int, shape: tuple[int
 def corrupt_frost_cuda(x_ptr: int, out_ptr: int, shape: tuple[int, int, int, int], image_weight: float,
                        frost_weight: float, texture_ptr: int, texture_size: int, crops_ptr: int, stream: int,
                        device: int) -> None: ...
+def corrupt_spatter_cuda(x_ptr: int, out_ptr: int, shape: tuple[int, int, int, int], taps_ptr: int, ntaps: int,
+                         mud_ptr: int, nmud: int, mean: float, std: float, thr: float, intensity: float, mode: int,
+                         seed: int, index_offset: int, severity: int, stream: int, device: int) -> None: ...

@@ -12,6 +12,7 @@ Exactness across back-ends (same seed): impulse_noise, shot_noise (the integer P
 saturate are bit-identical between the C++ kernels and the reference (shot noise up to ``log``/``lgamma`` ULP
 differences at PTRS acceptance boundaries, never observed in tests); gaussian/speckle noise differ by libm ULPs of
 ``log``/``sin``/``cos`` (<= 1e-6); contrast by the float64 summation order of the mean (<= 1e-6).
+spatter (:mod:`._spatter`) is bit-identical (series log / cos, same operation order).
 """
 
 from __future__ import annotations

@@ -115,6 +115,8 @@ def _gauss(f: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
 
 def _r101(n: int, device: torch.device) -> torch.Tensor:
     """Indices of the reflect-101 padded axis ``-1 .. n`` (one pixel each side)."""
+    if n == 1:
+        return torch.zeros(3, dtype=torch.int64, device=device)
     i = torch.arange(-1, n + 1, device=device).abs()
     return torch.where(i >= n, 2 * n - 2 - i, i)
 
