@@ -28,7 +28,8 @@ SHAPES = [(1, 3, 32, 32), (2, 3, 33, 47), (2, 1, 32, 32), (1, 1, 17, 16), (3, 3,
 # Mean per-image PSNR (dB) of CIFAR-10 x_test[:200] (../shared/data/cifar10_exact_subset.npz), CIFAR constants,
 # uint8 truncation, seed 0. Spec §C.4 leaves spatter unmeasured ("needs Canny/EDT"); these values [M] come from
 # the make_cifar_c.py spatter transcribed with numpy + skimage + cv2 (numpy RNG seed 0), the same protocol as §C.4.
-# pyrepair measured 30.67, 26.09, 22.77, 24.10, 21.75 (the prototype's seed 1: 30.63, 26.18, 22.80, 24.02, 21.51).
+# pyrepair measured 30.62, 26.19, 22.73, 23.73, 21.80 (seed 1: 30.60, 26.12, 22.75, 24.35, 21.69; the prototype's
+# seed 1: 30.63, 26.18, 22.80, 24.02, 21.51).
 PSNR_CIFAR = (30.70, 26.28, 22.81, 23.94, 21.55)
 PSNR_TOL = 0.5
 
@@ -173,8 +174,10 @@ def test_public_api_uint8_and_grey():
 
 def test_series_functions_and_normals():
     u = torch.linspace(1e-6, 1 - 1e-6, 20001, dtype=torch.float64)
-    assert float((S.series_log(u) - torch.log(u)).abs().max()) < 1e-14
-    assert float((S.series_cos2pi(u) - torch.cos(2 * math.pi * u)).abs().max()) < 1e-14
+    assert float((S.series_log(u) - torch.log(u)).abs().max()) < 1e-11
+    c, s = S.series_cossin2pi(u)
+    assert float((c - torch.cos(2 * math.pi * u)).abs().max()) < 1e-9
+    assert float((s - torch.sin(2 * math.pi * u)).abs().max()) < 1e-9
     z = S.spatter_normals(64, 64, 0, [1, 2, 3, 4], torch.device("cpu"))
     assert abs(float(z.mean())) < 0.03 and abs(float(z.std()) - 1) < 0.03
 

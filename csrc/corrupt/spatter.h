@@ -20,14 +20,15 @@
 //   mode 1 "mud":
 //   2. m = float32(G_k([L > thr])) (taps of sigma k given by the caller); m[m < 0.8] = 0.
 //   3. out_c = clip(x_c * (1 - m) + col_c * m), col = (63, 42, 20) / 255 (C = 1: its rgb2gray).
-// Randomness: stream ((index_offset + b) * 32 + 18) * 8 + severity (corrupt.h); pixel i (row-major) uses Philox
-// block i: u1 = unit53(words 0, 1), u2 = unit53(words 2, 3), z = sqrt(-2 log u1) * cos(2 pi u2) (Box-Muller) with
-// the series log / cos below (only +, -, *, /, sqrt and frexp), so the torch reference
+// Randomness: stream ((index_offset + b) * 32 + 18) * 8 + severity (corrupt.h); pixels 2q and 2q + 1 (row-major)
+// use Philox block q: u1 = unit53(words 0, 1), u2 = unit53(words 2, 3), r = sqrt(-2 log u1), z = r cos(2 pi u2)
+// (pixel 2q) and r sin(2 pi u2) (pixel 2q + 1) (Box-Muller) with the series log / cos / sin below (only +, -, *, /, sqrt and frexp), so the torch reference
 // (pyrepair/corrupt/_spatter.py) reproduces every bit. Compiled without FMA contraction (CMakeLists.txt).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "common/macros.h"
 #include "common/rng.h"
@@ -98,43 +99,56 @@ PR_HD uint64_t spatter_stream(const SpatterParams& p, int64_t image) {
 }
 
 // log(u), u > 0: u = m 2^e (frexp), m moved to [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
-// odd series to s^21 (|s| <= 0.172: truncation < 1e-17), Horner from the highest term.
+// odd series to s^13 (|s| <= 0.172: truncation < 1e-12; the noise needs no more), Horner from the highest term.
 PR_HD double spatter_log(double u) {
-  int e = 0;
-  double m = frexp(u, &e);
+  // frexp for normal positive u (u >= 2^-54 here): m in [1/2, 1), u = m 2^e
+  uint64_t bits;
+  memcpy(&bits, &u, sizeof bits);
+  int e = static_cast<int>((bits >> 52) & 0x7ffu) - 1022;
+  bits = (bits & 0x000fffffffffffffull) | (0x3feull << 52);
+  double m;
+  memcpy(&m, &bits, sizeof m);
   if (m < 0x1.6a09e667f3bcdp-1) {  // sqrt(1/2)
     m = m * 2.0;
     e = e - 1;
   }
   const double s = (m - 1.0) / (m + 1.0);
   const double z = s * s;
-  const double inv[11] = {0x1.0000000000000p+0,  0x1.5555555555555p-2, 0x1.999999999999ap-3, 0x1.2492492492492p-3,
-                          0x1.c71c71c71c71cp-4, 0x1.745d1745d1746p-4, 0x1.3b13b13b13b14p-4, 0x1.1111111111111p-4,
-                          0x1.e1e1e1e1e1e1ep-5, 0x1.af286bca1af28p-5, 0x1.8618618618618p-5};  // 1 / (2k + 1)
-  double acc = inv[10];
-  for (int k = 9; k >= 0; --k) acc = acc * z + inv[k];
+  const double inv[7] = {0x1.0000000000000p+0, 0x1.5555555555555p-2, 0x1.999999999999ap-3, 0x1.2492492492492p-3,
+                         0x1.c71c71c71c71cp-4, 0x1.745d1745d1746p-4, 0x1.3b13b13b13b14p-4};  // 1 / (2k + 1)
+  double acc = inv[6];
+  for (int k = 5; k >= 0; --k) acc = acc * z + inv[k];
   return static_cast<double>(e) * 0x1.62e42fefa39efp-1 + 2.0 * s * acc;  // e ln 2 + log m
 }
 
-// cos(2 pi u), u in (0, 1): a = 2 pi (u - 1/2) in (-pi, pi), cos(2 pi u) = -cos(a), Taylor series to a^28.
-PR_HD double spatter_cos2pi(double u) {
+// cos(2 pi u) and sin(2 pi u), u in (0, 1): a = 2 pi (u - 1/2) in (-pi, pi), cos(2 pi u) = -cos(a),
+// sin(2 pi u) = -sin(a); Taylor series to a^20 / a^21 (truncation < 1e-10).
+PR_HD void spatter_cossin2pi(double u, double* c_out, double* s_out) {
   const double a = (u - 0.5) * 0x1.921fb54442d18p+2;
   const double y = a * a;
-  const double c[15] = {0x1.0000000000000p+0,   -0x1.0000000000000p-1, 0x1.5555555555555p-5,
-                        -0x1.6c16c16c16c17p-10, 0x1.a01a01a01a01ap-16, -0x1.27e4fb7789f5cp-22,
-                        0x1.1eed8eff8d898p-29,  -0x1.93974a8c07c9dp-37, 0x1.ae7f3e733b81fp-45,
-                        -0x1.6827863b97d97p-53, 0x1.e542ba4020225p-62, -0x1.0ce396db7f853p-70,
-                        0x1.f2cf01972f578p-80,  -0x1.88e85fc6a4e59p-89, 0x1.0a18a2635085dp-98};  // (-1)^k / (2k)!
-  double acc = c[14];
-  for (int k = 13; k >= 0; --k) acc = acc * y + c[k];
-  return -acc;
+  const double c[11] = {0x1.0000000000000p+0,  -0x1.0000000000000p-1, 0x1.5555555555555p-5, -0x1.6c16c16c16c17p-10,
+                        0x1.a01a01a01a01ap-16, -0x1.27e4fb7789f5cp-22, 0x1.1eed8eff8d898p-29, -0x1.93974a8c07c9dp-37,
+                        0x1.ae7f3e733b81fp-45, -0x1.6827863b97d97p-53, 0x1.e542ba4020225p-62};  // (-1)^k / (2k)!
+  const double sn[11] = {0x1.0000000000000p+0,  -0x1.5555555555555p-3, 0x1.1111111111111p-7, -0x1.a01a01a01a01ap-13,
+                         0x1.71de3a556c734p-19, -0x1.ae64567f544e4p-26, 0x1.6124613a86d09p-33, -0x1.ae7f3e733b81fp-41,
+                         0x1.952c77030ad4ap-49, -0x1.2f49b46814157p-57, 0x1.71b8ef6dcf572p-66};  // (-1)^k / (2k+1)!
+  double ac = c[10], as = sn[10];
+  for (int k = 9; k >= 0; --k) {
+    ac = ac * y + c[k];
+    as = as * y + sn[k];
+  }
+  *c_out = -ac;
+  *s_out = -(a * as);
 }
 
-PR_HD double spatter_normal(uint64_t seed, uint64_t stream, int64_t cell) {
-  const Philox4 r = philox_block(seed, stream, static_cast<uint64_t>(cell));
-  const double u1 = unit53(r.v[0], r.v[1]);
-  const double u2 = unit53(r.v[2], r.v[3]);
-  return sqrt(-2.0 * spatter_log(u1)) * spatter_cos2pi(u2);
+// Standard normals of pixels 2q and 2q + 1 (Box-Muller pair from Philox block q).
+PR_HD void spatter_normal_pair(uint64_t seed, uint64_t stream, int64_t q, double* z0, double* z1) {
+  const Philox4 r = philox_block(seed, stream, static_cast<uint64_t>(q));
+  const double rad = sqrt(-2.0 * spatter_log(unit53(r.v[0], r.v[1])));
+  double c, s;
+  spatter_cossin2pi(unit53(r.v[2], r.v[3]), &c, &s);
+  *z0 = rad * c;
+  *z1 = rad * s;
 }
 
 PR_HD int64_t spatter_clamp(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
@@ -146,21 +160,31 @@ PR_HD int64_t spatter_r101(int64_t i, int64_t n) {  // reflect-101 for offsets o
   return i;
 }
 
-// f <- G(f): rows pass into t, then columns pass back into f (edge replicate).
+// f <- G(f): rows pass into t, then columns pass back into f (edge replicate). Each output is
+// acc = 0; acc = acc + taps[k] * v for k = 0..ntaps-1; the loops run over k outside j so they vectorise, which keeps
+// that per-element order.
 PR_HD void spatter_gauss(double* f, double* t, int64_t h, int64_t w, const double* taps, int64_t ntaps) {
   const int64_t r = ntaps / 2;
   for (int64_t i = 0; i < h; ++i) {
-    for (int64_t j = 0; j < w; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < ntaps; ++k) acc = acc + taps[k] * f[spatter_clamp(i + k - r, h) * w + j];
-      t[i * w + j] = acc;
+    double* PR_RESTRICT out = t + i * w;
+    for (int64_t j = 0; j < w; ++j) out[j] = 0.0;
+    for (int64_t k = 0; k < ntaps; ++k) {
+      const double* PR_RESTRICT src = f + spatter_clamp(i + k - r, h) * w;
+      const double wk = taps[k];
+      for (int64_t j = 0; j < w; ++j) out[j] = out[j] + wk * src[j];
     }
   }
+  const int64_t lo = r < w ? r : w, hi = w - r > lo ? w - r : lo;  // [lo, hi): no clamping needed
   for (int64_t i = 0; i < h; ++i) {
-    for (int64_t j = 0; j < w; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < ntaps; ++k) acc = acc + taps[k] * t[i * w + spatter_clamp(j + k - r, w)];
-      f[i * w + j] = acc;
+    const double* PR_RESTRICT src = t + i * w;
+    double* PR_RESTRICT out = f + i * w;
+    for (int64_t j = 0; j < w; ++j) out[j] = 0.0;
+    for (int64_t k = 0; k < ntaps; ++k) {
+      const double wk = taps[k];
+      for (int64_t j = 0; j < lo; ++j) out[j] = out[j] + wk * src[spatter_clamp(j + k - r, w)];
+      const double* PR_RESTRICT s2 = src + (k - r);
+      for (int64_t j = lo; j < hi; ++j) out[j] = out[j] + wk * s2[j];
+      for (int64_t j = hi; j < w; ++j) out[j] = out[j] + wk * src[spatter_clamp(j + k - r, w)];
     }
   }
 }
@@ -261,13 +285,15 @@ PR_HD void spatter_water_mask(const SpatterScratch& s, int64_t h, int64_t w, flo
   for (int64_t i = 0; i < h; ++i) {
     for (int64_t j = 0; j < w; ++j) {
       int64_t best = cap * cap;
-      for (int64_t dk = -cap; dk <= cap; ++dk) {
-        const int64_t jj = j + dk;
-        if (jj < 0 || jj >= w) continue;
-        const int64_t g = s.col[i * w + jj];
-        if (g > cap) continue;
-        const int64_t d2 = g * g + dk * dk;
-        if (d2 < best) best = d2;
+      for (int64_t a = 0; a <= cap && a * a < best; ++a) {  // |dk| = a; farther columns cannot improve best
+        for (int64_t sgn = -1; sgn <= 1; sgn += 2) {
+          const int64_t jj = j + sgn * a;
+          if (jj < 0 || jj >= w || (a == 0 && sgn > 0)) continue;
+          const int64_t g = s.col[i * w + jj];
+          if (g > cap) continue;
+          const int64_t d2 = g * g + a * a;
+          if (d2 < best) best = d2;
+        }
       }
       const float d = static_cast<float>(sqrt(static_cast<double>(best)));
       s.dist[i * w + j] = d < 20.0f ? d : 20.0f;
@@ -368,7 +394,12 @@ PR_HD void spatter_image(const SpatterParams& p, int64_t img, const SpatterScrat
   const uint64_t stream = spatter_stream(p, img);
   const double mean = static_cast<double>(p.mean), sd = static_cast<double>(p.std);
   const double thr = static_cast<double>(p.thr);
-  for (int64_t k = 0; k < n; ++k) s.f[k] = mean + sd * spatter_normal(p.seed, stream, k);
+  for (int64_t k = 0; k < n; k += 2) {
+    double z0, z1;
+    spatter_normal_pair(p.seed, stream, k / 2, &z0, &z1);
+    s.f[k] = mean + sd * z0;
+    if (k + 1 < n) s.f[k + 1] = mean + sd * z1;
+  }
   spatter_gauss(s.f, s.t, h, w, p.taps, p.ntaps);
   for (int64_t k = 0; k < n; ++k) {
     if (s.f[k] < thr) s.f[k] = 0.0;

@@ -8,9 +8,10 @@ the distance transform is the exact Euclidean one (cv2's 5 x 5 chamfer differs b
 reference's threshold step.
 
 Randomness: image ``b`` uses the Philox stream ``((index_offset + b) * 32 + 18) * 8 + severity`` (key ``seed``);
-pixel ``i`` (row-major) takes block ``i``: ``u1 = unit53(w0, w1)``, ``u2 = unit53(w2, w3)``,
-``z = sqrt(-2 log u1) cos(2 pi u2)`` with the series :func:`series_log` / :func:`series_cos2pi` (only ``+ - * /``,
-``sqrt`` and ``frexp``), so results do not depend on batch composition, thread count or device.
+pixels ``2q`` and ``2q + 1`` (row-major) take block ``q``: ``u1 = unit53(w0, w1)``, ``u2 = unit53(w2, w3)``,
+``r = sqrt(-2 log u1)``, ``z = r cos(2 pi u2)`` and ``r sin(2 pi u2)`` with the series :func:`series_log` /
+:func:`series_cossin2pi` (only ``+ - * /``, ``sqrt`` and ``frexp``), so results do not depend on batch composition,
+thread count or device.
 
 Exactness: the C++ kernel equals :func:`spatter` bit for bit (same float64 / float32 operations in the same order,
 no FMA; integer steps are exact); the CUDA kernel runs the same code (one thread per image).
@@ -26,7 +27,7 @@ from .. import _backend, _dispatch
 from ..random.reference import philox4x32_10
 from .reference import _f32, _unit53, image_streams
 
-__all__ = ["ID", "gaussian_taps64", "run_spatter", "series_cos2pi", "series_log", "spatter", "spatter_normals"]
+__all__ = ["ID", "gaussian_taps64", "run_spatter", "series_cossin2pi", "series_log", "spatter", "spatter_normals"]
 
 #: Spec §C.1 id of spatter (RNG key; equal to ``_kernels.CORRUPTION_IDS["spatter"]``).
 ID = 18
@@ -39,14 +40,17 @@ _LN2 = float.fromhex("0x1.62e42fefa39efp-1")
 _TWO_PI = float.fromhex("0x1.921fb54442d18p+2")
 _LOG_INV = [float.fromhex(v) for v in (
     "0x1.0000000000000p+0", "0x1.5555555555555p-2", "0x1.999999999999ap-3", "0x1.2492492492492p-3",
-    "0x1.c71c71c71c71cp-4", "0x1.745d1745d1746p-4", "0x1.3b13b13b13b14p-4", "0x1.1111111111111p-4",
-    "0x1.e1e1e1e1e1e1ep-5", "0x1.af286bca1af28p-5", "0x1.8618618618618p-5",
+    "0x1.c71c71c71c71cp-4", "0x1.745d1745d1746p-4", "0x1.3b13b13b13b14p-4",
 )]  # fmt: skip
 _COS = [float.fromhex(v) for v in (
     "0x1.0000000000000p+0", "-0x1.0000000000000p-1", "0x1.5555555555555p-5", "-0x1.6c16c16c16c17p-10",
     "0x1.a01a01a01a01ap-16", "-0x1.27e4fb7789f5cp-22", "0x1.1eed8eff8d898p-29", "-0x1.93974a8c07c9dp-37",
-    "0x1.ae7f3e733b81fp-45", "-0x1.6827863b97d97p-53", "0x1.e542ba4020225p-62", "-0x1.0ce396db7f853p-70",
-    "0x1.f2cf01972f578p-80", "-0x1.88e85fc6a4e59p-89", "0x1.0a18a2635085dp-98",
+    "0x1.ae7f3e733b81fp-45", "-0x1.6827863b97d97p-53", "0x1.e542ba4020225p-62",
+)]  # fmt: skip
+_SIN = [float.fromhex(v) for v in (
+    "0x1.0000000000000p+0", "-0x1.5555555555555p-3", "0x1.1111111111111p-7", "-0x1.a01a01a01a01ap-13",
+    "0x1.71de3a556c734p-19", "-0x1.ae64567f544e4p-26", "0x1.6124613a86d09p-33", "-0x1.ae7f3e733b81fp-41",
+    "0x1.952c77030ad4ap-49", "-0x1.2f49b46814157p-57", "0x1.71b8ef6dcf572p-66",
 )]  # fmt: skip
 _WATER = (175.0, 238.0, 238.0)
 _MUD = (63.0, 42.0, 20.0)
@@ -71,31 +75,36 @@ def series_log(u: torch.Tensor) -> torch.Tensor:
     e = torch.where(low, e - 1, e)
     s = (m - 1.0) / (m + 1.0)
     z = s * s
-    acc = torch.full_like(s, _LOG_INV[10])
-    for k in range(9, -1, -1):
+    acc = torch.full_like(s, _LOG_INV[6])
+    for k in range(5, -1, -1):
         acc = acc * z + _LOG_INV[k]
     return e.to(torch.float64) * _LN2 + 2.0 * s * acc
 
 
-def series_cos2pi(u: torch.Tensor) -> torch.Tensor:
-    """``cos(2 pi u)`` of float64 ``u`` in (0, 1) by a Taylor series (``spatter_cos2pi`` in spatter.h)."""
+def series_cossin2pi(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cos(2 pi u), sin(2 pi u))`` of float64 ``u`` in (0, 1) by Taylor series (``spatter_cossin2pi``)."""
     a = (u - 0.5) * _TWO_PI
     y = a * a
-    acc = torch.full_like(a, _COS[14])
-    for k in range(13, -1, -1):
-        acc = acc * y + _COS[k]
-    return -acc
+    ac = torch.full_like(a, _COS[10])
+    as_ = torch.full_like(a, _SIN[10])
+    for k in range(9, -1, -1):
+        ac = ac * y + _COS[k]
+        as_ = as_ * y + _SIN[k]
+    return -ac, -(a * as_)
 
 
 def spatter_normals(h: int, w: int, seed: int, streams: list[int], device: torch.device) -> torch.Tensor:
     """(B, H, W) float64 standard normals of the layer noise (module docstring)."""
     b, n = len(streams), h * w
-    cells = torch.arange(n, dtype=torch.int64, device=device).repeat(b)
-    image = torch.arange(b, dtype=torch.int64, device=device).repeat_interleave(n)
+    npair = (n + 1) // 2
+    cells = torch.arange(npair, dtype=torch.int64, device=device).repeat(b)
+    image = torch.arange(b, dtype=torch.int64, device=device).repeat_interleave(npair)
     lo = torch.tensor([st & _MASK32 for st in streams], dtype=torch.int64, device=device)
     hi = torch.tensor([st >> 32 for st in streams], dtype=torch.int64, device=device)
     w0, w1, w2, w3 = philox4x32_10((cells & _MASK32, cells >> 32, lo[image], hi[image]), (seed & _MASK32, seed >> 32))
-    z = torch.sqrt(-2.0 * series_log(_unit53(w0, w1))) * series_cos2pi(_unit53(w2, w3))
+    rad = torch.sqrt(-2.0 * series_log(_unit53(w0, w1)))
+    c, s = series_cossin2pi(_unit53(w2, w3))
+    z = torch.stack((rad * c, rad * s), dim=1).reshape(b, 2 * npair)[:, :n]
     return z.reshape(b, h, w)
 
 
