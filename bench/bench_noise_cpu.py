@@ -68,7 +68,9 @@ def ours() -> dict[str, float]:
             x = _images(n, size)
             scale = "cifar" if size == 32 else "imagenet"
             for name in NAMES:
-                out[f"{name} {size}"] = _rate(lambda name=name: corrupt.apply(x, name, 3, seed=0, scale=scale), n)
+                out[f"{name} {size}"] = _rate(
+                    lambda name=name, x=x, scale=scale: corrupt.apply(x, name, 3, seed=0, scale=scale), n
+                )
     return out
 
 
@@ -80,7 +82,7 @@ def peer() -> dict[str, float]:
         xu8 = (_images(n, size).permute(0, 2, 3, 1).numpy() * 255).round().astype("uint8")
 
         for name in NAMES:
-            def run(name: str = name) -> None:
+            def run(name: str = name, xu8=xu8) -> None:  # noqa: ANN001
                 for img in xu8:
                     ic(img, corruption_name=name, severity=3)
 
