@@ -145,16 +145,11 @@ PR_HD double unit53_split(uint32_t hi, uint32_t lo) {
   return (m + 0.5) * 1.1102230246251565e-16;
 }
 
-// Shot noise on one chunk of `cnt` <= kLanes elements: counts k[l] and a flag ok[l] (0: lane needs the full
-// scalar poisson_draw from attempt 1, i.e. a PTRS lane whose attempt 0 was rejected).
-PR_SIMD_CLONES void poisson_lanes(const float* x, float photons, const Words& w, int64_t cnt, double* kout,
-                                  int64_t* ok) {
-  double lam[kLanes], u[kLanes], p[kLanes], s[kLanes], k[kLanes];
+// Inversion lanes (lam < 10): exp_neg_poly, then poisson_inversion's sequential search in lock step; k[l] = count
+// (other lanes: 0).
+PR_SIMD_CLONES void inversion_lanes(const double* lam, const Words& w, double* k) {
+  double t[kLanes], u[kLanes], p[kLanes], s[kLanes];
   int64_t act[kLanes];
-  const double ph = static_cast<double>(photons);
-  for (int l = 0; l < kLanes; ++l) lam[l] = l < cnt ? static_cast<double>(x[l]) * ph : 0.0;
-  // inversion lanes (lam < 10): exp_neg_poly, then the sequential search in lock step
-  double t[kLanes];
   for (int l = 0; l < kLanes; ++l) {
     t[l] = (lam[l] < kPoissonInversionMax ? lam[l] : 0.0) * 0.0625;
     p[l] = 1.0;
@@ -194,6 +189,29 @@ PR_SIMD_CLONES void poisson_lanes(const float* x, float photons, const Words& w,
       any |= na;
     }
   }
+}
+
+// Shot noise on one chunk of `cnt` <= kLanes elements: counts k[l] and a flag ok[l] (0: lane needs the full
+// scalar poisson_draw from attempt 1, i.e. a PTRS lane whose attempt 0 was rejected).
+PR_SIMD_CLONES void poisson_lanes(const float* x, float photons, const Words& w, int64_t cnt, double* kout,
+                                  int64_t* ok) {
+  double lam[kLanes], k[kLanes];
+  const double ph = static_cast<double>(photons);
+  int64_t n_inv = 0;  // tail lanes (l >= cnt) count as PTRS lanes; their results are not used
+  for (int l = 0; l < kLanes; ++l) {
+    lam[l] = l < cnt ? static_cast<double>(x[l]) * ph : kPoissonInversionMax;
+    n_inv += lam[l] < kPoissonInversionMax;
+  }
+  for (int l = 0; l < kLanes; ++l) k[l] = 0.0;
+  if (n_inv > 0) inversion_lanes(lam, w, k);
+  if (n_inv == kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      kout[l] = k[l];
+      ok[l] = 1;
+    }
+    return;
+  }
+
   // PTRS lanes (lam >= 10): attempt 0 (block elem * 64) as ptrs_const + ptrs_attempt, branch-free
   for (int l = 0; l < kLanes; ++l) {
     const bool inv = lam[l] < kPoissonInversionMax;
