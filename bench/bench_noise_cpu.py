@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     before = sub(args.before) if args.before else None
     p = peer()
     lines = ["# Noise corruptions, CPU, per core (1 thread each side)", "",
-             "Images per CPU second (process time, 1 thread) at severity 3 (pyrepair: CIFAR constants at 32 px, ImageNet constants at 224 px; "
+             "Images per CPU second (process time, 1 thread) at severity 3 (pyrepair: CIFAR constants at 32 px, "
+             "ImageNet constants at 224 px; "
              "imagecorruptions: its ImageNet constants). Ratio = pyrepair rate / imagecorruptions rate, measured in "
              "the same run (`python bench/bench_noise_cpu.py --before <old checkout>`).", ""]
     head = "| corruption | px | imagecorruptions img/s |"
