@@ -4,7 +4,8 @@
 // Randomness (common/rng.h, Philox 4x32-10): key = seed; image b draws from the 64-bit stream
 //   ((index_offset + b) * 32 + corruption id) * 8 + severity            (wraps mod 2^64)
 // and element i (NCHW-flat index within the image) from fixed blocks of it:
-//   gaussian / speckle: Box-Muller on block i / 4 (random_block_values, word i % 4 picks the value);
+//   gaussian / speckle: Box-Muller on block i / 4 (words (0, 1) for i % 4 < 2, else (2, 3); cosine for even i,
+//     sine for odd i), with the vectorisable fm_log / fm_sincos_2pi of common/fastmath.h;
 //   impulse: uniform from word i % 4 of block i / 4;
 //   shot: blocks i * 64 + j, j = 0..63 (inversion uses j = 0, the PTRS rejection loop uses attempt j = 0, 1, ...).
 // So results depend on (seed, global image index, corruption, severity, element) only: not on batch composition,
@@ -12,12 +13,16 @@
 //
 // Float discipline: the per-element math below is compiled without FMA contraction (CMakeLists sets
 // -ffp-contract=off for the CPU sources and --fmad=false for corrupt_cuda.cu), so the +, -, *, / and sqrt steps
-// round exactly as torch's; only libm calls (log, sin, cos, lgamma) may differ by ULPs between back-ends.
+// round exactly as torch's: gaussian / speckle / impulse and the Poisson inversion are bit-identical across
+// back-ends, and so is PTRS (its logs are fm_log_d / fm_log_factorial of common/fastmath.h; only sqrt and IEEE
+// arithmetic besides), so shot noise counts are identical everywhere.
+// noise_cpu.cpp runs the same formulas as SIMD loops over 64 lanes (same operations, same order).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
+#include "common/fastmath.h"
 #include "common/macros.h"
 #include "common/rng.h"
 #include "random/random.h"
@@ -71,17 +76,31 @@ PR_HD double unit53(uint32_t hi, uint32_t lo) {
 
 // ---- noise (one Philox block = four consecutive elements of one image) --------------------------------------
 
+// Box-Muller on words (w1, w2) (common/fastmath.h): z_cos, z_sin = sqrt(-2 log u1) (cos, sin)(2 pi u2).
+PR_HD void box_muller(uint32_t w1, uint32_t w2, float* z_cos, float* z_sin) {
+  const float r = sqrtf(-2.0f * fm_log(uint_to_unit_float(w1)));
+  float s, c;
+  fm_sincos_2pi(uint_to_unit_float(w2), &s, &c);
+  *z_cos = r * c;
+  *z_sin = r * s;
+}
+
+// Gaussian (x + sigma z) or speckle (x + x (sigma z)) noise on one element, clipped.
+PR_HD float normal_noise_value(float v, float z, float sigma, bool speckle) {
+  const float e = z * sigma;
+  return clip01(speckle ? v + v * e : v + e);
+}
+
 // Gaussian (speckle = false) or speckle noise on the (up to) four elements i0..i0+3 of one image.
 PR_HD void normal_noise_block(const float* x, float* out, int64_t i0, int64_t n, const Philox4& w, float sigma,
                               bool speckle) {
   float z[4];
-  random_block_values(w, Distribution::Normal, z);
+  box_muller(w.v[0], w.v[1], &z[0], &z[1]);
+  box_muller(w.v[2], w.v[3], &z[2], &z[3]);
   for (int k = 0; k < 4; ++k) {
     const int64_t i = i0 + k;
     if (i >= n) break;
-    const float v = x[i];
-    const float e = z[k] * sigma;
-    out[i] = clip01(speckle ? v + v * e : v + e);
+    out[i] = normal_noise_value(x[i], z[k], sigma, speckle);
   }
 }
 
@@ -96,50 +115,78 @@ PR_HD void impulse_block(const float* x, float* out, int64_t i0, int64_t n, cons
   }
 }
 
-// exp(-lam) for lam in [0, 10) from +, -, *, / only (bit-identical on every back-end): Taylor series of degree 18
-// in Horner form at t = lam / 16, squared four times.
+// 1 / k rounded to float64 (IEEE division: the same on every back-end).
+PR_HD double inv_int(int k) { return 1.0 / static_cast<double>(k); }
+
+// exp(-lam) for lam in [0, 10) from +, -, * only (bit-identical on every back-end): Taylor series of degree 18
+// in Horner form at t = lam / 16 (r = 1 - (t r) (1/k)), squared four times.
 PR_HD double exp_neg_poly(double lam) {
   const double t = lam * 0.0625;
   double r = 1.0;
-  for (int k = 18; k >= 1; --k) r = 1.0 - (t * r) / static_cast<double>(k);
+  for (int k = 18; k >= 1; --k) r = 1.0 - (t * r) * inv_int(k);
   for (int s = 0; s < 4; ++s) r = r * r;
   return r;
 }
 
+// Poisson inversion by sequential search (lam < 10): the smallest k with u <= sum_{j <= k} p_j, p_0 = exp(-lam),
+// p_j = p_{j-1} (lam (1/j)), capped at kInversionMaxK.
+PR_HD double poisson_inversion(double lam, double u) {
+  double p = exp_neg_poly(lam);
+  double s = p;
+  int k = 0;
+  while (u > s && k < kInversionMaxK) {
+    ++k;
+    p = p * (lam * inv_int(k));
+    s = s + p;
+  }
+  return static_cast<double>(k);
+}
+
+// PTRS constants of one lambda (lam >= 10).
+struct PtrsConst {
+  double b, a, invalpha, vr, loglam;
+};
+
+PR_HD PtrsConst ptrs_const(double lam) {
+  PtrsConst c;
+  const double slam = sqrt(lam);
+  c.b = 0.931 + 2.53 * slam;
+  c.a = -0.059 + 0.02483 * c.b;
+  c.invalpha = 1.1239 + 1.1328 / (c.b - 3.4);
+  c.vr = 0.9277 - 3.6224 / (c.b - 2.0);
+  c.loglam = fm_log_d(lam);
+  return c;
+}
+
+// One PTRS attempt with words w: 1 = accept (count in *k), 0 = reject. The acceptance test uses fm_log_d and
+// fm_log_factorial (common/fastmath.h), so every back-end takes the same decision:
+//   log(V invalpha / (a / us^2 + b)) <= -lam + k log(lam) - log k!.
+PR_HD int ptrs_attempt(double lam, const PtrsConst& c, const Philox4& w, double* k) {
+  const double u = unit53(w.v[0], w.v[1]) - 0.5;
+  const double v = unit53(w.v[2], w.v[3]);
+  const double us = 0.5 - fabs(u);
+  const double kk = floor((2.0 * c.a / us + c.b) * u + lam + 0.43);
+  *k = kk;
+  if (us >= 0.07 && v <= c.vr) return 1;
+  if (kk < 0.0 || (us < 0.013 && v > us)) return 0;
+  const double lhs = fm_log_d(v * c.invalpha / (c.a / (us * us) + c.b));
+  const double rhs = (kk * c.loglam - lam) - fm_log_factorial(kk);
+  return lhs <= rhs ? 1 : 0;
+}
+
 // Poisson(lam) for element `elem` of the stream: inversion (lam < 10) or PTRS (W. Hoermann, "The transformed
-// rejection method for generating Poisson random variables", Insurance: Mathematics and Economics 12 (1993)).
-PR_HD double poisson_draw(double lam, uint64_t seed, uint64_t stream, uint64_t elem) {
+// rejection method for generating Poisson random variables", Insurance: Mathematics and Economics 12 (1993)),
+// attempts first .. 63 (attempt j on block elem * 64 + j; the CPU loop runs attempt 0 in its lanes).
+PR_HD double poisson_draw(double lam, uint64_t seed, uint64_t stream, uint64_t elem, int first = 0) {
   const uint64_t base = elem * static_cast<uint64_t>(kPoissonBlocks);
   if (lam < kPoissonInversionMax) {
     const Philox4 w = philox_block(seed, stream, base);
-    const double u = unit53(w.v[0], w.v[1]);
-    double p = exp_neg_poly(lam);
-    double s = p;
-    int k = 0;
-    while (u > s && k < kInversionMaxK) {
-      ++k;
-      p = p * (lam / static_cast<double>(k));
-      s = s + p;
-    }
-    return static_cast<double>(k);
+    return poisson_inversion(lam, unit53(w.v[0], w.v[1]));
   }
-  const double slam = sqrt(lam);
-  const double loglam = log(lam);
-  const double b = 0.931 + 2.53 * slam;
-  const double a = -0.059 + 0.02483 * b;
-  const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
-  const double vr = 0.9277 - 3.6224 / (b - 2.0);
-  for (int j = 0; j < kPoissonBlocks; ++j) {
-    const Philox4 w = philox_block(seed, stream, base + static_cast<uint64_t>(j));
-    const double u = unit53(w.v[0], w.v[1]) - 0.5;
-    const double v = unit53(w.v[2], w.v[3]);
-    const double us = 0.5 - fabs(u);
-    const double k = floor((2.0 * a / us + b) * u + lam + 0.43);
-    if (us >= 0.07 && v <= vr) return k;
-    if (k < 0.0 || (us < 0.013 && v > us)) continue;
-    const double lhs = log(v) + log(invalpha) - log(a / (us * us) + b);
-    const double rhs = -lam + k * loglam - lgamma(k + 1.0);
-    if (lhs <= rhs) return k;
+  const PtrsConst c = ptrs_const(lam);
+  for (int j = first; j < kPoissonBlocks; ++j) {
+    double k;
+    if (ptrs_attempt(lam, c, philox_block(seed, stream, base + static_cast<uint64_t>(j)), &k)) return k;
   }
   return floor(lam + 0.5);  // 64 rejections in a row: probability < 1e-60
 }

@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -136,11 +137,15 @@ def _check_quantize(quantize: Any, fn: str) -> None:
 
 
 def _check_values(x: torch.Tensor, name: str, fn: str) -> None:
-    check_finite(x, name, fn)
-    if x.numel():
-        lo, hi = float(x.min()), float(x.max())
-        if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-            raise ValueError(f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}]")
+    """Finite values in [0, 1] (up to RANGE_TOLERANCE), checked in one pass (aminmax: NaN propagates)."""
+    if not x.numel():
+        return
+    lo_t, hi_t = torch.aminmax(x) if x.dtype.is_floating_point else (x.min(), x.max())
+    lo, hi = float(lo_t), float(hi_t)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite(x, name, fn)  # raises, counting the NaN/inf values
+    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+        raise ValueError(f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}]")
 
 
 def _uint8_to_nchw(x: np.ndarray, fn: str) -> torch.Tensor:

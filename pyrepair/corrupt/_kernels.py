@@ -8,10 +8,13 @@ the image) from fixed Philox blocks of that stream (see :mod:`pyrepair.corrupt.r
 depend on batch composition, thread count or device: ``run(..., images[k:], index_offset=k)`` equals
 ``run(..., images)[k:]``.
 
-Exactness across back-ends (same seed): impulse_noise, shot_noise (the integer Poisson counts), brightness and
-saturate are bit-identical between the C++ kernels and the reference (shot noise up to ``log``/``lgamma`` ULP
-differences at PTRS acceptance boundaries, never observed in tests); gaussian/speckle noise differ by libm ULPs of
-``log``/``sin``/``cos`` (<= 1e-6); contrast by the float64 summation order of the mean (<= 1e-6).
+Exactness across back-ends (same seed): gaussian_noise, speckle_noise, impulse_noise, shot_noise, brightness and
+saturate are bit-identical between the C++ kernels and the reference; contrast differs by the float64 summation
+order of the mean (<= 1e-6). The noise kernels use no libm transcendental: Box-Muller takes the float32 ``fm_log``
+/ ``fm_sincos_2pi`` and shot noise's PTRS acceptance test the float64 ``fm_log_d`` / ``fm_log_factorial``
+(``csrc/common/fastmath.h``, a few ULP; torch twins in :mod:`.reference`), and only IEEE +, -, *, / and sqrt
+besides. Shot noise is an exact Poisson sampler up to float64 rounding: inversion by sequential search for
+``lambda < 10``, PTRS (Hoermann 1993) above.
 spatter (:mod:`._spatter`) is bit-identical (series log / cos, same operation order).
 """
 

@@ -15,7 +15,10 @@ NCHW-flat index ``(c * H + y) * W + x``. So a result depends only on (seed, glob
 severity, element) - never on batch composition, thread count or device.
 
 * gaussian / speckle: ``z_i`` = Box-Muller on block ``i // 4``, words (0, 1) for ``i % 4`` in {0, 1} and (2, 3)
-  otherwise, cosine for even ``i``, sine for odd (exactly :func:`pyrepair.random.reference.normal`).
+  otherwise, cosine for even ``i``, sine for odd: ``sqrt(-2 log u1) (cos, sin)(2 pi u2)`` with the vectorisable
+  float32 :func:`fm_log` and :func:`fm_sincos_2pi` (``csrc/common/fastmath.h``, a few ULP; not libm), so these are
+  bit-identical to the C++ kernel (the words are those of :func:`pyrepair.random.reference.normal`, the values
+  differ from it by the libm ULPs).
 * impulse: one uniform ``u_i`` = word ``i % 4`` of block ``i // 4``; ``u < amount / 2`` -> 0 (pepper),
   ``amount / 2 <= u < amount`` -> 1 (salt), else unchanged: each value independently replaced with probability
   ``amount``, salt and pepper equally likely (skimage ``random_noise(mode='s&p')`` semantics, Bernoulli form).
@@ -34,6 +37,10 @@ from ..random.reference import philox4x32_10
 __all__ = [
     "brightness",
     "contrast",
+    "fm_log",
+    "fm_log_d",
+    "fm_log_factorial",
+    "fm_sincos_2pi",
     "gaussian_noise",
     "image_streams",
     "impulse_noise",
@@ -48,7 +55,6 @@ _U64 = 2**64
 POISSON_BLOCKS = 64  # Philox blocks reserved per element for shot noise (attempts of the rejection loop)
 POISSON_INVERSION_MAX = 10.0  # lambda below this: inversion by sequential search; at or above: PTRS
 _INVERSION_MAX_K = 100  # sequential search stops here (P(k > 100 | lambda < 10) < 1e-60)
-_TWO_PI_F32 = 6.283185307179586
 
 
 def _f32(v: float) -> float:
@@ -86,16 +92,123 @@ def _unit53(w_hi: torch.Tensor, w_lo: torch.Tensor) -> torch.Tensor:
     return ((w_hi >> 5) * 67108864 + (w_lo >> 6)).to(torch.float64).add(0.5).mul(2.0**-53)
 
 
+def _sqrt_ieee(x: torch.Tensor) -> torch.Tensor:
+    """Correctly rounded square root (IEEE, as C++ ``sqrt``/``sqrtf`` and CUDA): torch's vectorised CPU sqrt can be
+    one ULP off, numpy's is exact."""
+    return torch.from_numpy(np.sqrt(x.detach().cpu().numpy())).to(x.device)
+
+
+def fm_log_d(x: torch.Tensor) -> torch.Tensor:
+    """Natural log of positive, normal, finite float64 values: ``fm_log_d`` of ``csrc/common/fastmath.h``
+    (``2 atanh(f / (2 + f))`` series), operation for operation, so the two agree bit for bit. A few ULP."""
+    if x.dtype != torch.float64:
+        raise TypeError(f"fm_log_d: x must be float64, got {x.dtype}")
+    bits = x.view(torch.int64)
+    eb = (bits >> 52).to(torch.float64)  # x > 0: the sign bit is clear
+    m0 = ((bits & 0x000FFFFFFFFFFFFF) | 0x3FE0000000000000).view(torch.float64)
+    low = m0 < 0.70710678118654752440
+    f = torch.where(low, (m0 + m0) - 1.0, m0 - 1.0)
+    e = torch.where(low, eb - 1023.0, eb - 1022.0)
+    s = f / (2.0 + f)
+    z = s * s
+    q = torch.full_like(z, 1.0 / 23.0)
+    for d in (21.0, 19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0):
+        q = q * z + 1.0 / d
+    q = q * z
+    s2 = s + s
+    r = s2 * q + e * 1.90821492927058770002e-10
+    r = r + s2
+    return r + e * 6.93147180369123816490e-01
+
+
+def fm_log_factorial(k: torch.Tensor) -> torch.Tensor:
+    """``log k!`` for integer-valued float64 ``k >= 0`` (``fm_log_factorial`` of ``csrc/common/fastmath.h``): log of
+    the exact ``k!`` for ``k <= 17``, Stirling's series at ``z = k + 1`` (four terms) above."""
+    if k.dtype != torch.float64:
+        raise TypeError(f"fm_log_factorial: k must be float64, got {k.dtype}")
+    small = k <= 17.0
+    fk = torch.ones_like(k)
+    for j in range(2, 18):
+        fk = torch.where(k >= float(j), fk * float(j), fk)
+    z = k + 1.0
+    lg = fm_log_d(torch.where(small, fk, z))
+    r = 1.0 / z
+    r2 = r * r
+    c = torch.full_like(r, -1.0 / 1680.0)
+    c = c * r2 + 1.0 / 1260.0
+    c = c * r2 - 1.0 / 360.0
+    c = c * r2 + 1.0 / 12.0
+    tail = (((z - 0.5) * lg - z) + 0.91893853320467274178) + c * r
+    return torch.where(small, lg, tail)
+
+
+def _f32c(v: float, like: torch.Tensor) -> torch.Tensor:
+    return torch.tensor(v, dtype=torch.float32, device=like.device)
+
+
+def fm_log(x: torch.Tensor) -> torch.Tensor:
+    """Natural log of positive, normal, finite float32 values: ``fm_log`` of ``csrc/common/fastmath.h`` (Cephes
+    minimax polynomial), operation for operation, so the two agree bit for bit. Accuracy: a few ULP."""
+    if x.dtype != torch.float32:
+        raise TypeError(f"fm_log: x must be float32, got {x.dtype}")
+    bits = x.view(torch.int32)
+    e0 = ((bits >> 23) & 0xFF) - 126
+    m0 = ((bits & 0x7FFFFF) | 0x3F000000).view(torch.float32)
+    low = m0 < _f32c(0.70710678118654752440, m0)
+    f = torch.where(low, (m0 + m0) - 1.0, m0 - 1.0)
+    e = torch.where(low, e0 - 1, e0).to(torch.float32)
+    z = f * f
+    y = torch.full_like(f, _f32(7.0376836292e-2))
+    for c in (-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+              2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1):  # fmt: skip
+        y = y * f + _f32c(c, f)
+    y = (y * f) * z
+    y = y + e * _f32c(-2.12194440e-4, f)
+    y = y - z * 0.5
+    r = f + y
+    return r + e * _f32c(0.693359375, f)
+
+
+def fm_sincos_2pi(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(sin(2 pi u), cos(2 pi u))`` for float32 ``u`` in [0, 1]: ``fm_sincos_2pi`` of ``csrc/common/fastmath.h``
+    (quadrant from ``4 u``, Cephes minimax polynomials on [-pi/4, pi/4]), bit for bit. Accuracy: a few ULP."""
+    if u.dtype != torch.float32:
+        raise TypeError(f"fm_sincos_2pi: u must be float32, got {u.dtype}")
+    v = u * 4.0
+    q = (v + 0.5).to(torch.int32)  # v >= 0: truncation = floor
+    f = v - q.to(torch.float32)
+    a = f * _f32c(1.57079632679489662, f)
+    z = a * a
+    s = torch.full_like(z, _f32(-1.9515295891e-4))
+    s = s * z + _f32c(8.3321608736e-3, z)
+    s = s * z - _f32c(1.6666654611e-1, z)
+    s = (s * z) * a + a
+    c = torch.full_like(z, _f32(2.443315711809948e-5))
+    c = c * z - _f32c(1.388731625493765e-3, z)
+    c = c * z + _f32c(4.166664568298827e-2, z)
+    c = (c * z) * z
+    c = c - z * 0.5
+    c = c + 1.0
+    k = q & 3
+    odd = (k & 1) == 1
+    ss = torch.where(odd, c, s)
+    cc = torch.where(odd, s, c)
+    ss = torch.where((k & 2) != 0, -ss, ss)
+    cc = torch.where(((k + 1) & 2) != 0, -cc, cc)
+    return ss, cc
+
+
 def _normal(x: torch.Tensor, seed: int, streams: list[int]) -> torch.Tensor:
-    """Standard normals, one per element of ``x`` (Box-Muller, as ``random_block_values``)."""
+    """Standard normals, one per element of ``x`` (Box-Muller with :func:`fm_log` / :func:`fm_sincos_2pi`, as
+    ``box_muller`` in ``csrc/corrupt/corrupt.h``)."""
     w, i = _element_words(x, seed, streams)
     k = (i & 3).expand(w.shape[0], -1)
     pair = k >> 1
     u1 = _unit(w.gather(2, (2 * pair).unsqueeze(2)).squeeze(2))
     u2 = _unit(w.gather(2, (2 * pair + 1).unsqueeze(2)).squeeze(2))
-    r = torch.sqrt(-2.0 * torch.log(u1))
-    t = u2 * _TWO_PI_F32
-    z = torch.where((k & 1) == 1, r * torch.sin(t), r * torch.cos(t))
+    r = _sqrt_ieee(-2.0 * fm_log(u1))
+    s, c = fm_sincos_2pi(u2)
+    z = torch.where((k & 1) == 1, r * s, r * c)
     return z.reshape(x.shape)
 
 
@@ -127,19 +240,21 @@ def impulse_noise(x: torch.Tensor, amount: float, seed: int, streams: list[int])
 
 
 def _exp_neg(lam: torch.Tensor) -> torch.Tensor:
-    """``exp(-lam)`` for float64 ``lam`` in [0, 10), built from +, -, *, / only (so C++, CUDA and torch agree bit
-    for bit): Taylor series of degree 18 in Horner form at ``t = lam / 16``, then squared four times."""
+    """``exp(-lam)`` for float64 ``lam`` in [0, 10), built from +, -, * only (so C++, CUDA and torch agree bit
+    for bit): Taylor series of degree 18 in Horner form at ``t = lam / 16`` (``r = 1 - (t r) (1/k)``, ``1/k``
+    rounded to float64), then squared four times."""
     t = lam * 0.0625
     r = torch.ones_like(t)
     for k in range(18, 0, -1):
-        r = 1.0 - (t * r) / float(k)
+        r = 1.0 - (t * r) * (1.0 / k)
     for _ in range(4):
         r = r * r
     return r
 
 
 def _poisson_inversion(lam: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Sequential search of the Poisson CDF with one float64 uniform: smallest k with u <= sum_{j<=k} p_j."""
+    """Sequential search of the Poisson CDF with one float64 uniform: smallest k with u <= sum_{j<=k} p_j, where
+    ``p_0 = exp(-lam)`` (:func:`_exp_neg`) and ``p_j = p_{j-1} (lam (1/j))``."""
     p = _exp_neg(lam)
     s = p.clone()
     k = torch.zeros_like(lam)
@@ -147,7 +262,7 @@ def _poisson_inversion(lam: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     for j in range(1, _INVERSION_MAX_K + 1):
         if not bool(active.any()):
             break
-        p = torch.where(active, p * (lam / float(j)), p)
+        p = torch.where(active, p * (lam * (1.0 / j)), p)
         s = torch.where(active, s + p, s)
         k = torch.where(active, torch.full_like(k, float(j)), k)
         active = active & (u > s)
@@ -158,10 +273,12 @@ def _poisson_ptrs(
     lam: torch.Tensor, seed: int, stream_lo: torch.Tensor, stream_hi: torch.Tensor, elem: torch.Tensor
 ) -> torch.Tensor:
     """Hoermann's PTRS (transformed rejection with squeeze), float64; attempt ``j`` uses block ``elem * 64 + j``:
-    U from words (0, 1), V from words (2, 3). After 64 rejected attempts (probability < 1e-60) the result is
-    ``floor(lam + 0.5)``."""
-    slam = torch.sqrt(lam)
-    loglam = torch.log(lam)
+    U from words (0, 1), V from words (2, 3). The acceptance test is
+    ``fm_log_d(V invalpha / (a / us^2 + b)) <= (k fm_log_d(lam) - lam) - fm_log_factorial(k)`` (no libm: the same
+    decision on every back-end). After 64 rejected attempts (probability < 1e-60) the result is ``floor(lam + 0.5)``.
+    """
+    slam = _sqrt_ieee(lam)
+    loglam = fm_log_d(lam)
     b = 0.931 + 2.53 * slam
     a = -0.059 + 0.02483 * b
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
@@ -181,8 +298,8 @@ def _poisson_ptrs(
         k = torch.floor((2.0 * aa / us + bb) * u + la + 0.43)
         fast = (us >= 0.07) & (v <= vv)
         reject = (k < 0) | ((us < 0.013) & (v > us))
-        lhs = torch.log(v) + torch.log(ia) - torch.log(aa / (us * us) + bb)
-        rhs = -la + k * ll - torch.lgamma(k + 1.0)
+        lhs = fm_log_d(v * ia / (aa / (us * us) + bb))
+        rhs = (k * ll - la) - fm_log_factorial(k.clamp(min=0.0))
         accept = fast | (~reject & (lhs <= rhs))
         done = idx[accept]
         out[done] = k[accept]
@@ -197,7 +314,11 @@ def poisson(lam: torch.Tensor, seed: int, streams: list[int]) -> torch.Tensor:
     * ``lam < 10``: inversion by sequential search with one float64 uniform from words (0, 1) of block ``i * 64``;
       ``exp(-lam)`` from :func:`_exp_neg` (only +, -, *, /: identical on every back-end).
     * ``lam >= 10``: PTRS (W. Hoermann, "The transformed rejection method for generating Poisson random
-      variables", Insurance: Mathematics and Economics 12, 1993), attempt ``j`` on block ``i * 64 + j``.
+      variables", Insurance: Mathematics and Economics 12, 1993), attempt ``j`` on block ``i * 64 + j``, with the
+      libm-free logs of :func:`fm_log_d` / :func:`fm_log_factorial` in the acceptance test.
+
+    Both branches are exact samplers up to float64 rounding (of the CDF sum, of the acceptance test), and they are
+    bit-identical to the C++ and CUDA kernels.
     """
     bsz, n = lam.shape
     dev = lam.device
