@@ -13,17 +13,23 @@ namespace pyrepair {
 
 namespace {
 
+// fmaxf / fminf for finite inputs as a compare-select (libm calls would keep the loops scalar); the two differ at
+// most in the sign of a zero result.
+inline float max2(float a, float b) { return a > b ? a : b; }
+inline float min2(float a, float b) { return a < b ? a : b; }
+
 PR_CLONES void brightness_run(const float* __restrict r, const float* __restrict g, const float* __restrict b,
                               float* __restrict o0, float* __restrict o1, float* __restrict o2, int64_t n,
                               float delta) {
   for (int64_t k = 0; k < n; ++k) {
-    const float v = fmaxf(r[k], fmaxf(g[k], b[k]));
+    const float v = max2(r[k], max2(g[k], b[k]));
     const float v2 = clip01(v + delta);
     const bool pos = v > 0.f;
     const float ratio = v2 / (pos ? v : 1.f);
-    o0[k] = pos ? clip01(r[k] * ratio) : v2;
-    o1[k] = pos ? clip01(g[k] * ratio) : v2;
-    o2[k] = pos ? clip01(b[k] * ratio) : v2;
+    const float a0 = clip01(r[k] * ratio), a1 = clip01(g[k] * ratio), a2 = clip01(b[k] * ratio);
+    o0[k] = pos ? a0 : v2;
+    o1[k] = pos ? a1 : v2;
+    o2[k] = pos ? a2 : v2;
   }
 }
 
@@ -31,16 +37,18 @@ PR_CLONES void saturate_run(const float* __restrict r, const float* __restrict g
                             float* __restrict o0, float* __restrict o1, float* __restrict o2, int64_t n, float scale,
                             float shift) {
   for (int64_t k = 0; k < n; ++k) {
-    const float v = fmaxf(r[k], fmaxf(g[k], b[k]));
-    const float mn = fminf(r[k], fminf(g[k], b[k]));
+    const float v = max2(r[k], max2(g[k], b[k]));
+    const float mn = min2(r[k], min2(g[k], b[k]));
     const float s = (v - mn) / (v > 0.f ? v : 1.f);
     const float s2 = clip01(s * scale + shift);
     const bool grey = s <= 0.f;
     const float kk = s2 / (grey ? 1.f : s);
     const float gv = v * (1.f - s2);
-    o0[k] = grey ? clip01(v) : clip01(v - (v - r[k]) * kk);
-    o1[k] = grey ? clip01(gv) : clip01(v - (v - g[k]) * kk);
-    o2[k] = grey ? clip01(gv) : clip01(v - (v - b[k]) * kk);
+    const float a0 = clip01(v - (v - r[k]) * kk), a1 = clip01(v - (v - g[k]) * kk), a2 = clip01(v - (v - b[k]) * kk);
+    const float gc = clip01(gv);
+    o0[k] = grey ? clip01(v) : a0;
+    o1[k] = grey ? gc : a1;
+    o2[k] = grey ? gc : a2;
   }
 }
 

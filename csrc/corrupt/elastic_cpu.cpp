@@ -60,6 +60,10 @@ PR_CLONES void smooth_field(double* __restrict f, double* __restrict tmp, double
   }
 }
 
+// fold_reflect / fold_reflect101 with the in-range case first (no integer division for almost every index).
+inline int64_t fold(int64_t i, int64_t n) { return (i >= 0 && i < n) ? i : fold_reflect(i, n); }
+inline int64_t fold101(int64_t i, int64_t n) { return (i >= 0 && i < n) ? i : fold_reflect101(i, n); }
+
 // The affine-warped planes at every integer pixel (elastic_warped), channel by channel into warped (C, H, W).
 void warp_image(const float* x, double* warped, int64_t c, int64_t h, int64_t w, const double m[6]) {
   const int64_t hw = h * w;
@@ -71,8 +75,8 @@ void warp_image(const float* x, double* warped, int64_t c, int64_t h, int64_t w,
       const double fx = floor(sx), fy = floor(sy);
       const double tx = sx - fx, ty = sy - fy;
       const int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
-      const int64_t xa = fold_reflect101(x0, w), xb = fold_reflect101(x0 + 1, w);
-      const int64_t ya = fold_reflect101(y0, h), yb = fold_reflect101(y0 + 1, h);
+      const int64_t xa = fold101(x0, w), xb = fold101(x0 + 1, w);
+      const int64_t ya = fold101(y0, h), yb = fold101(y0 + 1, h);
       for (int64_t ch = 0; ch < c; ++ch) {
         const float* plane = x + ch * hw;
         const double top = (1.0 - tx) * static_cast<double>(plane[ya * w + xa]) +
@@ -95,8 +99,8 @@ void displace_image(const double* warped, const double* dx, const double* dy, fl
       const double fy = floor(yy), fx = floor(xx);
       const double ty = yy - fy, tx = xx - fx;
       const int64_t y0 = static_cast<int64_t>(fy), x0 = static_cast<int64_t>(fx);
-      const int64_t ya = fold_reflect(y0, h), yb = fold_reflect(y0 + 1, h);
-      const int64_t xa = fold_reflect(x0, w), xb = fold_reflect(x0 + 1, w);
+      const int64_t ya = fold(y0, h), yb = fold(y0 + 1, h);
+      const int64_t xa = fold(x0, w), xb = fold(x0 + 1, w);
       for (int64_t ch = 0; ch < c; ++ch) {
         const double* wp = warped + ch * hw;
         const double top = (1.0 - tx) * wp[ya * w + xa] + tx * wp[ya * w + xb];
