@@ -65,7 +65,7 @@ inline int64_t fold(int64_t i, int64_t n) { return (i >= 0 && i < n) ? i : fold_
 inline int64_t fold101(int64_t i, int64_t n) { return (i >= 0 && i < n) ? i : fold_reflect101(i, n); }
 
 // The affine-warped planes at every integer pixel (elastic_warped), channel by channel into warped (C, H, W).
-void warp_image(const float* x, double* warped, int64_t c, int64_t h, int64_t w, const double m[6]) {
+PR_CLONES void warp_image(const float* x, double* warped, int64_t c, int64_t h, int64_t w, const double m[6]) {
   const int64_t hw = h * w;
   for (int64_t i = 0; i < h; ++i) {
     for (int64_t j = 0; j < w; ++j) {
@@ -90,8 +90,8 @@ void warp_image(const float* x, double* warped, int64_t c, int64_t h, int64_t w,
 }
 
 // Output of every channel (elastic_value over the precomputed warped planes).
-void displace_image(const double* warped, const double* dx, const double* dy, float* out, int64_t c, int64_t h,
-                    int64_t w) {
+PR_CLONES void displace_image(const double* warped, const double* dx, const double* dy, float* out, int64_t c,
+                              int64_t h, int64_t w) {
   const int64_t hw = h * w;
   for (int64_t i = 0; i < h; ++i) {
     for (int64_t j = 0; j < w; ++j) {
