@@ -18,46 +18,75 @@ namespace pyrepair {
 
 namespace {
 
-// d[x] = d[x] + t * s[x], x < n.
-PR_CLONES void axpy(float* __restrict d, const float* __restrict s, float t, int64_t n) {
-  for (int64_t x = 0; x < n; ++x) d[x] = d[x] + t * s[x];
-}
+#if defined(__GNUC__)
+typedef float V8 __attribute__((vector_size(32)));                           // 8 lanes, one AVX register
+typedef float V8u __attribute__((vector_size(32), aligned(4), may_alias));  // unaligned access to float data
+#endif
 
-// Vertical Gaussian pass of one plane (edge replicate): dst row y = sum_k taps[k] src row clamp(y + k - r).
-PR_CLONES void gauss_vertical(const float* __restrict src, float* __restrict dst, int64_t h, int64_t w,
-                              const float* taps, int64_t n) {
-  const int64_t r = n / 2;
-  for (int64_t y = 0; y < h; ++y) {
-    float* __restrict d = dst + y * w;
-    for (int64_t x = 0; x < w; ++x) d[x] = 0.f;
-    for (int64_t k = 0; k < n; ++k) {
-      const float t = taps[k];
-      const float* __restrict s = src + clamp_index(y + k - r, h) * w;
-      for (int64_t x = 0; x < w; ++x) d[x] = d[x] + t * s[x];
+// d[x] = sum_k wts[k] * ptrs[k][x] (acc = 0, acc = acc + w v in k order, per lane as blur.h), x < w. With GCC
+// vector types 64 outputs at a time stay in eight registers across all taps (8 independent add chains, one load
+// per tap and value); the tail, and compilers without vector types, use a plain loop.
+PR_CLONES void accumulate_taps(const float* const* ptrs, const float* wts, size_t n, float* __restrict d, int64_t w) {
+  int64_t x0 = 0;
+#if defined(__GNUC__)
+  constexpr int kVec = 8;
+  for (; x0 + 8 * kVec <= w; x0 += 8 * kVec) {
+    V8 acc[kVec];
+    for (int l = 0; l < kVec; ++l) acc[l] = V8{0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    for (size_t k = 0; k < n; ++k) {
+      const float wt = wts[k];
+      const float* s = ptrs[k] + x0;
+      for (int l = 0; l < kVec; ++l) acc[l] = acc[l] + wt * *reinterpret_cast<const V8u*>(s + 8 * l);
+    }
+    for (int l = 0; l < kVec; ++l) *reinterpret_cast<V8u*>(d + x0 + 8 * l) = acc[l];
+  }
+#endif
+  if (x0 < w) {
+    for (int64_t q = x0; q < w; ++q) d[q] = 0.f;
+    for (size_t k = 0; k < n; ++k) {
+      const float wt = wts[k];
+      const float* __restrict s = ptrs[k];
+      for (int64_t q = x0; q < w; ++q) d[q] = d[q] + wt * s[q];
     }
   }
 }
 
+// Vertical Gaussian pass of one plane (edge replicate): dst row y = sum_k taps[k] src row clamp(y + k - r).
+void gauss_vertical(const float* src, float* dst, int64_t h, int64_t w, const float* taps, int64_t n,
+                    std::vector<const float*>& ptrs) {
+  const int64_t r = n / 2;
+  ptrs.resize(static_cast<size_t>(n));
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t k = 0; k < n; ++k) ptrs[k] = src + clamp_index(y + k - r, h) * w;
+    accumulate_taps(ptrs.data(), taps, static_cast<size_t>(n), dst + y * w, w);
+  }
+}
+
+PR_CLONES void finish_row(float* __restrict d, int64_t w, bool quantize) {
+  if (quantize) {
+    for (int64_t x = 0; x < w; ++x) d[x] = floorf(blur_clip01(d[x]) * 255.f) / 255.f;
+  } else {
+    for (int64_t x = 0; x < w; ++x) d[x] = blur_clip01(d[x]);
+  }
+}
+
+// Motion blur's 8-bit rounding of a row (rint: half to even, as torch.round).
+PR_CLONES void round8_row(float* __restrict d, int64_t w) {
+  for (int64_t x = 0; x < w; ++x) d[x] = rintf(blur_clip01(d[x]) * 255.f) / 255.f;
+}
+
 // Horizontal Gaussian pass of one plane (edge replicate) into dst, then clip (quantize = false) or 8-bit
 // truncation. pad: scratch of w + 2 r floats.
-PR_CLONES void gauss_horizontal(const float* __restrict src, float* __restrict dst, float* __restrict pad, int64_t h,
-                                int64_t w, const float* taps, int64_t n, bool quantize) {
+void gauss_horizontal(const float* src, float* dst, float* pad, int64_t h, int64_t w, const float* taps, int64_t n,
+                      bool quantize, std::vector<const float*>& ptrs) {
   const int64_t r = n / 2;
+  ptrs.resize(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) ptrs[k] = pad + k;
   for (int64_t y = 0; y < h; ++y) {
-    const float* __restrict s = src + y * w;
+    const float* s = src + y * w;
     for (int64_t i = 0; i < w + 2 * r; ++i) pad[i] = s[clamp_index(i - r, w)];
-    float* __restrict d = dst + y * w;
-    for (int64_t x = 0; x < w; ++x) d[x] = 0.f;
-    for (int64_t k = 0; k < n; ++k) {
-      const float t = taps[k];
-      const float* __restrict p = pad + k;
-      for (int64_t x = 0; x < w; ++x) d[x] = d[x] + t * p[x];
-    }
-    if (quantize) {
-      for (int64_t x = 0; x < w; ++x) d[x] = floorf(blur_clip01(d[x]) * 255.f) / 255.f;
-    } else {
-      for (int64_t x = 0; x < w; ++x) d[x] = blur_clip01(d[x]);
-    }
+    accumulate_taps(ptrs.data(), taps, static_cast<size_t>(n), dst + y * w, w);
+    finish_row(dst + y * w, w, quantize);
   }
 }
 
@@ -65,6 +94,7 @@ struct Scratch {
   std::vector<float> a;  // plane-sized
   std::vector<float> b;  // padded rows / planes
   std::vector<float> c;  // image-sized (glass)
+  std::vector<const float*> ptrs;
 };
 
 // Separable Gaussian of every plane of one image: src -> tmp (H pass) -> dst (W pass, then clip or 8-bit truncation).
@@ -73,8 +103,8 @@ void gauss_image(const BlurParams& p, int64_t planes, const float* src, float* d
   s.a.resize(static_cast<size_t>(hw));
   s.b.resize(static_cast<size_t>(p.w + p.n_weights));
   for (int64_t ch = 0; ch < planes; ++ch) {
-    gauss_vertical(src + ch * hw, s.a.data(), p.h, p.w, p.weights, p.n_weights);
-    gauss_horizontal(s.a.data(), dst + ch * hw, s.b.data(), p.h, p.w, p.weights, p.n_weights, quantize);
+    gauss_vertical(src + ch * hw, s.a.data(), p.h, p.w, p.weights, p.n_weights, s.ptrs);
+    gauss_horizontal(s.a.data(), dst + ch * hw, s.b.data(), p.h, p.w, p.weights, p.n_weights, quantize, s.ptrs);
   }
 }
 
@@ -163,8 +193,8 @@ CorrTaps corr_taps(const BlurParams& p) {
 
 // One plane: pad every row with reflect-101 columns (rx each side), then per output row accumulate the taps in
 // kernel order (row i, column j increasing) from the padded rows.
-PR_CLONES void correlate_plane(const BlurParams& p, const CorrTaps& t, const float* __restrict x,
-                               float* __restrict out, float* __restrict pad) {
+void correlate_plane(const BlurParams& p, const CorrTaps& t, const float* __restrict x, float* __restrict out,
+                     float* __restrict pad, std::vector<const float*>& ptrs) {
   const int64_t rx = p.kw / 2, ry = p.kh / 2;
   const int64_t pw = p.w + 2 * rx;
   for (int64_t y = 0; y < p.h; ++y) {
@@ -173,49 +203,49 @@ PR_CLONES void correlate_plane(const BlurParams& p, const CorrTaps& t, const flo
     for (int64_t i = 0; i < pw; ++i) prow[i] = s[reflect101(i - rx, p.w)];
   }
   const size_t n = t.weight.size();
+  ptrs.resize(n);
   for (int64_t y = 0; y < p.h; ++y) {
+    for (size_t k = 0; k < n; ++k) ptrs[k] = pad + reflect101(y + t.row[k] - ry, p.h) * pw + t.col[k];
     float* __restrict d = out + y * p.w;
-    for (int64_t q = 0; q < p.w; ++q) d[q] = 0.f;
-    for (size_t k = 0; k < n; ++k) {
-      const float wt = t.weight[k];
-      const float* __restrict s = pad + reflect101(y + t.row[k] - ry, p.h) * pw + t.col[k];
-      for (int64_t q = 0; q < p.w; ++q) d[q] = d[q] + wt * s[q];
-    }
-    for (int64_t q = 0; q < p.w; ++q) d[q] = blur_clip01(d[q]);
+    accumulate_taps(ptrs.data(), t.weight.data(), n, d, p.w);
+    finish_row(d, p.w, false);
   }
 }
 
 // ---- motion (one-sided line, clamped coordinates, 8-bit rounding) ----------------------------------------------
 
-PR_CLONES void motion_plane(const BlurParams& p, const int32_t* off, const float* __restrict x, float* __restrict out,
-                            float* __restrict pad) {
+void motion_plane(const BlurParams& p, const int32_t* off, const float* __restrict x, float* __restrict out,
+                  float* __restrict pad, std::vector<const float*>& ptrs) {
   int64_t rx = 0;
   for (int64_t i = 0; i < p.n_weights; ++i) {
     const int64_t a = off[2 * i + 1] < 0 ? -off[2 * i + 1] : off[2 * i + 1];
     rx = a > rx ? a : rx;
   }
-  rx = rx < p.w ? rx : p.w;  // beyond the width every clamped index is an edge one anyway
+  const bool padded = rx <= p.w;  // else: |dx| > W, clamp per pixel
+  rx = padded ? rx : 0;
   const int64_t pw = p.w + 2 * rx;
   for (int64_t y = 0; y < p.h; ++y) {
     const float* __restrict s = x + y * p.w;
     float* __restrict prow = pad + y * pw;
     for (int64_t i = 0; i < pw; ++i) prow[i] = s[clamp_index(i - rx, p.w)];
   }
+  ptrs.resize(static_cast<size_t>(p.n_weights));
   for (int64_t y = 0; y < p.h; ++y) {
     float* __restrict d = out + y * p.w;
-    for (int64_t q = 0; q < p.w; ++q) d[q] = 0.f;
-    for (int64_t i = 0; i < p.n_weights; ++i) {
-      const float wt = p.weights[i];
-      const float* __restrict row = pad + clamp_index(y + off[2 * i], p.h) * pw;
-      const int64_t dx = off[2 * i + 1];
-      if (dx >= -rx && dx <= rx) {
-        const float* __restrict s = row + rx + dx;
-        for (int64_t q = 0; q < p.w; ++q) d[q] = d[q] + wt * s[q];
-      } else {  // |dx| > W: clamp per pixel
-        for (int64_t q = 0; q < p.w; ++q) d[q] = d[q] + wt * row[rx + clamp_index(q + dx, p.w)];
+    if (padded) {
+      for (int64_t i = 0; i < p.n_weights; ++i) {
+        ptrs[i] = pad + clamp_index(y + off[2 * i], p.h) * pw + rx + off[2 * i + 1];
+      }
+      accumulate_taps(ptrs.data(), p.weights, static_cast<size_t>(p.n_weights), d, p.w);
+    } else {
+      for (int64_t q = 0; q < p.w; ++q) d[q] = 0.f;
+      for (int64_t i = 0; i < p.n_weights; ++i) {
+        const float wt = p.weights[i];
+        const float* __restrict row = pad + clamp_index(y + off[2 * i], p.h) * pw;
+        for (int64_t q = 0; q < p.w; ++q) d[q] = d[q] + wt * row[clamp_index(q + off[2 * i + 1], p.w)];
       }
     }
-    for (int64_t q = 0; q < p.w; ++q) d[q] = rintf(blur_clip01(d[q]) * 255.f) / 255.f;
+    round8_row(d, p.w);
   }
 }
 
@@ -306,15 +336,19 @@ void corrupt_blur_cpu(const BlurParams& p) {
     const CorrTaps taps = corr_taps(p);
     parallel_for(p.b * p.c, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> pad(static_cast<size_t>(p.h * (p.w + 2 * (p.kw / 2))));
-      for (int64_t pl = begin; pl < end; ++pl) correlate_plane(p, taps, p.x + pl * hw, p.out + pl * hw, pad.data());
+      std::vector<const float*> ptrs;
+      for (int64_t pl = begin; pl < end; ++pl) {
+        correlate_plane(p, taps, p.x + pl * hw, p.out + pl * hw, pad.data(), ptrs);
+      }
     });
     return;
   }
   if (p.op == BlurOp::Motion) {
     parallel_for(p.b * p.c, 1, [&](int64_t begin, int64_t end) {
       std::vector<float> pad(static_cast<size_t>(p.h * (3 * p.w)));
+      std::vector<const float*> ptrs;
       for (int64_t pl = begin; pl < end; ++pl) {
-        motion_plane(p, p.offsets + (pl / p.c) * p.n_weights * 2, p.x + pl * hw, p.out + pl * hw, pad.data());
+        motion_plane(p, p.offsets + (pl / p.c) * p.n_weights * 2, p.x + pl * hw, p.out + pl * hw, pad.data(), ptrs);
       }
     });
     return;
