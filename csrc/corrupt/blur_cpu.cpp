@@ -191,6 +191,9 @@ CorrTaps corr_taps(const BlurParams& p) {
   return t;
 }
 
+// reflect101 with the in-range case first (no integer division for almost every index).
+inline int64_t reflect_fast(int64_t i, int64_t n) { return (i >= 0 && i < n) ? i : reflect101(i, n); }
+
 // One plane: pad every row with reflect-101 columns (rx each side), then per output row accumulate the taps in
 // kernel order (row i, column j increasing) from the padded rows.
 void correlate_plane(const BlurParams& p, const CorrTaps& t, const float* __restrict x, float* __restrict out,
@@ -200,12 +203,12 @@ void correlate_plane(const BlurParams& p, const CorrTaps& t, const float* __rest
   for (int64_t y = 0; y < p.h; ++y) {
     const float* __restrict s = x + y * p.w;
     float* __restrict prow = pad + y * pw;
-    for (int64_t i = 0; i < pw; ++i) prow[i] = s[reflect101(i - rx, p.w)];
+    for (int64_t i = 0; i < pw; ++i) prow[i] = s[reflect_fast(i - rx, p.w)];
   }
   const size_t n = t.weight.size();
   ptrs.resize(n);
   for (int64_t y = 0; y < p.h; ++y) {
-    for (size_t k = 0; k < n; ++k) ptrs[k] = pad + reflect101(y + t.row[k] - ry, p.h) * pw + t.col[k];
+    for (size_t k = 0; k < n; ++k) ptrs[k] = pad + reflect_fast(y + t.row[k] - ry, p.h) * pw + t.col[k];
     float* __restrict d = out + y * p.w;
     accumulate_taps(ptrs.data(), t.weight.data(), n, d, p.w);
     finish_row(d, p.w, false);
