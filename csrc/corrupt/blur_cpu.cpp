@@ -24,8 +24,8 @@ typedef float V8u __attribute__((vector_size(32), aligned(4), may_alias));  // u
 #endif
 
 // d[x] = sum_k wts[k] * ptrs[k][x] (acc = 0, acc = acc + w v in k order, per lane as blur.h), x < w. With GCC
-// vector types 64 outputs at a time stay in eight registers across all taps (8 independent add chains, one load
-// per tap and value); the tail, and compilers without vector types, use a plain loop.
+// vector types 64 (then 32, then 8) outputs at a time stay in registers across all taps (independent add chains,
+// one load per tap and value); the tail, and compilers without vector types, use a plain loop.
 PR_CLONES void accumulate_taps(const float* const* ptrs, const float* wts, size_t n, float* __restrict d, int64_t w) {
   int64_t x0 = 0;
 #if defined(__GNUC__)
@@ -39,6 +39,21 @@ PR_CLONES void accumulate_taps(const float* const* ptrs, const float* wts, size_
       for (int l = 0; l < kVec; ++l) acc[l] = acc[l] + wt * *reinterpret_cast<const V8u*>(s + 8 * l);
     }
     for (int l = 0; l < kVec; ++l) *reinterpret_cast<V8u*>(d + x0 + 8 * l) = acc[l];
+  }
+  for (; x0 + 32 <= w; x0 += 32) {  // e.g. the whole row of a 32 px image
+    V8 acc[4];
+    for (int l = 0; l < 4; ++l) acc[l] = V8{0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    for (size_t k = 0; k < n; ++k) {
+      const float wt = wts[k];
+      const float* s = ptrs[k] + x0;
+      for (int l = 0; l < 4; ++l) acc[l] = acc[l] + wt * *reinterpret_cast<const V8u*>(s + 8 * l);
+    }
+    for (int l = 0; l < 4; ++l) *reinterpret_cast<V8u*>(d + x0 + 8 * l) = acc[l];
+  }
+  for (; x0 + 8 <= w; x0 += 8) {
+    V8 acc = V8{0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    for (size_t k = 0; k < n; ++k) acc = acc + wts[k] * *reinterpret_cast<const V8u*>(ptrs[k] + x0);
+    *reinterpret_cast<V8u*>(d + x0) = acc;
   }
 #endif
   if (x0 < w) {
