@@ -136,16 +136,21 @@ def _check_quantize(quantize: Any, fn: str) -> None:
         )
 
 
-def _check_values(x: torch.Tensor, name: str, fn: str) -> None:
-    """Finite values in [0, 1] (up to RANGE_TOLERANCE), checked in one pass (aminmax: NaN propagates)."""
+def _check_values(x: torch.Tensor, name: str, fn: str) -> bool:
+    """Check that ``x`` is finite with values in ``[0, 1]`` (up to :data:`RANGE_TOLERANCE`), in one min/max pass.
+
+    Returns:
+        ``True`` when every value is already in ``[0, 1]`` (nothing to clip).
+    """
     if not x.numel():
-        return
-    lo_t, hi_t = torch.aminmax(x) if x.dtype.is_floating_point else (x.min(), x.max())
+        return True
+    lo_t, hi_t = torch.aminmax(x)  # NaN propagates; +-inf shows up as an extreme
     lo, hi = float(lo_t), float(hi_t)
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        check_finite(x, name, fn)  # raises, counting the NaN/inf values
+        check_finite(x, name, fn)  # raises with the count of NaN/inf values
     if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
         raise ValueError(f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}]")
+    return lo >= 0.0 and hi <= 1.0
 
 
 def _uint8_to_nchw(x: np.ndarray, fn: str) -> torch.Tensor:
@@ -168,10 +173,13 @@ def _uint8_to_nchw(x: np.ndarray, fn: str) -> torch.Tensor:
 
 
 def _nchw_to_uint8(y: torch.Tensor, like: np.ndarray, quantize: Quantize | None) -> np.ndarray:
-    v = y.detach().cpu().numpy() * np.float32(255.0)
+    v = y.detach().cpu().numpy() * np.float32(255.0)  # a new array: the ops below work in place
     # the reference data sets store np.uint8(x * 255): truncation (floor, values are >= 0 after clipping)
-    v = np.rint(v) if quantize == "round" else np.floor(v)
-    q = np.clip(v, 0, 255).astype(np.uint8)
+    if quantize == "round":
+        np.rint(v, out=v)
+    else:
+        np.floor(v, out=v)
+    q = np.clip(v, 0, 255, out=v).astype(np.uint8)
     if like.ndim == 4:
         return np.ascontiguousarray(q.transpose(0, 2, 3, 1))
     if like.ndim == 3:
@@ -180,10 +188,24 @@ def _nchw_to_uint8(y: torch.Tensor, like: np.ndarray, quantize: Quantize | None)
 
 
 def _run(
-    x: torch.Tensor, name: str, severity_: int, seed: int, scale: str, backend: str, index_offset: int
+    x: torch.Tensor,
+    name: str,
+    severity_: int,
+    seed: int,
+    scale: str,
+    backend: str,
+    index_offset: int,
+    in_range: bool = False,
 ) -> torch.Tensor:
-    """Corrupt a validated float (B, C, H, W) tensor; returns float32 on x's device."""
-    x32 = x.detach().to(torch.float32).clamp(0.0, 1.0).contiguous()  # clamp: tolerance excursions only
+    """Corrupt a validated float (B, C, H, W) tensor; returns float32 on x's device.
+
+    ``in_range``: the values are known to lie in [0, 1], so the clamp (a copy) is skipped; the kernels never write
+    into their input, so ``x`` itself may be handed over.
+    """
+    x32 = x.detach().to(torch.float32)
+    if not in_range:  # clamp: tolerance excursions only
+        x32 = x32.clamp(0.0, 1.0)
+    x32 = x32.contiguous()
     if x32.shape[0] == 0:
         return x32.clone()
     constants = severity.resolve(name, severity_, scale, image_size=(int(x32.shape[2]), int(x32.shape[3])))
@@ -258,7 +280,7 @@ def apply(
     if isinstance(images, np.ndarray) and images.dtype == np.uint8:
         x = _uint8_to_nchw(images, fn)
         check_image(x, "images", fn, min_size=MIN_SIZE)
-        y = _run(x, name, severity, seed, scale, backend, index_offset)
+        y = _run(x, name, severity, seed, scale, backend, index_offset, in_range=True)  # k / 255 is in [0, 1]
         return _nchw_to_uint8(y, images, quantize or "truncate")
 
     conv = _dispatch.to_torch(images, "images", fn)
@@ -276,8 +298,8 @@ def apply(
             expected="B,C,H,W",
         )
     check_image(x, "images", fn, min_size=MIN_SIZE)
-    _check_values(x, "images", fn)
-    y = _run(x, name, severity, seed, scale, backend, index_offset)
+    in_range = _check_values(x, "images", fn)
+    y = _run(x, name, severity, seed, scale, backend, index_offset, in_range)
     if quantize == "truncate":
         y = torch.floor(y * 255.0) / 255.0
     elif quantize == "round":
