@@ -539,7 +539,8 @@ def _style_index(style_index: torch.Tensor | None, s: int, b: int, device: torch
 
 
 def _check_images(x: Any, name: str, fn: str, *, multiple: int = 8) -> None:
-    sizes = check_image(x, name, fn, channels=(3,), min_size=multiple)
+    # 16 px minimum: conv4_1 runs at H/8 with reflection padding 1, which needs at least 2 pixels.
+    sizes = check_image(x, name, fn, channels=(3,), min_size=2 * multiple)
     if sizes["B"] == 0:
         raise ShapeError(f"{fn}: {name} must hold at least one image, got shape {format_shape(x.shape)}",
                          actual_shape=tuple(x.shape), expected="B,3,H,W")
@@ -572,7 +573,7 @@ def wct2_transfer(
     """Batched WCT2 photorealistic style transfer (DeepRepair's configuration by default).
 
     Args:
-        content: ``[N, 3, H, W]`` float in [0, 1]; H and W multiples of 8 (DeepRepair: 32×32).
+        content: ``[N, 3, H, W]`` float in [0, 1]; H and W multiples of 8, at least 16 (DeepRepair: 32×32).
         style: ``[N, 3, H', W']`` (one per content), ``[1, 3, H', W']`` (broadcast), ``[S, 3, H', W']`` with
             ``style_index``, or statistics cached by :meth:`WCT2.style_stats`.
         alpha: feature blend in [0, 1]; 0 returns the model's reconstruction of ``content``.
@@ -614,6 +615,20 @@ def wct2_transfer(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _ae_loss(model: WCT2, x: torch.Tensor, feature_weight: float) -> torch.Tensor:
+    """Pixel MSE + feature_weight · Σ_levels relative feature MSE (normalised by the target's mean square, so the
+    encoder cannot lower it by shrinking its features when it is trained too)."""
+    feats, skips = model.encoder(x)
+    recon = model.decoder(feats[-1], skips)
+    loss = F.mse_loss(recon, x)
+    if feature_weight > 0:
+        rfeats, _ = model.encoder(recon)
+        for f, t in zip(rfeats, feats, strict=True):
+            t = t.detach()
+            loss = loss + feature_weight * F.mse_loss(f, t) / (t.square().mean() + 1e-8)
+    return loss
+
+
 def train_wct2(
     images: torch.Tensor,
     *,
@@ -630,8 +645,9 @@ def train_wct2(
 ) -> WCT2:
     """Train a WCT2 auto-encoder on your own images (reconstruction + feature loss, as the WCT2 paper).
 
-    Loss per batch: ``‖D(E(x)) − x‖² + feature_weight · Σ_levels ‖E_l(D(E(x))) − E_l(x)‖²`` (means), with the
-    feature targets ``E_l(x)`` detached. The WCT2 paper trains only the decoder behind a frozen ImageNet VGG-19;
+    Loss per batch: ``‖D(E(x)) − x‖² + feature_weight · Σ_levels ‖E_l(D(E(x))) − E_l(x)‖² / ‖E_l(x)‖²`` (means),
+    with the feature targets ``E_l(x)`` detached; the per-level normalisation keeps a jointly trained encoder from
+    lowering the loss by shrinking its features. The WCT2 paper trains only the decoder behind a frozen ImageNet VGG-19;
     with no pretrained encoder at hand the default trains both (``train_encoder=None`` means: True for a new
     model, False when you pass ``model``, e.g. one with published encoder weights).
 
@@ -680,13 +696,7 @@ def train_wct2(
         total = 0.0
         for start in range(0, n, batch_size):
             x = images[order[start:start + batch_size]].to(dev, torch.float32)
-            feats, skips = model.encoder(x)
-            recon = model.decoder(feats[-1], skips)
-            loss = F.mse_loss(recon, x)
-            if feature_weight > 0:
-                rfeats, _ = model.encoder(recon)
-                floss = sum(F.mse_loss(f, t.detach()) for f, t in zip(rfeats, feats, strict=True))
-                loss = loss + feature_weight * floss
+            loss = _ae_loss(model, x, feature_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -703,13 +713,7 @@ def train_wct2(
 def reconstruction_loss(model: WCT2, images: torch.Tensor, *, feature_weight: float = 1.0) -> float:
     """The :func:`train_wct2` loss of ``model`` on ``images`` (no gradient), for monitoring."""
     with torch.no_grad():
-        feats, skips = model.encoder(images)
-        recon = model.decoder(feats[-1], skips)
-        loss = F.mse_loss(recon, images)
-        if feature_weight > 0:
-            rfeats, _ = model.encoder(recon)
-            loss = loss + feature_weight * sum(F.mse_loss(f, t) for f, t in zip(rfeats, feats, strict=True))
-    return float(loss)
+        return float(_ae_loss(model, images, feature_weight))
 
 
 def save_wct2(model: WCT2, path: str | os.PathLike[str]) -> Path:
