@@ -224,6 +224,22 @@ def test_style_cache_broadcast_and_index(model):
         model.transfer(x, stats, style_index=torch.tensor([0, 1, 2, 0]))
 
 
+def test_style_bank_draw(model):
+    x, bank = _images(4), _images(3, seed=13)
+    a = wct2_transfer(x, bank, model=model, seed=5)
+    assert torch.equal(a, wct2_transfer(x, bank, model=model, seed=5))
+    idx = W._draw_styles(3, 4, None, 5, "t")
+    torch.testing.assert_close(a, wct2_transfer(x, bank, model=model, style_index=idx), rtol=1e-5, atol=1e-5)
+    only2 = wct2_transfer(x, bank, model=model, style_probs=[0.0, 0.0, 1.0])
+    torch.testing.assert_close(only2, wct2_transfer(x, bank[2:3], model=model), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="sum to 1"):
+        wct2_transfer(x, bank, model=model, style_probs=[0.5, 0.0, 0.0])
+    with pytest.raises(ShapeError, match="style_probs"):
+        wct2_transfer(x, bank, model=model, style_probs=[0.5, 0.5])
+    with pytest.raises(DeviceError, match="backend"):
+        wct2_transfer(x, bank, model=model, backend="cuda")
+
+
 def test_deterministic(model):
     x, s = _images(2), _images(2, seed=5)
     assert torch.equal(wct2_transfer(x, s, model=model), wct2_transfer(x, s, model=model))
@@ -269,7 +285,7 @@ def test_bad_inputs(model):
     with pytest.raises(UnknownNameError, match="transfer_at"):
         wct2_transfer(x, x, model=model, transfer_at={"encoder", "bottleneck"})
     with pytest.raises(ShapeError, match="3 styles"):
-        wct2_transfer(x, _images(3), model=model)
+        model.transfer(x, _images(3))
     with pytest.raises(UnknownNameError, match="unpool"):
         WCT2("max")
 

@@ -538,6 +538,26 @@ def _style_index(style_index: torch.Tensor | None, s: int, b: int, device: torch
     return style_index.to(device=device, dtype=torch.long)
 
 
+def _num_styles(style: Any) -> int:
+    return style.num_styles if isinstance(style, WCT2StyleStats) else int(style.shape[0])
+
+
+def _draw_styles(s: int, n: int, probs: Any, seed: int, fn: str) -> torch.Tensor:
+    """Seeded draw of ``n`` reference indices from ``s`` styles (uniform, or by ``probs``)."""
+    seed = check_int(seed, "seed", fn, min_value=0)
+    if probs is None:
+        p = torch.full((s,), 1.0 / s, dtype=torch.float64)
+    else:
+        p = torch.as_tensor(probs, dtype=torch.float64).detach().cpu()
+        if p.shape != (s,):
+            raise ShapeError(f"{fn}: style_probs must have shape [{s}] (one per style), got {format_shape(p.shape)}",
+                             actual_shape=tuple(p.shape), expected="S")
+        if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-6:
+            raise ValueError(f"{fn}: style_probs must be finite, non-negative and sum to 1, got sum {float(p.sum())!r}")
+    gen = torch.Generator().manual_seed(seed)
+    return torch.multinomial(p, n, replacement=True, generator=gen)
+
+
 def _check_images(x: Any, name: str, fn: str, *, multiple: int = 8) -> None:
     # 16 px minimum: conv4_1 runs at H/8 with reflection padding 1, which needs at least 2 pixels.
     sizes = check_image(x, name, fn, channels=(3,), min_size=2 * multiple)
@@ -568,7 +588,10 @@ def wct2_transfer(
     model: WCT2 | None = None,
     transfer_at: Collection[str] = ("encoder", "decoder"),
     style_index: torch.Tensor | None = None,
+    style_probs: Any = None,
+    seed: int = 0,
     eps: float = 1.0,
+    backend: str = "auto",
 ) -> torch.Tensor:
     """Batched WCT2 photorealistic style transfer (DeepRepair's configuration by default).
 
@@ -581,7 +604,13 @@ def wct2_transfer(
             :func:`load_published_wct2`). Required: there is no default model.
         transfer_at: subset of ``{"encoder", "skip", "decoder"}`` (DeepRepair: encoder + decoder).
         style_index: int64 ``[N]`` selecting a style per content image.
+        style_probs: with ``S`` styles and no ``style_index``: ``None`` (paired when S == N, one style broadcast
+            when S == 1, else uniform over the bank) or S non-negative probabilities summing to 1; the draw is
+            seeded by ``seed`` (a ``torch.Generator``), so it is reproducible.
+        seed: seed of the reference draw (>= 0).
         eps: covariance regulariser (1, as WCT2).
+        backend: ``"auto"``, ``"reference"``, ``"cpu"`` or ``"cuda"``; the network is pure torch, so this only
+            checks that ``"cpu"``/``"cuda"`` match the content's device.
 
     Returns:
         ``[N, 3, H, W]`` stylised images in [0, 1], dtype of ``content``.
@@ -601,6 +630,12 @@ def wct2_transfer(
         _check_images(style, "style", fn)
         if style.device != content.device:
             raise DeviceError(f"{fn}: content is on {content.device} but style is on {style.device}")
+    check_in("backend", backend, ("auto", "reference", "cpu", "cuda"), fn)
+    if backend in ("cpu", "cuda") and content.device.type != backend:
+        raise DeviceError(f"{fn}: backend={backend!r} but content is on {content.device}")
+    if style_index is None and (style_probs is not None or _num_styles(style) not in (1, int(content.shape[0]))):
+        style_index = _draw_styles(_num_styles(style), int(content.shape[0]), style_probs, seed, fn).to(
+            content.device)
     dev = next(model.parameters()).device
     if dev != content.device:
         raise DeviceError(f"{fn}: the model is on {dev} but content is on {content.device}; move one of them")
