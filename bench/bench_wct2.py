@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n256", type=int, default=None, help="batch at 256 px (default 2 CPU, 64 CUDA; 0 skips)")
     ap.add_argument("--loop", type=int, default=None, help="images in the looped baselines (default 8 CPU, 64 CUDA)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", default="all,1", help="CPU thread counts to run, comma list ('all' = default)")
     args = ap.parse_args(argv)
     dev = args.device
     cuda = dev == "cuda"
@@ -128,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     model = WCT2().eval().to(dev)
     err = check_correctness(model, dev)
     timings: list[Timing] = []
-    thread_settings = [("gpu", None)] if cuda else [(f"{torch.get_num_threads()}thr", None), ("1thr", 1)]
+    thread_settings: list[tuple[str, int | None]] = [("gpu", None)]
+    if not cuda:
+        thread_settings = [(f"{torch.get_num_threads()}thr", None) if t == "all" else (f"{int(t)}thr", int(t))
+                           for t in args.threads.split(",")]
     before = torch.get_num_threads()
     for tag, threads in thread_settings:
         if threads is not None:
