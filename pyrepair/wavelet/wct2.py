@@ -476,7 +476,8 @@ class WCT2(nn.Module):
             transfer_at: where to transfer (spec §D.4): any non-empty subset of ``{"encoder", "skip", "decoder"}``;
                 ignored (taken from the cache) when ``style`` is a :class:`WCT2StyleStats`.
             style_index: int64 ``[B]`` picking the style of each content image from the ``S`` styles.
-            eps: covariance regulariser added to both sides (1 in WCT2; absolute, in feature units).
+            eps: covariance regulariser added to both sides (1 in WCT2; absolute, in feature units); with cached
+                statistics the cache's own ``eps`` is used.
         """
         fn = "pyrepair.wavelet.wct2.WCT2.transfer"
         alpha = check_range(alpha, "alpha", fn, 0.0, 1.0)
