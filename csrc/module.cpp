@@ -28,6 +28,7 @@ void register_corrupt2(py::module_& m);
 void register_corrupt_blur(py::module_& m);
 void register_snowfrost(py::module_& m);
 void register_corrupt_spatter(py::module_& m);
+void register_corrupt_jpeg(py::module_& m);
 }
 
 namespace {
@@ -79,4 +80,5 @@ PYBIND11_MODULE(_core, m) {
   pyrepair::register_corrupt_blur(m);
   pyrepair::register_snowfrost(m);
   pyrepair::register_corrupt_spatter(m);
+  pyrepair::register_corrupt_jpeg(m);
 }

@@ -36,6 +36,7 @@ def corrupt_frost_cpu(x: npt.NDArray[np.float32], out: npt.NDArray[np.float32], 
 def corrupt_spatter_cpu(x: npt.NDArray[np.float32], out: npt.NDArray[np.float32], taps: npt.NDArray[np.float64],
                         mud_taps: npt.NDArray[np.float64], mean: float, std: float, thr: float, intensity: float,
                         mode: int, seed: int, index_offset: int, severity: int) -> None: ...
+def corrupt_jpeg_cpu(x: npt.NDArray[np.float32], out: npt.NDArray[np.float32], quality: int) -> None: ...
 
 # CUDA builds only
 def random_fill_cuda(out_ptr: int, n: int, seed: int, stream_id: int, offset: int, dist: int, stream: int,
@@ -69,3 +70,5 @@ def corrupt_frost_cuda(x_ptr: int, out_ptr: int, shape: tuple[int, int, int, int
 def corrupt_spatter_cuda(x_ptr: int, out_ptr: int, shape: tuple[int, int, int, int], taps_ptr: int, ntaps: int,
                          mud_ptr: int, nmud: int, mean: float, std: float, thr: float, intensity: float, mode: int,
                          seed: int, index_offset: int, severity: int, stream: int, device: int) -> None: ...
+def corrupt_jpeg_cuda(x_ptr: int, out_ptr: int, shape: tuple[int, int, int, int], quality: int, stream: int,
+                      device: int) -> None: ...

@@ -11,7 +11,8 @@ from pyrepair import _backend
 CUDA_ONLY = {"random_fill_cuda", "cuda_device_count", "transform_warp_cuda", "transform_point_cuda",
              "transform_enhance_cuda", "corrupt_cuda", "corrupt_blur_cuda",
              "corrupt2_cuda", "corrupt_elastic_cuda",
-             "corrupt_snow_cuda", "corrupt_frost_cuda", "corrupt_spatter_cuda"}
+             "corrupt_snow_cuda", "corrupt_frost_cuda", "corrupt_spatter_cuda",
+             "corrupt_jpeg_cuda"}
 
 
 def _stub_names() -> set[str]:

@@ -2,7 +2,8 @@
 
 Functional API (STYLE rule 6): :func:`apply` and one function per implemented corruption
 (:func:`gaussian_noise`, :func:`shot_noise`, :func:`impulse_noise`, :func:`speckle_noise`, :func:`brightness`,
-:func:`contrast`, :func:`saturate`, :func:`snow`, :func:`frost`, :func:`spatter`); modules in
+:func:`contrast`, :func:`saturate`, :func:`snow`, :func:`frost`, :func:`spatter`, :func:`jpeg_compression`,
+the blur family, fog, pixelate, elastic_transform; :func:`jpeg_roundtrip` at any quality); modules in
 :mod:`pyrepair.corrupt.modules` (:class:`Corrupt`, :class:`RandomCorruption`); dataset export in
 :mod:`pyrepair.corrupt.dataset` (:func:`make_dataset`); the published severity constants in
 :mod:`pyrepair.corrupt.severity`.
@@ -49,7 +50,7 @@ import torch
 from .. import _dispatch
 from .._checks import check_finite, check_image, check_int, format_shape
 from ..errors import DTypeError, ShapeError, UnknownNameError
-from . import _kernels, severity
+from . import _jpeg, _kernels, severity
 from . import severity as _sev
 from .severity import ALL_CORRUPTIONS, COMMON, EXTRA
 
@@ -71,6 +72,8 @@ __all__ = [
     "gaussian_noise",
     "glass_blur",
     "impulse_noise",
+    "jpeg_compression",
+    "jpeg_roundtrip",
     "make_dataset",
     "motion_blur",
     "names",
@@ -382,6 +385,70 @@ frost = _corruption_function(
     "frost texture (no image files; :func:`pyrepair.corrupt._snowfrost.frost_textures`)"
 )
 spatter = _corruption_function("spatter", "Spatter: water drops (mode 0) or mud (mode 1) over the image")
+jpeg_compression = _corruption_function(
+    "jpeg_compression", "JPEG round trip at the severity's quality (:func:`jpeg_roundtrip`; ``seed`` is unused)"
+)
+
+
+def jpeg_roundtrip(images: Any, quality: int, *, backend: str = "auto") -> Any:
+    """Encode and decode images as baseline JPEG at ``quality``, like Pillow's ``save(format="JPEG", quality=q)``.
+
+    Our own batched round trip (``spec/deeprepair.md`` §C.3; definition in :mod:`pyrepair.corrupt._jpeg` and
+    ``csrc/corrupt/jpeg.h``): samples ``round(x * 255)``, YCbCr with 4:2:0 chroma subsampling (grey images: one
+    component), IJG tables scaled by ``quality``, libjpeg's integer colour / resampling steps, exact float64 8x8 DCT.
+    It matches Pillow (libjpeg-turbo) except where a coefficient sits within the ISLOW DCT's error of a quantisation
+    boundary (PSNR within 0.01 dB on CIFAR-10). :func:`jpeg_compression` is this at the severity's quality.
+
+    Args:
+        images: float ``torch.Tensor`` (or float numpy / DLPack array) ``(B, C, H, W)`` or ``(C, H, W)`` in
+            ``[0, 1]``, ``C`` in ``{1, 3}``, ``H, W >= 8``; or a ``uint8`` numpy array ``(N, H, W, C)``,
+            ``(N, H, W)`` or ``(H, W)``.
+        quality: int in 1..100 (Pillow's ``quality``).
+        backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+
+    Returns:
+        Same kind, shape and dtype as ``images``: float values are multiples of 1/255 in ``[0, 1]``; uint8 in, uint8
+        out (exact levels).
+
+    Raises:
+        TypeError: ``quality`` is not an int (bools and floats are rejected).
+        ValueError: ``quality`` not in 1..100; NaN/inf or values outside ``[0, 1]``.
+        DTypeError, ShapeError, UnknownNameError: as :func:`apply`.
+
+    Example:
+        >>> import torch
+        >>> x = torch.linspace(0, 1, 3 * 16 * 16).reshape(1, 3, 16, 16)
+        >>> y = jpeg_roundtrip(x, 90)
+        >>> y.shape, bool((y - x).abs().max() < 0.1), bool(torch.equal(y, torch.round(y * 255) / 255))
+        (torch.Size([1, 3, 16, 16]), True, True)
+    """
+    fn = "pyrepair.corrupt.jpeg_roundtrip"
+    quality = _jpeg.check_quality(quality, fn)
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8:
+        x = _uint8_to_nchw(images, fn)
+        check_image(x, "images", fn, min_size=MIN_SIZE)
+        return _nchw_to_uint8(_jpeg.run_jpeg(x, quality, backend=backend, fn=fn), images, "round")
+    conv = _dispatch.to_torch(images, "images", fn)
+    t = conv.tensor
+    if not t.dtype.is_floating_point:
+        hint = " (convert with x.float() / 255)" if t.dtype == torch.uint8 else ""
+        raise DTypeError(f"{fn}: images must be a floating-point tensor in [0, 1] or a uint8 numpy array, "
+                         f"got {t.dtype}{hint}")
+    single = t.ndim == 3
+    x = t.unsqueeze(0) if single else t
+    if x.ndim != 4:
+        raise ShapeError(
+            f"{fn}: images must have shape [B, C, H, W] or [C, H, W], got {format_shape(t.shape)}",
+            actual_shape=tuple(t.shape),
+            expected="B,C,H,W",
+        )
+    check_image(x, "images", fn, min_size=MIN_SIZE)
+    _check_values(x, "images", fn)
+    x32 = x.detach().to(torch.float32).clamp(0.0, 1.0).contiguous()
+    y = _jpeg.run_jpeg(x32, quality, backend=backend, fn=fn).to(t.dtype)
+    if single:
+        y = y.squeeze(0)
+    return _dispatch.restore(y, conv)
 
 from .dataset import make_dataset  # noqa: E402  (the submodules use apply)
 from .modules import Corrupt, RandomCorruption  # noqa: E402

@@ -16,6 +16,8 @@ order of the mean (<= 1e-6). The noise kernels use no libm transcendental: Box-M
 besides. Shot noise is an exact Poisson sampler up to float64 rounding: inversion by sequential search for
 ``lambda < 10``, PTRS (Hoermann 1993) above.
 spatter (:mod:`._spatter`) is bit-identical (series log / cos, same operation order).
+jpeg_compression (:mod:`._jpeg`) draws nothing (seed and severity do not enter it; the quality does) and is
+bit-identical across back-ends.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from .. import _backend, _dispatch
-from . import _blur, _snowfrost, _spatter, _weather, reference
+from . import _blur, _jpeg, _snowfrost, _spatter, _weather, reference
 
 __all__ = ["CORRUPTION_IDS", "IMPLEMENTED", "run"]
 
@@ -46,6 +48,7 @@ IMPLEMENTED: tuple[str, ...] = (
     "snow",
     "frost",
     "spatter",
+    "jpeg_compression",
 )
 
 # Stable ids (spec §C.1 order, 1..19): part of the RNG key, never renumber.
@@ -137,6 +140,10 @@ def run(
         UnknownNameError, DeviceError, BackendUnavailableError: see :func:`pyrepair._dispatch.select`.
     """
     fn = f"pyrepair.corrupt.{name}"
+    if name == "jpeg_compression":  # deterministic (no RNG): pyrepair/corrupt/_jpeg.py, csrc/corrupt/jpeg.h
+        if "quality" not in constants:
+            raise KeyError(f"{fn}: missing constants ['quality'] (expected ['quality'])")
+        return _jpeg.run_jpeg(images, round(float(constants["quality"])), backend=backend, fn=fn)
     if name in _weather.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_weather.py, corrupt2.h
         return _weather.run_extra(
             name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
