@@ -131,48 +131,77 @@ PR_HD double jpeg_dct_coef(int k, int n) {
   return a == 8 ? 0.0 : s * cosv[a];
 }
 
+// d[0..63] = D (row-major), d[64..127] = D transposed.
 PR_HD void jpeg_dct_matrix(double* d) {
   for (int k = 0; k < 8; ++k) {
-    for (int n = 0; n < 8; ++n) d[k * 8 + n] = jpeg_dct_coef(k, n);
+    for (int n = 0; n < 8; ++n) {
+      d[k * 8 + n] = jpeg_dct_coef(k, n);
+      d[64 + n * 8 + k] = jpeg_dct_coef(k, n);
+    }
   }
 }
 
 // Steps 4-6 on one block: s[64] holds the samples (0..255, row-major); on return it holds the decoded samples.
-// d: jpeg_dct_matrix; q: the quantisation table. Sum orders (each an 8-term left-to-right sum, product first):
+// d: jpeg_dct_matrix (128 values); q: the quantisation table. Each element: an 8-term left-to-right sum of products:
 //   T[k][n] = sum_m D[k][m] * s'[m][n],   C[k][l] = sum_n T[k][n] * D[l][n]           (s' = s - 128)
 //   U[m][l] = sum_k D[k][m] * F[k][l],    S[m][n] = sum_l U[m][l] * D[l][n]           (F = dequantised)
+// (loops ordered so the innermost index is the output column, which compilers vectorise without reordering sums).
+// The inverse skips rows k of F, and columns l of U, that are all zero: adding an exact zero leaves a sum's value
+// unchanged (at most the sign of a zero, which the final + 128 removes), so this is value-identical to the full sums
+// of the reference.
 PR_HD void jpeg_block(double* s, const double* d, const int32_t* q) {
+  const double* dt = d + 64;
   double t[64];
+  double f[64];
   for (int i = 0; i < 64; ++i) s[i] = s[i] - 128.0;
   for (int k = 0; k < 8; ++k) {
-    for (int n = 0; n < 8; ++n) {
-      double acc = d[k * 8 + 0] * s[0 * 8 + n];
-      for (int m = 1; m < 8; ++m) acc = acc + d[k * 8 + m] * s[m * 8 + n];
-      t[k * 8 + n] = acc;
+    for (int n = 0; n < 8; ++n) t[k * 8 + n] = d[k * 8 + 0] * s[n];
+    for (int m = 1; m < 8; ++m) {
+      const double dk = d[k * 8 + m];
+      for (int n = 0; n < 8; ++n) t[k * 8 + n] = t[k * 8 + n] + dk * s[m * 8 + n];
     }
   }
+  bool row_nz[8];
+  bool col_nz[8] = {false, false, false, false, false, false, false, false};
   for (int k = 0; k < 8; ++k) {
+    double c[8];
+    for (int l = 0; l < 8; ++l) c[l] = t[k * 8 + 0] * dt[l];
+    for (int n = 1; n < 8; ++n) {
+      const double tv = t[k * 8 + n];
+      for (int l = 0; l < 8; ++l) c[l] = c[l] + tv * dt[n * 8 + l];
+    }
+    bool nz = false;
     for (int l = 0; l < 8; ++l) {
-      double acc = t[k * 8 + 0] * d[l * 8 + 0];
-      for (int n = 1; n < 8; ++n) acc = acc + t[k * 8 + n] * d[l * 8 + n];
       const double qv = static_cast<double>(q[k * 8 + l]);
-      const double r = acc / qv;
+      const double r = c[l] / qv;
       const double a = floor((r < 0.0 ? -r : r) + 0.5);
-      s[k * 8 + l] = (r < 0.0 ? -a : a) * qv;
+      const double v = (r < 0.0 ? -a : a) * qv;
+      f[k * 8 + l] = v;
+      if (v != 0.0) {
+        nz = true;
+        col_nz[l] = true;
+      }
+    }
+    row_nz[k] = nz;
+  }
+  // U[m][l] (stored in t, row m) = sum over non-zero rows k of D[k][m] * F[k][l]
+  for (int i = 0; i < 64; ++i) t[i] = 0.0;
+  for (int k = 0; k < 8; ++k) {
+    if (!row_nz[k]) continue;
+    for (int m = 0; m < 8; ++m) {
+      const double dk = d[k * 8 + m];
+      for (int l = 0; l < 8; ++l) t[m * 8 + l] = t[m * 8 + l] + dk * f[k * 8 + l];
     }
   }
   for (int m = 0; m < 8; ++m) {
+    double o[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     for (int l = 0; l < 8; ++l) {
-      double acc = d[0 * 8 + m] * s[0 * 8 + l];
-      for (int k = 1; k < 8; ++k) acc = acc + d[k * 8 + m] * s[k * 8 + l];
-      t[m * 8 + l] = acc;
+      if (!col_nz[l]) continue;
+      const double u = t[m * 8 + l];
+      for (int n = 0; n < 8; ++n) o[n] = o[n] + u * d[l * 8 + n];
     }
-  }
-  for (int m = 0; m < 8; ++m) {
     for (int n = 0; n < 8; ++n) {
-      double acc = t[m * 8 + 0] * d[0 * 8 + n];
-      for (int l = 1; l < 8; ++l) acc = acc + t[m * 8 + l] * d[l * 8 + n];
-      const double v = floor((acc + 128.0) + 0.5);
+      const double v = floor((o[n] + 128.0) + 0.5);
       s[m * 8 + n] = v < 0.0 ? 0.0 : (v > 255.0 ? 255.0 : v);
     }
   }

@@ -10,7 +10,7 @@ namespace pyrepair {
 void jpeg_cpu(const JpegParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
   const int64_t hw = p.plane();
-  double d[64];
+  double d[128];
   jpeg_dct_matrix(d);
   parallel_for(p.b, 1, [&](int64_t begin, int64_t end) {
     std::vector<uint8_t> planes(static_cast<size_t>(p.c * hw));

@@ -26,8 +26,11 @@ __global__ void jpeg_encode_kernel(JpegParams p, uint8_t* planes) {
 }
 
 __global__ void jpeg_block_kernel(JpegParams p, const uint8_t* planes, uint8_t* luma, uint8_t* chroma) {
-  __shared__ double d[64];
-  for (int i = threadIdx.x; i < 64; i += blockDim.x) d[i] = jpeg_dct_coef(i / 8, i % 8);
+  __shared__ double d[128];  // D, then D transposed (jpeg_dct_matrix)
+  for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+    const int j = i % 64;
+    d[i] = i < 64 ? jpeg_dct_coef(j / 8, j % 8) : jpeg_dct_coef(j % 8, j / 8);
+  }
   __syncthreads();
   const int64_t hw = p.plane();
   const int64_t csize = p.c == 3 ? 2 * p.ch() * p.cw() : 0;
