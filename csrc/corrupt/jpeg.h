@@ -142,38 +142,49 @@ PR_HD void jpeg_dct_matrix(double* d) {
 }
 
 // Steps 4-6 on one block: s[64] holds the samples (0..255, row-major); on return it holds the decoded samples.
-// d: jpeg_dct_matrix (128 values); q: the quantisation table. Each element: an 8-term left-to-right sum of products:
-//   T[k][n] = sum_m D[k][m] * s'[m][n],   C[k][l] = sum_n T[k][n] * D[l][n]           (s' = s - 128)
-//   U[m][l] = sum_k D[k][m] * F[k][l],    S[m][n] = sum_l U[m][l] * D[l][n]           (F = dequantised)
-// (loops ordered so the innermost index is the output column, which compilers vectorise without reordering sums).
+// d: jpeg_dct_matrix (128 values); q: the quantisation table.
+// The 1-D passes use the exact symmetry D[k][7 - n] = (-1)^k D[k][n] (even/odd split, 4-term sums of products,
+// each sum left to right starting with its first product), in the order of pyrepair/corrupt/_jpeg.py:
+//   forward columns  T[k][n] = sum_{m<4} D[k][m] * (s'[m][n] +- s'[7-m][n])          (+ for even k; s' = s - 128)
+//   forward rows     C[k][l] = sum_{n<4} D[l][n] * (T[k][n] +- T[k][7-n])            (+ for even l)
+//   quantise         F = round-half-away(C / Q) * Q
+//   inverse columns  E[m][l] = sum_{k even} D[k][m] F[k][l], O = same over odd k;  U[m] = E + O, U[7-m] = E - O
+//   inverse rows     E'[m][n] = sum_{l even} U[m][l] D[l][n], O' over odd l;  S[m][n] = E' + O', S[m][7-n] = E' - O'
 // The inverse skips rows k of F, and columns l of U, that are all zero: adding an exact zero leaves a sum's value
-// unchanged (at most the sign of a zero, which the final + 128 removes), so this is value-identical to the full sums
-// of the reference.
+// unchanged (at most the sign of a zero, which the final + 128 removes), so this is value-identical to the
+// reference's full sums.
 PR_HD void jpeg_block(double* s, const double* d, const int32_t* q) {
-  const double* dt = d + 64;
-  double t[64];
-  double f[64];
-  for (int i = 0; i < 64; ++i) s[i] = s[i] - 128.0;
+  double t[64], f[64], ev[32], od[32];
+  for (int m = 0; m < 4; ++m) {
+    for (int n = 0; n < 8; ++n) {
+      const double a = s[m * 8 + n] - 128.0, b = s[(7 - m) * 8 + n] - 128.0;
+      ev[m * 8 + n] = a + b;
+      od[m * 8 + n] = a - b;
+    }
+  }
   for (int k = 0; k < 8; ++k) {
-    for (int n = 0; n < 8; ++n) t[k * 8 + n] = d[k * 8 + 0] * s[n];
-    for (int m = 1; m < 8; ++m) {
+    const double* src = (k & 1) ? od : ev;
+    for (int n = 0; n < 8; ++n) t[k * 8 + n] = d[k * 8 + 0] * src[n];
+    for (int m = 1; m < 4; ++m) {
       const double dk = d[k * 8 + m];
-      for (int n = 0; n < 8; ++n) t[k * 8 + n] = t[k * 8 + n] + dk * s[m * 8 + n];
+      for (int n = 0; n < 8; ++n) t[k * 8 + n] = t[k * 8 + n] + dk * src[m * 8 + n];
     }
   }
   bool row_nz[8];
   bool col_nz[8] = {false, false, false, false, false, false, false, false};
   for (int k = 0; k < 8; ++k) {
-    double c[8];
-    for (int l = 0; l < 8; ++l) c[l] = t[k * 8 + 0] * dt[l];
-    for (int n = 1; n < 8; ++n) {
-      const double tv = t[k * 8 + n];
-      for (int l = 0; l < 8; ++l) c[l] = c[l] + tv * dt[n * 8 + l];
+    double et[4], ot[4];
+    for (int n = 0; n < 4; ++n) {
+      et[n] = t[k * 8 + n] + t[k * 8 + 7 - n];
+      ot[n] = t[k * 8 + n] - t[k * 8 + 7 - n];
     }
     bool nz = false;
     for (int l = 0; l < 8; ++l) {
+      const double* src = (l & 1) ? ot : et;
+      double c = d[l * 8 + 0] * src[0];
+      for (int n = 1; n < 4; ++n) c = c + d[l * 8 + n] * src[n];
       const double qv = static_cast<double>(q[k * 8 + l]);
-      const double r = c[l] / qv;
+      const double r = c / qv;
       const double a = floor((r < 0.0 ? -r : r) + 0.5);
       const double v = (r < 0.0 ? -a : a) * qv;
       f[k * 8 + l] = v;
@@ -184,25 +195,38 @@ PR_HD void jpeg_block(double* s, const double* d, const int32_t* q) {
     }
     row_nz[k] = nz;
   }
-  // U[m][l] (stored in t, row m) = sum over non-zero rows k of D[k][m] * F[k][l]
-  for (int i = 0; i < 64; ++i) t[i] = 0.0;
+  for (int i = 0; i < 32; ++i) {
+    ev[i] = 0.0;
+    od[i] = 0.0;
+  }
   for (int k = 0; k < 8; ++k) {
     if (!row_nz[k]) continue;
-    for (int m = 0; m < 8; ++m) {
+    double* dst = (k & 1) ? od : ev;
+    for (int m = 0; m < 4; ++m) {
       const double dk = d[k * 8 + m];
-      for (int l = 0; l < 8; ++l) t[m * 8 + l] = t[m * 8 + l] + dk * f[k * 8 + l];
+      for (int l = 0; l < 8; ++l) dst[m * 8 + l] = dst[m * 8 + l] + dk * f[k * 8 + l];
+    }
+  }
+  for (int m = 0; m < 4; ++m) {  // U, stored in t
+    for (int l = 0; l < 8; ++l) {
+      t[m * 8 + l] = ev[m * 8 + l] + od[m * 8 + l];
+      t[(7 - m) * 8 + l] = ev[m * 8 + l] - od[m * 8 + l];
     }
   }
   for (int m = 0; m < 8; ++m) {
-    double o[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    double e2[4] = {0.0, 0.0, 0.0, 0.0};
+    double o2[4] = {0.0, 0.0, 0.0, 0.0};
     for (int l = 0; l < 8; ++l) {
       if (!col_nz[l]) continue;
       const double u = t[m * 8 + l];
-      for (int n = 0; n < 8; ++n) o[n] = o[n] + u * d[l * 8 + n];
+      double* dst = (l & 1) ? o2 : e2;
+      for (int n = 0; n < 4; ++n) dst[n] = dst[n] + u * d[l * 8 + n];
     }
-    for (int n = 0; n < 8; ++n) {
-      const double v = floor((o[n] + 128.0) + 0.5);
-      s[m * 8 + n] = v < 0.0 ? 0.0 : (v > 255.0 ? 255.0 : v);
+    for (int n = 0; n < 4; ++n) {
+      const double lo = floor(((e2[n] + o2[n]) + 128.0) + 0.5);
+      const double hi = floor(((e2[n] - o2[n]) + 128.0) + 0.5);
+      s[m * 8 + n] = lo < 0.0 ? 0.0 : (lo > 255.0 ? 255.0 : lo);
+      s[m * 8 + 7 - n] = hi < 0.0 ? 0.0 : (hi > 255.0 ? 255.0 : hi);
     }
   }
 }

@@ -101,25 +101,55 @@ def _unblocks(blocks: torch.Tensor) -> torch.Tensor:
 
 
 def _block_roundtrip(s: torch.Tensor, q: list[int], d: torch.Tensor) -> torch.Tensor:
-    """DCT, quantise, dequantise, IDCT of (..., 8, 8) float64 samples; same sums in the same order as jpeg_block."""
+    """DCT, quantise, dequantise, IDCT of (..., 8, 8) float64 samples (the sums of ``jpeg_block`` in its order).
+
+    Each 1-D pass uses the exact symmetry ``D[k, 7 - n] = (-1)^k D[k, n]``: 4-term sums of products over the
+    even / odd parts (``csrc/corrupt/jpeg.h``, comment of ``jpeg_block``).
+    """
+    dl = d.tolist()
+    rev = [7, 6, 5, 4]
     s = s - 128.0
-    t = d[:, 0:1] * s[..., 0:1, :]  # T[k, n] = sum_m D[k, m] S[m, n]
-    for m in range(1, 8):
-        t = t + d[:, m : m + 1] * s[..., m : m + 1, :]
-    c = t[..., :, 0:1] * d[:, 0].reshape(1, 8)  # C[k, l] = sum_n T[k, n] D[l, n]
-    for n in range(1, 8):
-        c = c + t[..., :, n : n + 1] * d[:, n].reshape(1, 8)
+    ev = s[..., :4, :] + s[..., rev, :]
+    od = s[..., :4, :] - s[..., rev, :]
+    rows = []
+    for k in range(8):  # T[k, n] = sum_{m<4} D[k, m] (s[m, n] +- s[7-m, n])
+        src = od if k % 2 else ev
+        acc = dl[k][0] * src[..., 0, :]
+        for m in range(1, 4):
+            acc = acc + dl[k][m] * src[..., m, :]
+        rows.append(acc)
+    t = torch.stack(rows, dim=-2)
+    et = t[..., :4] + t[..., rev]
+    ot = t[..., :4] - t[..., rev]
+    cols = []
+    for col in range(8):  # C[k, l] = sum_{n<4} D[l, n] (T[k, n] +- T[k, 7-n]), l = col
+        src = ot if col % 2 else et
+        acc = dl[col][0] * src[..., 0]
+        for n in range(1, 4):
+            acc = acc + dl[col][n] * src[..., n]
+        cols.append(acc)
+    c = torch.stack(cols, dim=-1)
     qt = torch.tensor(q, dtype=torch.float64, device=s.device).reshape(8, 8)
     r = c / qt
     a = torch.floor(r.abs() + 0.5)
     f = torch.where(r < 0.0, -a, a) * qt
-    u = d[0].reshape(8, 1) * f[..., 0:1, :]  # U[m, l] = sum_k D[k, m] F[k, l]
-    for k in range(1, 8):
-        u = u + d[k].reshape(8, 1) * f[..., k : k + 1, :]
-    o = u[..., :, 0:1] * d[0].reshape(1, 8)  # S[m, n] = sum_l U[m, l] D[l, n]
-    for m in range(1, 8):
-        o = o + u[..., :, m : m + 1] * d[m].reshape(1, 8)
-    return torch.floor((o + 128.0) + 0.5).clamp(0.0, 255.0)
+    parts: list[torch.Tensor | None] = [None, None]  # E, O: sums over even / odd k of D[k, m] F[k, l], m < 4
+    for k in range(8):
+        term = d[k, :4].reshape(4, 1) * f[..., k : k + 1, :]
+        prev = parts[k % 2]
+        parts[k % 2] = term if prev is None else prev + term
+    e, o = parts
+    assert e is not None and o is not None
+    u = torch.cat([e + o, (e - o).flip(-2)], dim=-2)  # U[m] = E + O, U[7 - m] = E - O
+    parts = [None, None]  # E', O': sums over even / odd l of U[m, l] D[l, n], n < 4
+    for col in range(8):  # l = col
+        term = u[..., :, col : col + 1] * d[col, :4].reshape(1, 4)
+        prev = parts[col % 2]
+        parts[col % 2] = term if prev is None else prev + term
+    e, o = parts
+    assert e is not None and o is not None
+    out = torch.cat([e + o, (e - o).flip(-1)], dim=-1)
+    return torch.floor((out + 128.0) + 0.5).clamp(0.0, 255.0)
 
 
 def _shift16(v: torch.Tensor) -> torch.Tensor:
