@@ -12,6 +12,12 @@ the 1, 2, 1, 2 bias ``jcsample.c``, edge padding ``jcprepct.c``, quantisation ro
 except the DCT: we use the exact orthonormal float64 8x8 DCT-II, where libjpeg's ISLOW is a 13-bit fixed-point
 approximation. The step-by-step definition is the header comment of ``csrc/corrupt/jpeg.h``.
 
+Differences from the float recipe of spec §C.3 (each moves us closer to Pillow): libjpeg's fixed-point colour
+conversions instead of rounded float formulas (Cb, Cr <= 255 by construction); integer 2x2 sums with the 1, 2 bias
+and libjpeg's asymmetric edge padding instead of a float mean with padding to 16; quantisation rounds half away
+from zero; decoded planes are rounded and range-limited before the integer triangle up-sampling. Inputs are
+quantised by rounding (``x * 255`` of a ``k / 255`` value is ``k``), as the published code receives uint8 images.
+
 Exactness: the C++ and CUDA kernels equal :func:`jpeg_roundtrip` bit for bit (integer steps are exact; the DCT sums
 run in the same order without FMA). Against Pillow (libjpeg-turbo), outputs differ only where a DCT coefficient lies
 within the ISLOW error of a quantisation boundary (measured in ``tests/test_corrupt_jpeg.py``).
