@@ -29,6 +29,7 @@ void register_corrupt_blur(py::module_& m);
 void register_snowfrost(py::module_& m);
 void register_corrupt_spatter(py::module_& m);
 void register_corrupt_jpeg(py::module_& m);
+void register_wavelet(py::module_& m);
 }
 
 namespace {
@@ -81,4 +82,5 @@ PYBIND11_MODULE(_core, m) {
   pyrepair::register_snowfrost(m);
   pyrepair::register_corrupt_spatter(m);
   pyrepair::register_corrupt_jpeg(m);
+  pyrepair::register_wavelet(m);
 }

@@ -1,11 +1,218 @@
-"""Haar wavelets and WCT-based style transfer (DeepRepair's style operations).
+"""Wavelet kernels and style transfer: Haar DWT/IDWT, whitening-colouring transform, pixel-domain wavelet WCT.
 
-Placeholder on the WCT2 branch: the full package (Haar kernels, ``wct``, pixel-mode ``style_transfer``) lands with
-the wavelet branch. Here it only re-exports the WCT2 network entry point.
+DeepRepair's style operation re-renders a clean image in the "style" of a failure image (``spec/deeprepair.md``
+§D). This package provides
+
+* :func:`haar_dwt2d` / :func:`haar_idwt2d`: multi-level orthonormal 2-D Haar analysis / synthesis (§D.1), batched,
+  any size (odd sizes padded and cropped again), differentiable (the gradient is the adjoint transform);
+* :func:`wct`: the batched whitening-colouring transform of feature maps with WCT2's numerics (§D.3);
+* :func:`style_transfer`: ``mode="pixel"`` (default) is the training-free pixel-domain wavelet WCT (§D.6), which
+  carries noise level, blur, contrast, brightness, haze and blockiness of the style onto the content while keeping
+  the content's edges; ``mode="wct2"`` runs the WCT2 network (:mod:`pyrepair.wavelet.wct2`, user weights).
+
+Kernels (``csrc/wavelet``): Haar analysis / synthesis, per-group channel moments, Jacobi eigendecomposition of small
+symmetric matrices (C <= 16; larger ones use ``torch.linalg.eigh``) and the affine apply pass, in C++ (OpenMP over
+the batch) and CUDA, with the torch reference in :mod:`pyrepair.wavelet.reference`.
+
+Example:
+    >>> import torch
+    >>> from pyrepair import wavelet
+    >>> content = torch.rand(4, 3, 32, 32)
+    >>> style = (0.5 + 0.1 * torch.randn(2, 3, 32, 32)).clamp(0, 1)   # a bank of two noisy grey references
+    >>> out = wavelet.style_transfer(content, style, style_probs=torch.tensor([0.5, 0.5]), seed=1)
+    >>> out.shape, bool(((out >= 0) & (out <= 1)).all())
+    (torch.Size([4, 3, 32, 32]), True)
 """
 
 from __future__ import annotations
 
-from .wct2 import wct2_transfer
+import importlib
+from typing import Any, Literal
 
-__all__ = ["wct2_transfer"]
+import numpy as np
+import torch
+
+from .. import _dispatch
+from .._checks import check_finite, check_image, check_in, check_int, check_range, format_shape
+from ..errors import DeviceError, DTypeError, ShapeError
+from . import reference
+from ._autograd import haar_dwt2d, haar_idwt2d, max_levels
+from ._pixel import auto_levels, pixel_wct, sample_index
+from ._wct import wct
+
+__all__ = ["MODES", "auto_levels", "haar_dwt2d", "haar_idwt2d", "max_levels", "reference", "style_transfer", "wct"]
+
+MODES: tuple[str, ...] = ("pixel", "wct2")
+"""Values of ``style_transfer(mode=...)``."""
+
+_LAZY = ("wct2",)
+_U64 = 2**64
+_RANGE_TOL = 1e-6
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:  # pyrepair.wavelet.wct2 (the WCT2 network) loads on first use
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'pyrepair.wavelet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _check_probs(style_probs: Any, m: int, fn: str) -> torch.Tensor:
+    if isinstance(style_probs, np.ndarray):
+        style_probs = torch.from_numpy(np.array(style_probs, dtype=np.float64))
+    elif isinstance(style_probs, (list, tuple)):
+        try:
+            style_probs = torch.tensor([float(p) for p in style_probs], dtype=torch.float64)
+        except (TypeError, ValueError) as exc:
+            raise DTypeError(f"{fn}: style_probs must hold real numbers, got {style_probs!r:.80}") from exc
+    if not isinstance(style_probs, torch.Tensor) or style_probs.dtype == torch.bool or style_probs.is_complex():
+        raise DTypeError(f"{fn}: style_probs must be a 1-D tensor of M={m} probabilities, got "
+                         f"{type(style_probs).__name__}")
+    p = style_probs.detach().to(torch.float64)
+    if p.dim() != 1 or p.shape[0] != m:
+        raise ShapeError(f"{fn}: style_probs must have shape [M] with M={m} (the style bank size), got "
+                         f"{format_shape(p.shape)}", actual_shape=tuple(p.shape), expected="M")
+    check_finite(p, "style_probs", fn)
+    if bool((p < 0).any()):
+        raise ValueError(f"{fn}: style_probs must be non-negative, got min {float(p.min())!r}")
+    total = float(p.sum())
+    if abs(total - 1.0) > 1e-5:
+        raise ValueError(f"{fn}: style_probs must sum to 1, got sum {total!r}")
+    return p
+
+
+def _check_images(x: Any, name: str, fn: str) -> dict[str, int]:
+    sizes = check_image(x, name, fn, channels=None, min_size=1)
+    check_finite(x, name, fn)
+    if x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -_RANGE_TOL or hi > 1.0 + _RANGE_TOL:
+            raise ValueError(f"{fn}: {name} must hold values in [0, 1], got values in [{lo!r}, {hi!r}]")
+    return sizes
+
+
+def style_transfer(
+    content: torch.Tensor,
+    style: torch.Tensor,
+    *,
+    mode: Literal["pixel", "wct2"] = "pixel",
+    levels: int | None = None,
+    alpha: float = 1.0,
+    style_probs: Any = None,
+    seed: int = 0,
+    backend: str = "auto",
+    bands: Literal["joint", "band"] = "joint",
+    eps_rel: float = 1e-3,
+    stochastic: bool = True,
+    beta_max: float = 0.95,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """Re-render each content image in the style of a reference image (DeepRepair's style op, §A.5 / §D).
+
+    ``mode="pixel"`` (default, training-free, §D.6): Haar decomposition of both images; WCT of the coarsest low
+    band's colour statistics and of each level's detail bands (joint over orientations and colours); blend with
+    ``alpha``; synthesis; clamp to [0, 1]. The style's second-order band statistics (noise level, blur and its
+    direction, contrast, brightness, colour cast, haze, blockiness) are carried over; the content's edges stay
+    where they are. With ``stochastic=True`` fresh white noise (Philox, keyed by ``seed``) is mixed into the
+    whitened signal where the style has more band energy than the content, so noise also lands on flat regions.
+
+    ``mode="wct2"``: the WCT2 network of :mod:`pyrepair.wavelet.wct2`; ``content``, ``style``, ``alpha`` and every
+    extra keyword argument (e.g. ``model=...``) go to ``wct2.wct2_transfer``, as do ``style_probs`` and ``seed``
+    when given.
+
+    Args:
+        content: float tensor (N, C, H, W) in [0, 1], H, W >= 1, on any device.
+        style: float tensor on the same device with the same C: (N, C, H', W') one reference per content image,
+            or a bank (M, C, H', W') from which each image draws one reference (uniformly, or by ``style_probs``).
+            The style size may differ from the content's (only band statistics are used).
+        mode: ``"pixel"`` or ``"wct2"``.
+        levels: Haar levels (>= 1, at most until the smaller image's low band is 1 x 1); ``None``:
+            :func:`auto_levels` of the content size (3 at 32 px, 5 at 256 px).
+        alpha: blend in [0, 1]: 0 returns the content, 1 the full transfer.
+        style_probs: ``None`` (paired when M == N, else uniform over the bank) or M probabilities (tensor, array
+            or sequence; non-negative, summing to 1); the draw is seeded by ``seed``.
+        seed: RNG key in [0, 2^64) for reference sampling and noise injection.
+        backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        bands: ``"joint"`` (one 3C x 3C WCT per level) or ``"band"`` (one C x C WCT per orientation).
+        eps_rel: relative regulariser (fraction of the mean eigenvalue) added to both covariances, > 0.
+        stochastic: inject noise where the style band has more energy than the content band.
+        beta_max: largest noise share in [0, 1).
+
+    Returns:
+        (N, C, H, W) tensor in [0, 1], the content's dtype and device. Not differentiable.
+
+    Raises:
+        ShapeError: wrong ranks, a channel mismatch, an empty style bank, ``style_probs`` of the wrong length.
+        DTypeError: non-floating or non-tensor inputs.
+        DeviceError: content and style on different devices.
+        ValueError: NaN/inf or values outside [0, 1], bad probabilities, ``levels``/``alpha``/``seed`` out of
+            range, or unknown ``mode`` / ``bands`` / keyword arguments in pixel mode.
+        ImportError: ``mode="wct2"`` when :mod:`pyrepair.wavelet.wct2` is not available.
+    """
+    fn = "pyrepair.wavelet.style_transfer"
+    check_in("mode", mode, MODES, fn)
+    if mode == "wct2":
+        if levels is not None:
+            raise ValueError(f"{fn}: levels applies to mode='pixel' only, got levels={levels!r} with mode='wct2'")
+        try:
+            wct2 = importlib.import_module(".wct2", __name__)
+        except ImportError as exc:
+            raise ImportError(f"{fn}: mode='wct2' needs pyrepair.wavelet.wct2, which could not be imported: "
+                              f"{exc}") from exc
+        extra = dict(kwargs)
+        if style_probs is not None:
+            extra["style_probs"] = style_probs
+        if seed != 0:
+            extra["seed"] = seed
+        if backend != "auto":
+            extra["backend"] = backend
+        return wct2.wct2_transfer(content, style, alpha=alpha, **extra)
+    if kwargs:
+        raise TypeError(f"{fn}: unexpected keyword argument(s) for mode='pixel': {', '.join(sorted(kwargs))}")
+    check_in("bands", bands, ("joint", "band"), fn)
+    sc = _check_images(content, "content", fn)
+    if not isinstance(style, torch.Tensor):
+        raise DTypeError(f"{fn}: style must be a torch.Tensor, got {type(style).__name__}")
+    if style.dim() != 4:
+        raise ShapeError(f"{fn}: style must have shape [M, C, H, W] (4 dimensions), got {format_shape(style.shape)}",
+                         actual_shape=tuple(style.shape), expected="M,C,H,W")
+    if style.shape[0] == 0:
+        raise ShapeError(f"{fn}: style must hold at least one reference image (M >= 1), got an empty bank of shape "
+                         f"{format_shape(style.shape)}", actual_shape=tuple(style.shape), expected="M,C,H,W")
+    ss = _check_images(style, "style", fn)
+    if ss["C"] != sc["C"]:
+        raise ShapeError(f"{fn}: style must have C={sc['C']} channels like content, got shape "
+                         f"{format_shape(style.shape)}", actual_shape=tuple(style.shape), expected="M,C,H,W")
+    if style.device != content.device:
+        raise DeviceError(f"{fn}: style is on {style.device} but content is on {content.device}")
+    alpha = check_range(alpha, "alpha", fn, 0.0, 1.0)
+    eps_rel = check_range(eps_rel, "eps_rel", fn, 0.0, float("inf"))
+    if eps_rel <= 0.0:
+        raise ValueError(f"{fn}: eps_rel must be > 0, got {eps_rel!r}")
+    beta_max = check_range(beta_max, "beta_max", fn, 0.0, 0.999)
+    if not isinstance(stochastic, bool):
+        raise TypeError(f"{fn}: stochastic must be a bool, got {type(stochastic).__name__} {stochastic!r}")
+    seed = check_int(seed, "seed", fn, min_value=0, max_value=_U64 - 1)
+    n, m = sc["B"], ss["B"]
+    top = min(max_levels(sc["H"], sc["W"]), max_levels(ss["H"], ss["W"]))
+    if levels is None:
+        levels = min(auto_levels(sc["H"], sc["W"]), max(top, 1))
+    levels = check_int(levels, "levels", fn, min_value=1, max_value=max(top, 1))
+    probs = _check_probs(style_probs, m, fn) if style_probs is not None else None
+    resolved = _dispatch.select(fn, content.device, backend)
+    if n == 0 or alpha == 0.0:
+        return content.detach().clone()
+    if probs is None and m == n:
+        index = None
+    else:
+        if probs is None:
+            probs = torch.full((m,), 1.0 / m, dtype=torch.float64)
+        index = sample_index(probs, n, seed, content.device, resolved)
+    x = content.detach().to(torch.float32).contiguous()
+    s = style.detach().to(torch.float32).contiguous()
+    out = pixel_wct(x, s, index, levels=levels, alpha=alpha, joint=bands == "joint", eps_rel=eps_rel,
+                    stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved)
+    return out.to(content.dtype)

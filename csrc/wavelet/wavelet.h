@@ -1,0 +1,218 @@
+// Kernel family `wavelet` (spec/deeprepair.md §D): orthonormal 2-D Haar analysis / synthesis (§D.1), per-group
+// channel moments (mean, covariance), eigendecomposition of small symmetric matrices (cyclic Jacobi) and the
+// affine whitening-colouring apply pass of the WCT (§D.3, §D.5, §D.6).
+//
+// Layouts (all contiguous, row-major):
+//   images  x    (B, C, H, W)    float32, any H, W >= 1
+//   low     LL   (B, C, h, w)    float32, h = ceil(H / 2), w = ceil(W / 2)
+//   high         (B, C, 3, h, w) float32, orientations (LH, HL, HH) of §D.1
+//   groups  x    (G, C, N)       float32: G independent (image, band) groups of C channels over N positions
+//   mean (G, C), cov (G, C, C), eigen values (G, C) / vectors (G, C, C) in float64.
+//
+// Odd sizes: analysis pads the last row / column by replication (so a constant image has zero detail), synthesis
+// writes only the first H x W pixels; synthesis(analysis(x)) == x exactly in real arithmetic.
+//
+// Determinism: every output element is a pure function of its inputs with a fixed summation order (one group is
+// reduced sequentially by one thread), so results do not depend on the thread count.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/macros.h"
+
+namespace pyrepair {
+
+constexpr int kWaveletMaxEigC = 16;  // largest matrix the in-kernel Jacobi handles (Python uses eigh above)
+
+struct HaarParams {
+  const float* x;     // analysis input / synthesis output image (B, C, H, W)
+  float* out;         // synthesis output (B, C, H, W); unused by analysis
+  const float* lo_in; // synthesis input LL (B, C, h, w)
+  const float* hi_in; // synthesis input details (B, C, 3, h, w)
+  float* lo;          // analysis output LL
+  float* hi;          // analysis output details
+  int64_t b, c, h, w; // image size (H, W)
+  int64_t hh, hw;     // band size (h, w) = (ceil(H/2), ceil(W/2))
+  PR_HD int64_t planes() const { return b * c; }
+  PR_HD int64_t band() const { return hh * hw; }
+};
+
+// One 2x2 block [[a, b], [c, d]] of plane `pl` at band position (i, j) -> LL, LH, HL, HH (§D.1).
+PR_HD void haar_analysis_block(const HaarParams& p, int64_t pl, int64_t i, int64_t j) {
+  const float* src = p.x + pl * p.h * p.w;
+  const int64_t r0 = 2 * i, c0 = 2 * j;
+  const int64_t r1 = r0 + 1 < p.h ? r0 + 1 : p.h - 1;  // replicate padding for odd sizes
+  const int64_t c1 = c0 + 1 < p.w ? c0 + 1 : p.w - 1;
+  const float a = src[r0 * p.w + c0], b = src[r0 * p.w + c1];
+  const float c = src[r1 * p.w + c0], d = src[r1 * p.w + c1];
+  const int64_t k = i * p.hw + j;
+  const int64_t bs = p.band();
+  p.lo[pl * bs + k] = 0.5f * ((a + b) + (c + d));
+  float* hi = p.hi + pl * 3 * bs;
+  hi[k] = 0.5f * ((b - a) + (d - c));           // LH: right minus left (vertical edges)
+  hi[bs + k] = 0.5f * ((c - a) + (d - b));      // HL: bottom minus top (horizontal edges)
+  hi[2 * bs + k] = 0.5f * ((a - b) + (d - c));  // HH
+}
+
+// Inverse of haar_analysis_block; pixels outside (H, W) (the padding) are not written.
+PR_HD void haar_synthesis_block(const HaarParams& p, int64_t pl, int64_t i, int64_t j) {
+  const int64_t k = i * p.hw + j;
+  const int64_t bs = p.band();
+  const float ll = p.lo_in[pl * bs + k];
+  const float* hi = p.hi_in + pl * 3 * bs;
+  const float lh = hi[k], hl = hi[bs + k], hh = hi[2 * bs + k];
+  float* dst = p.out + pl * p.h * p.w;
+  const int64_t r0 = 2 * i, c0 = 2 * j;
+  dst[r0 * p.w + c0] = 0.5f * ((ll - lh) + (hh - hl));
+  if (c0 + 1 < p.w) dst[r0 * p.w + c0 + 1] = 0.5f * ((ll + lh) - (hl + hh));
+  if (r0 + 1 < p.h) {
+    dst[(r0 + 1) * p.w + c0] = 0.5f * ((ll - lh) + (hl - hh));
+    if (c0 + 1 < p.w) dst[(r0 + 1) * p.w + c0 + 1] = 0.5f * ((ll + lh) + (hl + hh));
+  }
+}
+
+struct MomentParams {
+  const float* x;  // (G, C, N)
+  double* mean;    // (G, C)
+  double* cov;     // (G, C, C): centred outer products / (N - 1) (no division when N == 1; zeros when N == 0)
+  int64_t g, c, n;
+};
+
+// Two passes over group `gi` (mean, then centred products): better conditioned than raw second moments.
+PR_HD void moments_group(const MomentParams& p, int64_t gi) {
+  const float* x = p.x + gi * p.c * p.n;
+  double* mu = p.mean + gi * p.c;
+  double* cov = p.cov + gi * p.c * p.c;
+  for (int64_t i = 0; i < p.c; ++i) {
+    double s = 0.0;
+    for (int64_t k = 0; k < p.n; ++k) s += static_cast<double>(x[i * p.n + k]);
+    mu[i] = p.n > 0 ? s / static_cast<double>(p.n) : 0.0;
+  }
+  const double denom = p.n > 1 ? static_cast<double>(p.n - 1) : 1.0;
+  for (int64_t i = 0; i < p.c; ++i) {
+    for (int64_t j = i; j < p.c; ++j) {
+      const float* xi = x + i * p.n;
+      const float* xj = x + j * p.n;
+      const double mi = mu[i], mj = mu[j];
+      double s = 0.0;
+      for (int64_t k = 0; k < p.n; ++k) s += (static_cast<double>(xi[k]) - mi) * (static_cast<double>(xj[k]) - mj);
+      cov[i * p.c + j] = s / denom;
+      cov[j * p.c + i] = s / denom;
+    }
+  }
+}
+
+struct EigParams {
+  const double* a;  // (G, C, C) symmetric
+  double* evals;    // (G, C) ascending
+  double* evecs;    // (G, C, C): column k is the eigenvector of evals[k] (as torch.linalg.eigh)
+  int64_t g, c;     // c <= kWaveletMaxEigC
+};
+
+// Cyclic Jacobi on a copy of matrix `gi` (Golub & Van Loan, Matrix Computations, §8.5): rotations that zero one
+// off-diagonal pair at a time until the off-diagonal mass is below 1e-30 of the total (float64 round-off level).
+PR_HD void jacobi_eigh_group(const EigParams& p, int64_t gi) {
+  const int n = static_cast<int>(p.c);
+  double a[kWaveletMaxEigC * kWaveletMaxEigC];
+  double v[kWaveletMaxEigC * kWaveletMaxEigC];
+  const double* src = p.a + gi * n * n;
+  double total = 0.0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      a[i * n + j] = 0.5 * (src[i * n + j] + src[j * n + i]);  // symmetrise (round-off in the input)
+      v[i * n + j] = i == j ? 1.0 : 0.0;
+      total += a[i * n + j] * a[i * n + j];
+    }
+  for (int sweep = 0; sweep < 64; ++sweep) {
+    double off = 0.0;
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j) off += a[i * n + j] * a[i * n + j];
+    if (!(off > 1e-30 * total)) break;  // also stops on NaN
+    for (int q0 = 0; q0 < n; ++q0) {
+      for (int q1 = q0 + 1; q1 < n; ++q1) {
+        const double apq = a[q0 * n + q1];
+        if (apq == 0.0) continue;
+        const double theta = (a[q1 * n + q1] - a[q0 * n + q0]) / (2.0 * apq);
+        const double t = (theta >= 0.0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+        const double cs = 1.0 / sqrt(t * t + 1.0);
+        const double sn = t * cs;
+        for (int k = 0; k < n; ++k) {  // A <- A J
+          const double akp = a[k * n + q0], akq = a[k * n + q1];
+          a[k * n + q0] = cs * akp - sn * akq;
+          a[k * n + q1] = sn * akp + cs * akq;
+        }
+        for (int k = 0; k < n; ++k) {  // A <- J^T A
+          const double apk = a[q0 * n + k], aqk = a[q1 * n + k];
+          a[q0 * n + k] = cs * apk - sn * aqk;
+          a[q1 * n + k] = sn * apk + cs * aqk;
+        }
+        for (int k = 0; k < n; ++k) {  // V <- V J
+          const double vkp = v[k * n + q0], vkq = v[k * n + q1];
+          v[k * n + q0] = cs * vkp - sn * vkq;
+          v[k * n + q1] = sn * vkp + cs * vkq;
+        }
+      }
+    }
+  }
+  double* e = p.evals + gi * n;
+  double* out = p.evecs + gi * n * n;
+  int order[kWaveletMaxEigC];
+  for (int i = 0; i < n; ++i) order[i] = i;
+  for (int i = 1; i < n; ++i) {  // insertion sort by eigenvalue, ascending (stable)
+    const int o = order[i];
+    int j = i - 1;
+    while (j >= 0 && a[order[j] * n + order[j]] > a[o * n + o]) {
+      order[j + 1] = order[j];
+      --j;
+    }
+    order[j + 1] = o;
+  }
+  for (int k = 0; k < n; ++k) {
+    e[k] = a[order[k] * n + order[k]];
+    for (int i = 0; i < n; ++i) out[i * n + k] = v[i * n + order[k]];
+  }
+}
+
+struct WctApplyParams {
+  const float* x;      // (G, C, N)
+  const float* mat;    // (G, C, C)
+  const float* center; // (G, C): subtracted from x before the matrix (keeps float32 cancellation small)
+  const float* bias;   // (G, C)
+  const float* noise;  // (G, C, N) or nullptr
+  const float* nmat;   // (G, C, C) or nullptr (set together with noise)
+  float* out;          // (G, C, N); must not alias x
+  int64_t g, c, n;
+};
+
+// One output element: out[c, k] = bias[c] + sum_j mat[c, j] (x[j, k] - center[j])
+//                                  (+ sum_j nmat[c, j] noise[j, k]).
+PR_HD float wct_apply_element(const WctApplyParams& p, int64_t gi, int64_t ci, int64_t k) {
+  const float* x = p.x + gi * p.c * p.n;
+  const float* m = p.mat + (gi * p.c + ci) * p.c;
+  const float* ctr = p.center + gi * p.c;
+  float s = p.bias[gi * p.c + ci];
+  for (int64_t j = 0; j < p.c; ++j) s += m[j] * (x[j * p.n + k] - ctr[j]);
+  if (p.noise != nullptr) {
+    const float* z = p.noise + gi * p.c * p.n;
+    const float* nm = p.nmat + (gi * p.c + ci) * p.c;
+    for (int64_t j = 0; j < p.c; ++j) s += nm[j] * z[j * p.n + k];
+  }
+  return s;
+}
+
+void haar_dwt_cpu(const HaarParams& p);
+void haar_idwt_cpu(const HaarParams& p);
+void wavelet_moments_cpu(const MomentParams& p);
+void wavelet_eigh_cpu(const EigParams& p);
+void wct_apply_cpu(const WctApplyParams& p);
+
+#if PYREPAIR_WITH_CUDA
+void haar_dwt_cuda(const HaarParams& p, uintptr_t stream, int device);
+void haar_idwt_cuda(const HaarParams& p, uintptr_t stream, int device);
+void wavelet_moments_cuda(const MomentParams& p, uintptr_t stream, int device);
+void wavelet_eigh_cuda(const EigParams& p, uintptr_t stream, int device);
+void wct_apply_cuda(const WctApplyParams& p, uintptr_t stream, int device);
+#endif
+
+}  // namespace pyrepair
