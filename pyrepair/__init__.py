@@ -1,9 +1,9 @@
 """pyrepair: repair trained PyTorch image classifiers on a compiled C++/CUDA core.
 
 Layers (see ``DESIGN.md``): ``pyrepair.cli`` over ``pyrepair.methods`` over building blocks over the public kernel
-APIs (``pyrepair.random``, ``pyrepair.transform``, ``pyrepair.corrupt``; ``wavelet``, ``slicer`` as they land) over
-``pyrepair._core``. Beside them: ``pyrepair.data`` (loaders), ``pyrepair.models`` (reference architectures) and
-``pyrepair.train`` (fit / evaluate / checkpoints).
+APIs (``pyrepair.random``, ``pyrepair.transform``, ``pyrepair.corrupt``, ``pyrepair.wavelet``; ``slicer`` as it
+lands) over ``pyrepair._core``. Beside them: ``pyrepair.data`` (loaders), ``pyrepair.models`` (reference
+architectures) and ``pyrepair.train`` (fit / evaluate / checkpoints).
 
 Importing pyrepair is cheap and never touches the GPU; submodules load on first use.
 
@@ -34,7 +34,8 @@ from .errors import (  # noqa: E402
     UnknownNameError,
 )
 
-_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "testing", "train", "transform")
+_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "testing", "train", "transform",
+               "wavelet")
 
 __all__ = [
     "BackendUnavailableError",
@@ -67,4 +68,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import augment, cli, corrupt, data, methods, models, random, testing, train, transform  # noqa: F401
+    from . import (  # noqa: F401
+        augment, cli, corrupt, data, methods, models, random, testing, train, transform, wavelet,
+    )
