@@ -129,8 +129,17 @@ struct EigParams {
   int64_t g, c;     // c <= kWaveletMaxEigC
 };
 
-// Cyclic Jacobi on a copy of matrix `gi` (Golub & Van Loan, Matrix Computations, §8.5): rotations that zero one
-// off-diagonal pair at a time until the off-diagonal mass is below 1e-24 of the total (eigenvalues then carry ~1e-12 relative error).
+// One Jacobi rotation of the pair (a[i], a[k]) with sine s and tau = s / (1 + cos).
+PR_HD void jacobi_rotate(double& x, double& y, double s, double tau) {
+  const double g = x, h = y;
+  x = g - s * (h + g * tau);
+  y = h + s * (g - h * tau);
+}
+
+// Cyclic Jacobi on a copy of matrix `gi`, upper triangle only (Golub & Van Loan, Matrix Computations, §8.5; the
+// threshold strategy of Rutishauser's `jacobi`): rotations zero one off-diagonal pair at a time; the first three
+// sweeps skip pairs below 0.2 x the mean off-diagonal magnitude, later sweeps flush pairs that no longer change
+// the diagonal. Stops when the off-diagonal mass is below 1e-24 of the total (~1e-12 relative eigenvalue error).
 PR_HD void jacobi_eigh_group(const EigParams& p, int64_t gi) {
   const int n = static_cast<int>(p.c);
   double a[kWaveletMaxEigC * kWaveletMaxEigC];
@@ -144,33 +153,45 @@ PR_HD void jacobi_eigh_group(const EigParams& p, int64_t gi) {
       total += a[i * n + j] * a[i * n + j];
     }
   for (int sweep = 0; sweep < 64; ++sweep) {
-    double off = 0.0;
+    double off = 0.0, off_abs = 0.0;
     for (int i = 0; i < n; ++i)
-      for (int j = i + 1; j < n; ++j) off += a[i * n + j] * a[i * n + j];
-    if (!(off > 1e-24 * total)) break;  // also stops on NaN
-    for (int q0 = 0; q0 < n; ++q0) {
+      for (int j = i + 1; j < n; ++j) {
+        off += a[i * n + j] * a[i * n + j];
+        off_abs += fabs(a[i * n + j]);
+      }
+    if (!(off > 0.5e-24 * total)) break;  // (off counts each pair once, total twice); also stops on NaN
+    const double tresh = sweep < 3 ? 0.2 * off_abs / static_cast<double>(n * n) : 0.0;
+    for (int q0 = 0; q0 < n - 1; ++q0) {
       for (int q1 = q0 + 1; q1 < n; ++q1) {
-        const double apq = a[q0 * n + q1];
-        if (apq == 0.0) continue;
-        const double theta = (a[q1 * n + q1] - a[q0 * n + q0]) / (2.0 * apq);
-        const double t = (theta >= 0.0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
-        const double cs = 1.0 / sqrt(t * t + 1.0);
+        double& apq = a[q0 * n + q1];
+        const double g = 100.0 * fabs(apq);
+        double& app = a[q0 * n + q0];
+        double& aqq = a[q1 * n + q1];
+        if (sweep > 3 && fabs(app) + g == fabs(app) && fabs(aqq) + g == fabs(aqq)) {
+          apq = 0.0;
+          continue;
+        }
+        if (!(fabs(apq) > tresh)) continue;
+        const double hd = aqq - app;
+        double t;
+        if (fabs(hd) + g == fabs(hd)) {
+          t = apq / hd;
+        } else {
+          const double theta = 0.5 * hd / apq;
+          t = 1.0 / (fabs(theta) + sqrt(1.0 + theta * theta));
+          if (theta < 0.0) t = -t;
+        }
+        const double cs = 1.0 / sqrt(1.0 + t * t);
         const double sn = t * cs;
-        for (int k = 0; k < n; ++k) {  // A <- A J
-          const double akp = a[k * n + q0], akq = a[k * n + q1];
-          a[k * n + q0] = cs * akp - sn * akq;
-          a[k * n + q1] = sn * akp + cs * akq;
-        }
-        for (int k = 0; k < n; ++k) {  // A <- J^T A
-          const double apk = a[q0 * n + k], aqk = a[q1 * n + k];
-          a[q0 * n + k] = cs * apk - sn * aqk;
-          a[q1 * n + k] = sn * apk + cs * aqk;
-        }
-        for (int k = 0; k < n; ++k) {  // V <- V J
-          const double vkp = v[k * n + q0], vkq = v[k * n + q1];
-          v[k * n + q0] = cs * vkp - sn * vkq;
-          v[k * n + q1] = sn * vkp + cs * vkq;
-        }
+        const double tau = sn / (1.0 + cs);
+        const double h = t * apq;
+        app -= h;
+        aqq += h;
+        apq = 0.0;
+        for (int j = 0; j < q0; ++j) jacobi_rotate(a[j * n + q0], a[j * n + q1], sn, tau);
+        for (int j = q0 + 1; j < q1; ++j) jacobi_rotate(a[q0 * n + j], a[j * n + q1], sn, tau);
+        for (int j = q1 + 1; j < n; ++j) jacobi_rotate(a[q0 * n + j], a[q1 * n + j], sn, tau);
+        for (int j = 0; j < n; ++j) jacobi_rotate(v[j * n + q0], v[j * n + q1], sn, tau);
       }
     }
   }

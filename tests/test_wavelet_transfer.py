@@ -1,0 +1,219 @@
+"""Pixel-domain wavelet style transfer (spec/deeprepair.md §D.6, §E check 12) and style_transfer's API."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from pyrepair import wavelet
+from pyrepair.errors import DeviceError, DTypeError, ShapeError, UnknownNameError
+from pyrepair.testing import assert_close, make_images, num_threads
+
+BACKENDS = ["cpu", "reference"]
+
+
+def _detail_energy(x: torch.Tensor, level: int = 0) -> torch.Tensor:
+    """Mean squared level-`level` detail coefficient per image."""
+    _, highs = wavelet.haar_dwt2d(x.double(), level + 1, backend="reference")
+    return highs[level].pow(2).flatten(1).mean(1)
+
+
+def _noisy(x: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (x + sigma * torch.randn(x.shape, generator=g)).clamp(0, 1)
+
+
+def _blurred(x: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
+    k = (k[:, None] * k[None, :]) / 256.0
+    c = x.shape[1]
+    w = k.expand(c, 1, 5, 5).contiguous()
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (2, 2, 2, 2), mode="replicate"), w, groups=c)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_identity_when_content_is_style(backend):
+    x = make_images(4, 3, 32, 32, seed=1)
+    # eps_rel tiny and no noise injection: WCT(x, x) is the identity (§E 12)
+    out = wavelet.style_transfer(x, x, eps_rel=1e-9, stochastic=False, backend=backend)
+    assert_close(out, x, rtol=0, atol=1e-4)
+
+
+def test_alpha_zero_returns_content_exactly():
+    x = make_images(3, 3, 32, 32, seed=2)
+    s = make_images(3, 3, 32, 32, seed=3)
+    assert torch.equal(wavelet.style_transfer(x, s, alpha=0.0), x)
+
+
+def test_flat_style_removes_detail():
+    x = make_images(4, 3, 32, 32, seed=4)
+    flat = torch.full((1, 3, 32, 32), 0.4)
+    out = wavelet.style_transfer(x, flat)
+    assert (_detail_energy(out) <= 0.01 * _detail_energy(x)).all()
+    assert_close(out.mean(dim=(2, 3)), torch.full((4, 3), 0.4), rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_noise_level_transfers(backend):
+    content = make_images(8, 3, 32, 32, seed=5)
+    style = _noisy(torch.full((8, 3, 32, 32), 0.5), 0.1, seed=6)  # Gaussian noise sigma 0.1 (§E 12)
+    out = wavelet.style_transfer(content, style, backend=backend, seed=3)
+    e_out, e_style, e_in = _detail_energy(out), _detail_energy(style), _detail_energy(content)
+    assert (e_out >= 0.6 * e_style).all()
+    assert (e_out > e_in).all()
+    plain = wavelet.style_transfer(content, style, backend=backend, stochastic=False)
+    assert (_detail_energy(plain) > e_in).all()  # even without injection the high band's std rises
+
+
+def test_blur_transfers():
+    content = make_images(8, 3, 32, 32, seed=7)
+    sharp_refs = make_images(8, 3, 32, 32, seed=8)
+    style = _blurred(_blurred(sharp_refs))
+    out = wavelet.style_transfer(content, style)
+    e_out, e_style, e_in = _detail_energy(out), _detail_energy(style), _detail_energy(content)
+    assert (e_out < 0.5 * e_in).all()
+    assert torch.allclose(e_out, e_style, rtol=0.5)
+
+
+def test_contrast_and_brightness_transfer():
+    content = make_images(6, 3, 32, 32, seed=9)
+    refs = make_images(6, 3, 32, 32, seed=10)
+    style = 0.8 + 0.1 * (refs - 0.5)  # bright, low contrast
+    out = wavelet.style_transfer(content, style)
+    assert_close(out.mean(dim=(1, 2, 3)), style.mean(dim=(1, 2, 3)), rtol=0, atol=0.02)
+    assert (out.std(dim=(1, 2, 3)) < 0.5 * content.std(dim=(1, 2, 3))).all()
+
+
+def test_content_edges_are_kept():
+    content = torch.zeros(2, 3, 32, 32)
+    content[..., 10:22, 10:22] = 1.0
+    style = _noisy(make_images(2, 3, 32, 32, seed=11), 0.05, seed=11)  # natural contrast plus noise
+    out = wavelet.style_transfer(content, style, stochastic=False)
+    for i in range(2):
+        r = torch.corrcoef(torch.stack([out[i].flatten(), content[i].flatten()]))[0, 1]
+        assert r > 0.8  # the square is still there
+        assert out[i, :, 12:20, 12:20].mean() > out[i, :, :8, :8].mean() + 0.2
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 32, 32), (0, 3, 32, 32), (5, 1, 17, 23), (3, 3, 64, 48)])
+@pytest.mark.parametrize("bands", ["joint", "band"])
+def test_cpu_equals_reference(shape, bands):
+    content = make_images(*shape, seed=12) if shape[0] else torch.zeros(shape)
+    style = make_images(4, shape[1], 40, 36, seed=13)
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    a = wavelet.style_transfer(content, style, style_probs=probs, seed=4, bands=bands, backend="cpu")
+    b = wavelet.style_transfer(content, style, style_probs=probs, seed=4, bands=bands, backend="reference")
+    assert a.shape == content.shape
+    # float32 apply with different summation order, noise within libm ULPs: 1e-4 absolute on [0, 1] pixels
+    assert_close(a, b, rtol=0, atol=1e-4)
+
+
+def test_device_equals_cpu(device):
+    content = make_images(4, 3, 32, 32, seed=14, device=device)
+    style = make_images(2, 3, 32, 32, seed=15, device=device)
+    out = wavelet.style_transfer(content, style, seed=2)
+    ref = wavelet.style_transfer(content.cpu(), style.cpu(), seed=2, backend="reference")
+    assert_close(out, ref, rtol=0, atol=1e-4)
+
+
+def test_deterministic_and_thread_independent():
+    content = make_images(9, 3, 32, 32, seed=16)
+    style = make_images(3, 3, 32, 32, seed=17)
+    runs = []
+    for n in (1, 2, 3):
+        with num_threads(n):
+            runs.append(wavelet.style_transfer(content, style, seed=5))
+    assert all(torch.equal(r, runs[0]) for r in runs[1:])
+    other = wavelet.style_transfer(content, style, seed=6)
+    assert not torch.equal(other, runs[0])
+
+
+def test_bank_sampling_follows_probs():
+    content = torch.full((64, 1, 16, 16), 0.5)
+    bank = torch.stack([torch.full((1, 16, 16), v) for v in (0.1, 0.9)])
+    out = wavelet.style_transfer(content, bank, style_probs=[0.0, 1.0], seed=1)
+    assert_close(out, torch.full_like(out, 0.9), rtol=0, atol=1e-4)
+    out = wavelet.style_transfer(content, bank, style_probs=torch.tensor([0.5, 0.5]), seed=1)
+    means = out.mean(dim=(1, 2, 3))
+    hi = int((means > 0.5).sum())
+    assert 16 <= hi <= 48
+    # uniform sampling when probs are omitted and M != N; batch-prefix stable
+    a = wavelet.style_transfer(content[:10], bank, seed=3)
+    b = wavelet.style_transfer(content[:4], bank, seed=3)
+    assert torch.equal(a[:4], b)
+
+
+def test_style_of_other_size_and_dtype():
+    content = make_images(2, 3, 32, 32, seed=18, dtype=torch.float64)
+    style = make_images(2, 3, 48, 40, seed=19)
+    out = wavelet.style_transfer(content, style)
+    assert out.dtype == torch.float64 and out.shape == content.shape
+
+
+def test_bad_inputs_name_argument_and_value():
+    x = make_images(2, 3, 32, 32)
+    with pytest.raises(ShapeError, match=r"style must have C=3 channels like content, got shape \[2, 1, 32, 32\]"):
+        wavelet.style_transfer(x, x[:, :1])
+    with pytest.raises(ShapeError, match="empty bank"):
+        wavelet.style_transfer(x, x[:0])
+    with pytest.raises(ValueError, match="style_probs must sum to 1, got sum 0.9"):
+        wavelet.style_transfer(x, x, style_probs=[0.5, 0.4])
+    with pytest.raises(ValueError, match="style_probs must be non-negative"):
+        wavelet.style_transfer(x, x, style_probs=[1.5, -0.5])
+    with pytest.raises(ShapeError, match=r"style_probs must have shape \[M\] with M=2"):
+        wavelet.style_transfer(x, x, style_probs=[0.2, 0.3, 0.5])
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="content must be finite, got 1 NaN/inf"):
+        wavelet.style_transfer(bad, x)
+    bad[0, 0, 0, 0] = float("inf")
+    with pytest.raises(ValueError, match="style must be finite"):
+        wavelet.style_transfer(x, bad)
+    with pytest.raises(ShapeError, match=r"content must have shape \[B, C, H, W\]"):
+        wavelet.style_transfer(x[0], x)
+    with pytest.raises(ShapeError, match=r"style must have shape \[M, C, H, W\]"):
+        wavelet.style_transfer(x, x[0])
+    with pytest.raises(ValueError, match=r"content must hold values in \[0, 1\]"):
+        wavelet.style_transfer(x * 3, x)
+    with pytest.raises(DTypeError, match="style must be a torch.Tensor"):
+        wavelet.style_transfer(x, x.numpy())
+    with pytest.raises(ValueError, match="alpha must be in"):
+        wavelet.style_transfer(x, x, alpha=2.0)
+    with pytest.raises(ValueError, match="levels must be in"):
+        wavelet.style_transfer(x, x, levels=9)
+    with pytest.raises(UnknownNameError, match="unknown mode 'vgg'"):
+        wavelet.style_transfer(x, x, mode="vgg")
+    with pytest.raises(UnknownNameError, match="unknown bands"):
+        wavelet.style_transfer(x, x, bands="all")
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        wavelet.style_transfer(x, x, model=None)
+    with pytest.raises(UnknownNameError, match="unknown backend"):
+        wavelet.style_transfer(x, x, backend="gpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_device_mismatch():
+    x = make_images(1, 3, 16, 16)
+    with pytest.raises(DeviceError):
+        wavelet.style_transfer(x, x.cuda())
+
+
+def test_wct2_mode_forwards_or_fails_clearly(monkeypatch):
+    import sys
+    import types
+
+    x = make_images(1, 3, 16, 16)
+    if importlib.util.find_spec("pyrepair.wavelet.wct2") is None:
+        with pytest.raises(ImportError, match="mode='wct2' needs pyrepair.wavelet.wct2"):
+            wavelet.style_transfer(x, x, mode="wct2")
+    calls = {}
+
+    def fake(content, style, *, alpha, **kw):
+        calls.update(alpha=alpha, **kw)
+        return content
+
+    monkeypatch.setitem(sys.modules, "pyrepair.wavelet.wct2", types.SimpleNamespace(wct2_transfer=fake))
+    assert wavelet.style_transfer(x, x, mode="wct2", alpha=0.5, model="m") is x
+    assert calls == {"alpha": 0.5, "model": "m"}
