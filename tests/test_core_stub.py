@@ -12,7 +12,9 @@ CUDA_ONLY = {"random_fill_cuda", "cuda_device_count", "transform_warp_cuda", "tr
              "transform_enhance_cuda", "corrupt_cuda", "corrupt_blur_cuda",
              "corrupt2_cuda", "corrupt_elastic_cuda",
              "corrupt_snow_cuda", "corrupt_frost_cuda", "corrupt_spatter_cuda",
-             "corrupt_jpeg_cuda"}
+             "corrupt_jpeg_cuda",
+             "wavelet_dwt_cuda", "wavelet_idwt_cuda", "wavelet_moments_cuda", "wavelet_eigh_cuda",
+             "wavelet_wct_apply_cuda"}
 
 
 def _stub_names() -> set[str]:

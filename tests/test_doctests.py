@@ -11,7 +11,8 @@ MODULES = ["pyrepair", "pyrepair.random", "pyrepair.testing", "pyrepair.data", "
            "pyrepair._checks", "pyrepair.errors", "pyrepair.transform", "pyrepair.augment", "pyrepair.augment.augmix",
            "pyrepair.augment.mixing", "pyrepair.augment.losses", "pyrepair.methods", "pyrepair.methods.base",
            "pyrepair.methods.baselines", "pyrepair.corrupt", "pyrepair.corrupt.severity", "pyrepair.corrupt.modules",
-           "pyrepair.corrupt.dataset", "pyrepair.wavelet.wct2"]
+           "pyrepair.corrupt.dataset", "pyrepair.wavelet", "pyrepair.wavelet.reference", "pyrepair.wavelet._autograd",
+           "pyrepair.wavelet._wct", "pyrepair.wavelet.wct2"]
 
 
 @pytest.mark.parametrize("name", MODULES)
