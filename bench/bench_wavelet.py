@@ -214,6 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes and a shorter probe training (smoke run)")
     ap.add_argument("--out", default=None, help="results name (default: wavelet, or wavelet-quick with --quick)")
     ap.add_argument("--skip-probe", action="store_true", help="throughput only")
+    ap.add_argument("--skip-throughput", action="store_true", help="pattern transfer only")
+    ap.add_argument("--probe-per-class", type=int, default=None, help="probe training images per class")
+    ap.add_argument("--probe-epochs", type=int, default=None, help="probe training epochs")
     args = ap.parse_args(argv)
     dev, q = args.device, args.quick
     gpu = dev == "cuda"
@@ -221,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     all_threads = os.cpu_count() or 1
     timings: list[Timing] = []
-    for threads in sorted({1, all_threads}):
+    for threads in [] if args.skip_throughput else sorted({1, all_threads}):
         timings += bench_throughput(dev, 32, n=8192 if gpu else (256 if q else 1024), n_ref=64 if q else 256,
                                     n_loop=16 if q else 64, threads=threads)
         timings += bench_throughput(dev, 256, n=256 if gpu else (8 if q else 32), n_ref=4 if q else 8,
@@ -233,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_probe:
         t1 = time.perf_counter()
         per_class, epochs, n_eval = (150, 4, 100) if q else (600, 10, 300)
+        per_class = args.probe_per_class or per_class
+        epochs = args.probe_epochs or epochs
         model, acc, recall = train_probe(names, per_class, epochs)
         pt = pattern_transfer(model, names, n_eval, dev)
         extra["pattern_transfer"] = {"classes": ["clean", *names], "probe_val_accuracy": acc,

@@ -69,5 +69,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
-        augment, cli, corrupt, data, methods, models, random, testing, train, transform, wavelet,
+        augment,
+        cli,
+        corrupt,
+        data,
+        methods,
+        models,
+        random,
+        testing,
+        train,
+        transform,
+        wavelet,
     )
