@@ -126,7 +126,8 @@ void eigh_cpu_py(const f64_array& a, f64_array& evals, f64_array& evecs) {
 }
 
 WctApplyParams make_apply(const std::vector<long long>& xs, const std::vector<long long>& ms,
-                          const std::vector<long long>& cs, const std::vector<long long>& bs, const std::vector<long long>* ns,
+                          const std::vector<long long>& cs, const std::vector<long long>& bs,
+                          const std::vector<long long>* ns,
                           const std::vector<long long>* nms, const std::vector<long long>& os, const char* fn) {
   PR_CHECK(xs.size() == 3, fn, "x must have shape [G, C, N], got ", shape_str(xs));
   check_nonneg(xs, fn, "x");
@@ -148,7 +149,8 @@ WctApplyParams make_apply(const std::vector<long long>& xs, const std::vector<lo
 }
 
 void wct_apply_cpu_py(const f32_array& x, const f32_array& mat, const f32_array& center,
-                      const f32_array& bias, const std::optional<f32_array>& noise, const std::optional<f32_array>& noise_mat,
+                      const f32_array& bias, const std::optional<f32_array>& noise,
+                      const std::optional<f32_array>& noise_mat,
                       f32_array& out) {
   const char* fn = "wavelet_wct_apply_cpu";
   std::vector<long long> ns, nms;
@@ -232,12 +234,14 @@ void eigh_cuda_py(uintptr_t a, uintptr_t evals, uintptr_t evecs, const std::vect
 }
 
 void wct_apply_cuda_py(uintptr_t x, uintptr_t mat, uintptr_t center, uintptr_t bias, uintptr_t noise,
-                       uintptr_t noise_mat, uintptr_t out, const std::vector<long long>& shape, uintptr_t stream, int device) {
+                       uintptr_t noise_mat, uintptr_t out, const std::vector<long long>& shape, uintptr_t stream,
+                       int device) {
   const char* fn = "wavelet_wct_apply_cuda";
   PR_CHECK(shape.size() == 3, fn, "x must have shape [G, C, N], got ", shape_str(shape));
   const std::vector<long long> m{shape[0], shape[1], shape[1]};
   PR_CHECK((noise == 0) == (noise_mat == 0), fn, "noise and noise_mat must be given together");
-  WctApplyParams p = make_apply(shape, m, {shape[0], shape[1]}, {shape[0], shape[1]}, noise ? &shape : nullptr, noise ? &m : nullptr,
+  WctApplyParams p = make_apply(shape, m, {shape[0], shape[1]}, {shape[0], shape[1]}, noise ? &shape : nullptr,
+                                noise ? &m : nullptr,
                                 shape, fn);
   if (p.g * p.c * p.n == 0) return;
   PR_CHECK(x && mat && center && bias && out && out != x, fn, "pointers must be non-null and out must not alias x");
