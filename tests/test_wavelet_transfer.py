@@ -208,6 +208,8 @@ def test_wct2_mode_forwards_or_fails_clearly(monkeypatch):
     if importlib.util.find_spec("pyrepair.wavelet.wct2") is None:
         with pytest.raises(ImportError, match="mode='wct2' needs pyrepair.wavelet.wct2"):
             wavelet.style_transfer(x, x, mode="wct2")
+    else:
+        assert wavelet.wct2_transfer is wavelet.wct2.wct2_transfer
     calls = {}
 
     def fake(content, style, *, alpha, **kw):

@@ -41,7 +41,8 @@ from ._autograd import haar_dwt2d, haar_idwt2d, max_levels
 from ._pixel import auto_levels, pixel_wct, sample_index
 from ._wct import wct
 
-__all__ = ["MODES", "auto_levels", "haar_dwt2d", "haar_idwt2d", "max_levels", "reference", "style_transfer", "wct"]
+__all__ = ["MODES", "auto_levels", "haar_dwt2d", "haar_idwt2d", "max_levels", "reference", "style_transfer", "wct",
+           "wct2_transfer"]
 
 MODES: tuple[str, ...] = ("pixel", "wct2")
 """Values of ``style_transfer(mode=...)``."""
@@ -54,11 +55,13 @@ _RANGE_TOL = 1e-6
 def __getattr__(name: str) -> Any:
     if name in _LAZY:  # pyrepair.wavelet.wct2 (the WCT2 network) loads on first use
         return importlib.import_module(f".{name}", __name__)
+    if name == "wct2_transfer":  # re-exported lazily from pyrepair.wavelet.wct2
+        return importlib.import_module(".wct2", __name__).wct2_transfer
     raise AttributeError(f"module 'pyrepair.wavelet' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"wct2_transfer"})
 
 
 def _check_probs(style_probs: Any, m: int, fn: str) -> torch.Tensor:
