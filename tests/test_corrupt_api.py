@@ -12,6 +12,7 @@ import torch
 
 from pyrepair import corrupt
 from pyrepair.corrupt import Corrupt, RandomCorruption, make_dataset, severity
+from pyrepair.corrupt import _kernels as K
 from pyrepair.errors import DTypeError, ShapeError, UnknownNameError
 
 IMPL = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "brightness", "contrast", "saturate")
@@ -26,7 +27,8 @@ def _x(b: int = 3, c: int = 3, s: int = 8, seed: int = 0) -> torch.Tensor:
 
 def test_names() -> None:
     assert set(IMPL) <= set(corrupt.names())
-    every = corrupt.names(implemented_only=False)
+    every = corrupt.names()
+    assert set(every) == set(K.IMPLEMENTED) == set(K.CORRUPTION_IDS)  # every corruption has its kernel
     assert len(every) == 19 and every == list(severity.ALL_CORRUPTIONS)
     assert every[:15] == list(severity.COMMON) and every[15:] == list(severity.EXTRA)
     assert every[12] == "elastic_transform" and every[-1] == "saturate"
@@ -167,14 +169,6 @@ def test_unknown_name_lists_valid() -> None:
     with pytest.raises(UnknownNameError, match="valid: gaussian_noise, shot_noise") as e:
         corrupt.apply(_x(), "gausian_noise", 1)
     assert "saturate" in str(e.value) and len(e.value.valid) == 19
-
-
-def test_not_implemented_message() -> None:
-    missing = [n for n in corrupt.names(implemented_only=False) if n not in corrupt.names()]
-    if not missing:
-        pytest.skip("all 19 corruptions are implemented")
-    with pytest.raises(NotImplementedError, match="not implemented yet.*corruption engine.*implemented now: "):
-        corrupt.apply(_x(), missing[0], 1)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The CIFAR-10-C / ImageNet-C corruptions (``spec/deeprepair.md`` §C), batched, seeded and device-agnostic.
 
-Functional API (STYLE rule 6): :func:`apply` and one function per implemented corruption
+Functional API (STYLE rule 6): :func:`apply` and one function per corruption
 (:func:`gaussian_noise`, :func:`shot_noise`, :func:`impulse_noise`, :func:`speckle_noise`, :func:`brightness`,
 :func:`contrast`, :func:`saturate`, :func:`snow`, :func:`frost`, :func:`spatter`, :func:`jpeg_compression`,
 the blur family, fog, pixelate, elastic_transform; :func:`jpeg_roundtrip` at any quality); modules in
@@ -24,8 +24,8 @@ Conventions:
 * ``scale`` picks the severity constants: ``"cifar"`` (32 px table), ``"imagenet"`` (224 px table) or ``"auto"``
   (by image size, see :func:`pyrepair.corrupt.severity.resolve`).
 
-Only the corruptions listed by :func:`names` are implemented so far; asking for one of the other 19 raises
-:class:`NotImplementedError` (the corruption engine adds them).
+All 19 are implemented with a torch reference, a C++ kernel and a CUDA kernel (``backend="reference"`` / ``"cpu"``
+/ ``"cuda"``; ``"auto"`` follows the images' device).
 
 Example:
     >>> import torch
@@ -96,34 +96,19 @@ Quantize = Literal["truncate", "round"]
 _FN = "pyrepair.corrupt.apply"
 
 
-def names(*, implemented_only: bool = True) -> list[str]:
-    """Names of the corruptions, in spec §C.1 order.
-
-    Args:
-        implemented_only: ``True`` (default): only those :func:`apply` can run now; ``False``: all 19.
+def names() -> list[str]:
+    """Names of the 19 corruptions, in spec §C.1 order (the 15 CIFAR-10-C ones, then the 4 ImageNet-C extras).
 
     Returns:
         A new list of names.
     """
-    if implemented_only:
-        return [n for n in ALL_CORRUPTIONS if n in _kernels.IMPLEMENTED]
     return list(ALL_CORRUPTIONS)
 
 
 def _check_name(name: Any, fn: str) -> None:
     if not isinstance(name, str) or name not in ALL_CORRUPTIONS:
         valid = list(ALL_CORRUPTIONS)
-        raise UnknownNameError(
-            f"{fn}: unknown corruption {name!r}; valid: {', '.join(valid)} "
-            f"(implemented now: {', '.join(names())})",
-            name=name,
-            valid=valid,
-        )
-    if name not in _kernels.IMPLEMENTED:
-        raise NotImplementedError(
-            f"{fn}: corruption {name!r} is one of the 19 CIFAR-10-C/ImageNet-C corruptions but is not implemented "
-            f"yet (it is tracked by the corruption engine issue); implemented now: {', '.join(names())}"
-        )
+        raise UnknownNameError(f"{fn}: unknown corruption {name!r}; valid: {', '.join(valid)}", name=name, valid=valid)
 
 
 def _check_seed(value: Any, name: str, fn: str) -> int:
@@ -254,7 +239,6 @@ def apply(
 
     Raises:
         UnknownNameError: unknown ``name`` (lists the valid names), ``scale``, ``backend`` or ``quantize``.
-        NotImplementedError: ``name`` is one of the 19 corruptions but not implemented yet.
         TypeError: ``severity``, ``seed`` or ``index_offset`` is not an int.
         ValueError: ``severity`` not in 1..5, negative ``seed``/``index_offset``, NaN/inf or out-of-range values.
         DTypeError: integer tensors, or arrays that are neither float nor uint8.

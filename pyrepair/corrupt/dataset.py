@@ -78,7 +78,7 @@ def make_dataset(
         The path written.
 
     Raises:
-        UnknownNameError, NotImplementedError: a corruption name is unknown or not implemented yet.
+        UnknownNameError: a corruption name is unknown.
         ValueError: empty/repeated/out-of-range severities, bad ``chunk_size``, bad image values.
         ShapeError, DTypeError: bad images or labels (see :func:`pyrepair.data.as_image_data`).
         FileNotFoundError: the parent folder of ``path`` does not exist.

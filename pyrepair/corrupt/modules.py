@@ -46,7 +46,7 @@ class Corrupt(nn.Module):
         - output: as ``x``.
 
     Raises:
-        UnknownNameError, NotImplementedError, TypeError, ValueError: bad arguments (checked at construction).
+        UnknownNameError, TypeError, ValueError: bad arguments (checked at construction).
     """
 
     def __init__(self, name: str, severity: int, *, seed: int = 0, scale: str = "auto", backend: str = "auto"):
@@ -108,7 +108,7 @@ class RandomCorruption(nn.Module):
         - output: as ``x``.
 
     Raises:
-        UnknownNameError, NotImplementedError: a name is unknown or not implemented yet.
+        UnknownNameError: a name is unknown.
         ValueError: empty ``names``/``severities``, a severity outside 1..5, ``p`` outside [0, 1].
     """
 
