@@ -81,9 +81,17 @@ def check_correctness(names: list[str]) -> None:
         assert err <= 2e-5, f"{name}: cpu vs reference max diff {err}"
 
 
+def tree_has_core(tree: Path) -> bool:
+    """A source tree with a built ``pyrepair/_core`` (a worktree build); else the installed package is used."""
+    return any((tree / "pyrepair").glob("_core*.so")) or any((tree / "pyrepair").glob("_core*.pyd"))
+
+
 def run_side(side: str, names: list[str], size: int, before: str | None) -> dict[str, float]:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    env["PYTHONPATH"] = before if side == "before" else str(ROOT)
+    if side == "before":
+        env["PYTHONPATH"] = before
+    elif tree_has_core(ROOT):
+        env["PYTHONPATH"] = str(ROOT)
     cmd = [sys.executable, __file__, "--worker", side, "--size", str(size), "--names", ",".join(names)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -103,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, names, args.size)))
         return
-    sys.path.insert(0, str(ROOT))
+    if tree_has_core(ROOT):
+        sys.path.insert(0, str(ROOT))
     check_correctness(names)
     sides = [s for s in SIDES if s != "before" or args.before]
     rows = []
