@@ -9,11 +9,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 
 #include "common/fastmath.h"
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "corrupt/corrupt.h"
+#include "corrupt/poisson_table.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define PR_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -248,14 +251,32 @@ PR_SIMD_CLONES void shot_apply(const double* k, float* out, int64_t cnt, float p
   for (int64_t j = 0; j < cnt; ++j) out[j] = clip01(static_cast<float>(k[j]) / photons);
 }
 
-// Shot noise: chunk = kLanes consecutive elements of one image (element i owns blocks i * 64 + j).
+// The tables of the last photons value (building them costs ~0.1-1 ms; a batch loop calls with one photons).
+std::shared_ptr<const PoissonTables> cached_tables(float photons) {
+  static std::mutex mu;
+  static std::shared_ptr<const PoissonTables> last;
+  static float last_photons = -1.f;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!last || last_photons != photons) {
+    last = std::make_shared<const PoissonTables>(poisson_tables(photons));
+    last_photons = photons;
+  }
+  return last;
+}
+
+// Shot noise: chunk = kLanes consecutive elements of one image (element i owns blocks i * 64 + j). 8-bit elements
+// (poisson_table.h) are drawn from the tables, the others by poisson_lanes (+ the scalar PTRS fallback).
 void shot_noise_cpu(const CorruptParams& p) {
   const int64_t n = p.image();
   const int64_t nch = (n + kLanes - 1) / kLanes;
+  std::shared_ptr<const PoissonTables> tables;
+  if (p.a <= kTableMaxPhotons) tables = cached_tables(p.a);
+  const PoissonTableView tv = tables ? tables->view() : PoissonTableView{nullptr, nullptr, nullptr, nullptr};
   parallel_for(p.b * nch, 16, [&](int64_t begin, int64_t end) {
     Words w;
     double k[kLanes];
     int64_t ok[kLanes];
+    int key[kLanes];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t img = t / nch;
       const int64_t ch = t % nch;
@@ -264,11 +285,23 @@ void shot_noise_cpu(const CorruptParams& p) {
       const uint64_t stream = corrupt_stream(p, img);
       philox_lanes(p.seed, stream, static_cast<uint64_t>(i0) * kPoissonBlocks, kPoissonBlocks, w);
       const float* x = p.x + img * n + i0;
-      poisson_lanes(x, p.a, w, cnt, k, ok);
+      int64_t n_tab = 0;
       for (int64_t l = 0; l < cnt; ++l) {
-        if (!ok[l]) {
-          k[l] = poisson_draw(static_cast<double>(x[l]) * static_cast<double>(p.a), p.seed, stream,
-                              static_cast<uint64_t>(i0 + l), 1);  // attempt 0 rejected in the lanes
+        key[l] = tables ? shot_table_key(x[l]) : -1;
+        n_tab += key[l] >= 0;
+      }
+      if (n_tab < cnt) {
+        poisson_lanes(x, p.a, w, cnt, k, ok);
+        for (int64_t l = 0; l < cnt; ++l) {
+          if (!ok[l] && key[l] < 0) {
+            k[l] = poisson_draw(static_cast<double>(x[l]) * static_cast<double>(p.a), p.seed, stream,
+                                static_cast<uint64_t>(i0 + l), 1);  // attempt 0 rejected in the lanes
+          }
+        }
+      }
+      if (n_tab > 0) {
+        for (int64_t l = 0; l < cnt; ++l) {
+          if (key[l] >= 0) k[l] = poisson_table_sample(tv, key[l], unit53_split(w.w[0][l], w.w[1][l]));
         }
       }
       shot_apply(k, p.out + img * n + i0, cnt, p.a);
