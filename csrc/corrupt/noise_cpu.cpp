@@ -23,6 +23,12 @@
 #else
 #define PR_SIMD_CLONES
 #endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#define PR_PHILOX_AVX2 1
+#include <immintrin.h>
+#else
+#define PR_PHILOX_AVX2 0
+#endif
 
 namespace pyrepair {
 
@@ -35,7 +41,7 @@ struct Words {
 };
 
 // Philox 4x32-10 of blocks base + l * stride (l < kLanes) of (seed, stream): philox_block, lane-parallel.
-PR_SIMD_CLONES void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
+PR_SIMD_CLONES void philox_lanes_generic(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
   using namespace philox_detail;
   uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
   for (int l = 0; l < kLanes; ++l) {
@@ -66,6 +72,64 @@ PR_SIMD_CLONES void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, 
     out.w[2][l] = c2[l];
     out.w[3][l] = c3[l];
   }
+}
+
+#if PR_PHILOX_AVX2
+// 32 x 32 -> 64 bit products of 8 lanes by m (in every 32-bit half): low and high words, lane order kept.
+__attribute__((target("avx2"))) inline void mul_lo_hi(__m256i a, __m256i m, __m256i* lo, __m256i* hi) {
+  const __m256i ev = _mm256_mul_epu32(a, m);                         // lanes 0, 2, 4, 6
+  const __m256i od = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  // lanes 1, 3, 5, 7
+  *lo = _mm256_blend_epi32(ev, _mm256_slli_epi64(od, 32), 0xAA);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(ev, 32), od, 0xAA);
+}
+
+// philox_lanes_generic with AVX2 intrinsics (the compiler's vectorisation of the 64-bit products shuffles a lot):
+// the same words.
+__attribute__((target("avx2"))) void philox_lanes_avx2(uint64_t seed, uint64_t stream, uint64_t base,
+                                                       uint64_t stride, Words& out) {
+  using namespace philox_detail;
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kM0)), m1 = _mm256_set1_epi32(static_cast<int>(kM1));
+  const __m256i s2 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(stream)));
+  const __m256i s3 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(stream >> 32)));
+  for (int v = 0; v < kLanes; v += 8) {
+    alignas(32) uint32_t lo[8], hi[8];
+    for (int l = 0; l < 8; ++l) {
+      const uint64_t blk = base + static_cast<uint64_t>(v + l) * stride;
+      lo[l] = static_cast<uint32_t>(blk);
+      hi[l] = static_cast<uint32_t>(blk >> 32);
+    }
+    __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
+    __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
+    __m256i c2 = s2, c3 = s3;
+    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+    for (int r = 0; r < 10; ++r) {
+      __m256i p0lo, p0hi, p1lo, p1hi;
+      mul_lo_hi(c0, m0, &p0lo, &p0hi);
+      mul_lo_hi(c2, m1, &p1lo, &p1hi);
+      const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(p1hi, c1), _mm256_set1_epi32(static_cast<int>(k0)));
+      const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(p0hi, c3), _mm256_set1_epi32(static_cast<int>(k1)));
+      c0 = n0;
+      c1 = p1lo;
+      c2 = n2;
+      c3 = p0lo;
+      k0 += kW0;
+      k1 += kW1;
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[0] + v), c0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[1] + v), c1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[2] + v), c2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[3] + v), c3);
+  }
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
+#if PR_PHILOX_AVX2
+  if (kHasAvx2) return philox_lanes_avx2(seed, stream, base, stride, out);
+#endif
+  philox_lanes_generic(seed, stream, base, stride, out);
 }
 
 // Standard normals of kLanes blocks, interleaved as in the stream: z[4 l + k] = element k of block l.

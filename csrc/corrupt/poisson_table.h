@@ -12,9 +12,11 @@
 // kTableTail (and j > 0); cdf[i] = cdf[i-1] + q_{lo+i} from the lowest kept k = lo upwards; total = cdf[len-1].
 // (Unnormalised: no exp, no underflow; the dropped tails weigh < 1e-30 of the mode term.) A draw with the
 // uniform u = unit53(words 0, 1 of block i * 64) (the inversion's words) is k = lo + the smallest index i with
-// u * total <= cdf[i]: exact inversion of the float64 CDF. A guide of kTableGuide start indices per table
-// (guide[g] = first i with cdf[i] >= total * (g / kTableGuide)) only shortens the walk; the walk from any start
-// finds that same smallest index.
+// u * total <= cdf[i]: exact inversion of the float64 CDF (torch.searchsorted in the reference). The search is
+// guided: guide[g] = first i with cdf[i] >= total * (g / G), g = 0..G (G = kTableGuide, a power of two, so g / G
+// and u * G are exact). For u in [g / G, (g + 1) / G), rounding being monotone, total * (g / G) <= u * total <=
+// total * ((g + 1) / G), so the answer lies in [guide[g], guide[g + 1]]: an upward walk from guide[g], bounded by
+// guide[g + 1], finds it (most buckets hold one index: no comparison at all).
 #pragma once
 
 #include <cmath>
@@ -25,9 +27,9 @@
 
 namespace pyrepair {
 
-constexpr float kTableMaxPhotons = 4096.0f;  // tables only for photons <= this (largest table ~1600 entries)
+constexpr float kTableMaxPhotons = 4096.0f;  // tables only for photons <= this (largest table ~1600 entries < 2^16)
 constexpr double kTableTail = 1e-32;         // terms below this (mode term = 1) are dropped
-constexpr int kTableGuide = 64;              // guide entries per table
+constexpr int kTableGuide = 512;             // guide buckets per table (power of two)
 constexpr int kTableKeys = 256;
 
 // Table key of x: k if x == float(k) / 255.0f, else -1.
@@ -42,24 +44,27 @@ struct PoissonTableView {
   const double* cdf;    // all tables back to back
   const double* total;  // [kTableKeys]: cdf[off + len - 1]
   const int32_t* info;  // [kTableKeys][3]: offset in cdf, lo (count of entry 0), len
-  const int32_t* guide;  // [kTableKeys][kTableGuide]: start index
+  const uint16_t* guide;  // [kTableKeys][kTableGuide + 1]: bucket bounds
 };
 
 // Count for table `key` and the float64 uniform u in (0, 1).
 PR_HD double poisson_table_sample(const PoissonTableView& t, int key, double u) {
-  const int32_t off = t.info[3 * key], lo = t.info[3 * key + 1], len = t.info[3 * key + 2];
-  const double* c = t.cdf + off;
-  const double target = u * t.total[key];
-  int32_t i = t.guide[key * kTableGuide + static_cast<int>(u * static_cast<double>(kTableGuide))];
-  while (i > 0 && target <= c[i - 1]) --i;
-  while (i < len - 1 && target > c[i]) ++i;
-  return static_cast<double>(lo + i);
+  const uint16_t* gd = t.guide + key * (kTableGuide + 1) + static_cast<int>(u * static_cast<double>(kTableGuide));
+  int32_t i = gd[0];
+  const int32_t end = gd[1];
+  if (i < end) {
+    const double* c = t.cdf + t.info[3 * key];
+    const double target = u * t.total[key];
+    while (i < end && target > c[i]) ++i;
+  }
+  return static_cast<double>(t.info[3 * key + 1] + i);
 }
 
 // Host-side storage of the tables of one photons value.
 struct PoissonTables {
   std::vector<double> cdf, total;
-  std::vector<int32_t> info, guide;
+  std::vector<int32_t> info;
+  std::vector<uint16_t> guide;
   PoissonTableView view() const { return {cdf.data(), total.data(), info.data(), guide.data()}; }
 };
 
@@ -90,10 +95,10 @@ inline void poisson_table_one(double lam, PoissonTables& t) {
   t.info.push_back(static_cast<int32_t>(mode) - static_cast<int32_t>(down.size()));
   t.info.push_back(len);
   int32_t i = 0;
-  for (int g = 0; g < kTableGuide; ++g) {
+  for (int g = 0; g <= kTableGuide; ++g) {
     const double thr = s * (static_cast<double>(g) / static_cast<double>(kTableGuide));
     while (i < len - 1 && t.cdf[static_cast<size_t>(off + i)] < thr) ++i;
-    t.guide.push_back(i);
+    t.guide.push_back(static_cast<uint16_t>(i));
   }
 }
 
