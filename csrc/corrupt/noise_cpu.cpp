@@ -315,26 +315,13 @@ PR_SIMD_CLONES void shot_apply(const double* k, float* out, int64_t cnt, float p
   for (int64_t j = 0; j < cnt; ++j) out[j] = clip01(static_cast<float>(k[j]) / photons);
 }
 
-// The tables of the last photons value (building them costs ~0.1-1 ms; a batch loop calls with one photons).
-std::shared_ptr<const PoissonTables> cached_tables(float photons) {
-  static std::mutex mu;
-  static std::shared_ptr<const PoissonTables> last;
-  static float last_photons = -1.f;
-  std::lock_guard<std::mutex> lock(mu);
-  if (!last || last_photons != photons) {
-    last = std::make_shared<const PoissonTables>(poisson_tables(photons));
-    last_photons = photons;
-  }
-  return last;
-}
-
 // Shot noise: chunk = kLanes consecutive elements of one image (element i owns blocks i * 64 + j). 8-bit elements
 // (poisson_table.h) are drawn from the tables, the others by poisson_lanes (+ the scalar PTRS fallback).
 void shot_noise_cpu(const CorruptParams& p) {
   const int64_t n = p.image();
   const int64_t nch = (n + kLanes - 1) / kLanes;
   std::shared_ptr<const PoissonTables> tables;
-  if (p.a <= kTableMaxPhotons) tables = cached_tables(p.a);
+  if (p.a <= kTableMaxPhotons) tables = cached_poisson_tables(p.a);
   const PoissonTableView tv = tables ? tables->view() : PoissonTableView{nullptr, nullptr, nullptr, nullptr};
   parallel_for(p.b * nch, 16, [&](int64_t begin, int64_t end) {
     Words w;
@@ -374,6 +361,18 @@ void shot_noise_cpu(const CorruptParams& p) {
 }
 
 }  // namespace
+
+std::shared_ptr<const PoissonTables> cached_poisson_tables(float photons) {
+  static std::mutex mu;
+  static std::shared_ptr<const PoissonTables> last;
+  static float last_photons = -1.f;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!last || last_photons != photons) {
+    last = std::make_shared<const PoissonTables>(poisson_tables(photons));
+    last_photons = photons;
+  }
+  return last;
+}
 
 void corrupt_noise_cpu(const CorruptParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;

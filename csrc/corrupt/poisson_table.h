@@ -21,6 +21,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/macros.h"
@@ -111,5 +112,8 @@ inline PoissonTables poisson_tables(float photons) {
   }
   return t;
 }
+
+// poisson_tables(photons), cached (the last photons value; thread-safe): noise_cpu.cpp, used by the CUDA host code.
+std::shared_ptr<const PoissonTables> cached_poisson_tables(float photons);
 
 }  // namespace pyrepair
