@@ -4,7 +4,8 @@
 // corrupt.h as loops over lanes that the compiler vectorises (Philox rounds, fm_log, fm_sincos_2pi, the Poisson
 // inversion in lock step, the first PTRS attempt), with the same operations in the same order, so the results
 // equal the scalar definitions (and the CUDA kernel) bit for bit. The hot loops are cloned for AVX-512 / AVX2
-// (GCC target_clones, chosen at load time). Every output is written from its own indices: any thread count,
+// (GCC target_clones, chosen at load time); Philox has hand-written AVX2 (x86-64 with AVX2, checked at load time).
+// Shot noise on 8-bit elements inverts the per-photons CDF tables of poisson_table.h (one uniform per element). Every output is written from its own indices: any thread count,
 // same result.
 #include <algorithm>
 #include <cmath>
