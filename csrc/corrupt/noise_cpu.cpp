@@ -123,7 +123,10 @@ __attribute__((target("avx2"))) void philox_lanes_avx2(uint64_t seed, uint64_t s
   }
 }
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+const bool kHasAvx2 = [] {
+  __builtin_cpu_init();  // static initialiser: may run before libgcc's own CPU detection
+  return __builtin_cpu_supports("avx2") != 0;
+}();
 #endif
 
 void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
