@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -240,6 +241,8 @@ def test_shot_table_keys_are_exactly_the_8bit_values():
     k = torch.arange(256)
     x8 = k.float() / 255
     assert torch.equal(R._table_keys(x8), k)
+    np_div = torch.from_numpy(np.arange(256, dtype=np.uint8) / np.float32(255.0))  # the uint8 API's conversion
+    assert np_div.dtype == torch.float32 and torch.equal(R._table_keys(np_div), k)
     off = torch.nextafter(x8, torch.full_like(x8, 2.0))
     assert (R._table_keys(off) == -1).all()
     assert (R._table_keys(torch.tensor([-0.0, float("nan"), 1.5, -1 / 255])) == torch.tensor([0, -1, -1, -1])).all()
