@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
             f"run: `{cmd}`. Machine: {os.uname().machine}, {os.cpu_count()} logical cores.",
             "",
         ]
-        Path(args.out).write_text("\n".join(head) + table + "\n")
+        Path(args.out).write_text("\n".join(head) + "\n" + table + "\n")
 
 
 if __name__ == "__main__":
