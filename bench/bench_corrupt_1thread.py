@@ -1,11 +1,16 @@
 """Per-core throughput of the corruptions: pyrepair (1 OpenMP thread) vs ``imagecorruptions`` (1 thread), and
 optionally an earlier pyrepair build ("before"), measured round-robin in fresh processes so that load on a shared
-machine hits every side alike. Severity 3, CIFAR constants at 32 px, ImageNet constants at 224 px, uniform random
-images (the throughput of these kernels does not depend on the content).
+machine hits every side alike. Severity 3; pyrepair uses the CIFAR constants at 32 px and the ImageNet constants at
+224 px, imagecorruptions always its ImageNet constants (speed is what is compared). Images are uniform random 8-bit
+values (``--images u8``, default: ``randint(0, 256) / 255``, what CIFAR-10-C / ImageNet-C regeneration feeds; the
+peer gets the same uint8 arrays) or uniform random floats (``--images float``: no value is k/255, so shot_noise
+takes its general inversion / PTRS path instead of the 8-bit CDF tables; the other kernels do not care).
 
     python bench/bench_corrupt_1thread.py                                   # ours vs imagecorruptions
     python bench/bench_corrupt_1thread.py --before /path/to/old/tree        # + an older build (its pyrepair/)
     python bench/bench_corrupt_1thread.py --names zoom_blur,fog --rounds 3 --out bench/results/x.md
+    python bench/bench_corrupt_1thread.py --names gaussian_noise,shot_noise,impulse_noise,speckle_noise \
+        --before /path/to/old/tree --out bench/results/noise-speedup-cpu.md  # the noise table
 
 Each side runs in its own process (``--worker``) with OMP/MKL/OpenBLAS and torch/cv2 threads set to 1 and is
 timed in process CPU time (``time.process_time``: one thread, so this is the per-core cost, robust to other load
@@ -23,8 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_NAMES = ("zoom_blur", "elastic_transform", "defocus_blur", "pixelate", "gaussian_blur", "glass_blur",
-                 "motion_blur", "fog", "contrast", "brightness", "saturate")
+DEFAULT_NAMES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "zoom_blur", "elastic_transform",
+                 "defocus_blur", "pixelate", "gaussian_blur", "glass_blur", "motion_blur", "fog", "contrast",
+                 "brightness", "saturate")
 SIDES = ("before", "after", "imagecorruptions")
 
 
@@ -37,13 +43,22 @@ def _best(fn, reps: int) -> float:
     return best
 
 
-def worker(side: str, names: list[str], size: int) -> dict[str, float]:
+def _images(n: int, size: int, kind: str):  # noqa: ANN202
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    if kind == "u8":
+        return torch.randint(0, 256, (n, 3, size, size), generator=g).float() / 255
+    return torch.rand(n, 3, size, size, generator=g)
+
+
+def worker(side: str, names: list[str], size: int, kind: str) -> dict[str, float]:
     """Images per second of ``side`` for each corruption (runs inside the worker process)."""
     import numpy as np
     import torch
 
     torch.set_num_threads(1)
-    x = torch.rand(500 if size <= 64 else 8, 3, size, size, generator=torch.Generator().manual_seed(0))
+    x = _images(500 if size <= 64 else 8, size, kind)
     out: dict[str, float] = {}
     if side == "imagecorruptions":
         import cv2
@@ -67,13 +82,11 @@ def worker(side: str, names: list[str], size: int) -> dict[str, float]:
     return out
 
 
-def check_correctness(names: list[str]) -> None:
+def check_correctness(names: list[str], kind: str) -> None:
     """Correctness first: the CPU kernels equal the torch reference (max abs difference <= 2e-5) on 4 images."""
-    import torch
-
     from pyrepair import corrupt
 
-    x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    x = _images(4, 32, kind)
     for name in names:
         ours = corrupt.apply(x, name, 3, seed=1, scale="cifar", backend="cpu")
         ref = corrupt.apply(x, name, 3, seed=1, scale="cifar", backend="reference")
@@ -86,13 +99,14 @@ def tree_has_core(tree: Path) -> bool:
     return any((tree / "pyrepair").glob("_core*.so")) or any((tree / "pyrepair").glob("_core*.pyd"))
 
 
-def run_side(side: str, names: list[str], size: int, before: str | None) -> dict[str, float]:
+def run_side(side: str, names: list[str], size: int, before: str | None, kind: str) -> dict[str, float]:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     if side == "before":
         env["PYTHONPATH"] = before
     elif tree_has_core(ROOT):
         env["PYTHONPATH"] = str(ROOT)
-    cmd = [sys.executable, __file__, "--worker", side, "--size", str(size), "--names", ",".join(names)]
+    cmd = [sys.executable, __file__, "--worker", side, "--size", str(size), "--names", ",".join(names),
+           "--images", kind]  # fmt: skip
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -103,24 +117,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="32,224")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--before", default=None, help="a source tree whose pyrepair/ (with _core) is the old build")
+    ap.add_argument("--images", default="u8", choices=("u8", "float"), help="8-bit valued (default) or float images")
     ap.add_argument("--out", default=None, help="markdown file to write")
     ap.add_argument("--worker", default=None, choices=SIDES, help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=32, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     names = [n for n in args.names.split(",") if n]
     if args.worker:
-        print(json.dumps(worker(args.worker, names, args.size)))
+        print(json.dumps(worker(args.worker, names, args.size, args.images)))
         return
     if tree_has_core(ROOT):
         sys.path.insert(0, str(ROOT))
-    check_correctness(names)
+    check_correctness(names, args.images)
     sides = [s for s in SIDES if s != "before" or args.before]
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         best: dict[str, dict[str, float]] = {s: {} for s in sides}
         for _ in range(args.rounds):
             for side in sides:
-                for name, v in run_side(side, names, size, args.before).items():
+                for name, v in run_side(side, names, size, args.before, args.images).items():
                     best[side][name] = max(best[side].get(name, 0.0), v)
         for name in names:
             r = {s: best[s][name] for s in sides}
@@ -139,7 +154,17 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        Path(args.out).write_text(table + "\n")
+        cmd = "python bench/bench_corrupt_1thread.py " + " ".join(a for a in (argv or sys.argv[1:]) if a)
+        head = [
+            "# Corruptions, CPU, per core (1 thread each side)",
+            "",
+            f"Images per CPU second (process time, 1 thread, best of {args.rounds} rounds), severity 3, "
+            f"{'8-bit' if args.images == 'u8' else 'float'} random images; pyrepair: CIFAR constants at 32 px, "
+            "ImageNet constants at 224 px; imagecorruptions: its ImageNet constants. All sides measured in the same "
+            f"run: `{cmd}`. Machine: {os.uname().machine}, {os.cpu_count()} logical cores.",
+            "",
+        ]
+        Path(args.out).write_text("\n".join(head) + "\n" + table + "\n")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ the mean).
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -224,3 +227,85 @@ def test_device_fixture_parity(device: str):
         assert out.device == x.device
         ref = _run(name, x, backend="reference")
         torch.testing.assert_close(out.cpu(), ref.cpu(), atol=ATOL.get(name, 0.0) + 1e-6, rtol=0.0)
+
+
+# ---- shot noise on 8-bit inputs: CDF-table inversion (csrc/corrupt/poisson_table.h) ---------------------------
+
+
+def _u8_images(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, shape, generator=g).float() / 255  # what ToTensor / uint8.div(255) give
+
+
+def test_shot_table_keys_are_exactly_the_8bit_values():
+    k = torch.arange(256)
+    x8 = k.float() / 255
+    assert torch.equal(R._table_keys(x8), k)
+    np_div = torch.from_numpy(np.arange(256, dtype=np.uint8) / np.float32(255.0))  # the uint8 API's conversion
+    assert np_div.dtype == torch.float32 and torch.equal(R._table_keys(np_div), k)
+    off = torch.nextafter(x8, torch.full_like(x8, 2.0))
+    assert (R._table_keys(off) == -1).all()
+    assert (R._table_keys(torch.tensor([-0.0, float("nan"), 1.5, -1 / 255])) == torch.tensor([0, -1, -1, -1])).all()
+
+
+@pytest.mark.parametrize("photons", [3.0, 12.0, 60.0, 100.0, 500.0, 4096.0, 5000.0])
+def test_shot_noise_exact_on_8bit_and_mixed_inputs(photons: float):
+    x = _u8_images((2, 3, 16, 16), seed=2)
+    _close(
+        _run("shot_noise", x, photons=photons),
+        _run("shot_noise", x, backend="reference", photons=photons),
+        "shot_noise",
+    )
+    mixed = x.clone()
+    mixed.view(-1)[::3] = _images((2, 3, 16, 16), seed=4).view(-1)[::3]  # table and non-table elements in a chunk
+    mixed.view(-1)[1::7] = mixed.view(-1)[1::7] * 255 * (1 / 255)  # x * (1/255): often 1 ULP off k/255
+    _close(
+        _run("shot_noise", mixed, photons=photons),
+        _run("shot_noise", mixed, backend="reference", photons=photons),
+        "shot_noise",
+    )
+
+
+def test_shot_noise_8bit_thread_and_batch_independence():
+    x = _u8_images((5, 3, 33, 31), seed=5)
+    with num_threads(1):
+        one = _run("shot_noise", x, photons=100.0)
+    with num_threads(2):
+        two = _run("shot_noise", x, photons=100.0)
+    assert torch.equal(one, two)
+    part = _run("shot_noise", x[2:4].contiguous(), photons=100.0, index_offset=2)
+    assert torch.equal(part, one[2:4])
+
+
+@pytest.mark.parametrize("photons", [3.0, 100.0, 500.0, 4096.0])
+def test_poisson_tables_match_the_pmf(photons: float):
+    """Normalised table terms vs the Poisson pmf (float64 lgamma), and nothing of weight outside the table."""
+    for key, (lo, cdf) in enumerate(R.poisson_tables(photons)):
+        if key % 17:
+            continue
+        lam = float(torch.tensor(key, dtype=torch.float32) / 255) * photons
+        pmf = torch.diff(cdf, prepend=cdf.new_zeros(1)) / cdf[-1]
+        ks = torch.arange(lo, lo + cdf.numel(), dtype=torch.float64)
+        if lam == 0:
+            assert lo == 0 and cdf.numel() == 1
+            continue
+        exact = torch.exp(ks * math.log(lam) - lam - torch.lgamma(ks + 1))
+        assert (pmf - exact).abs().max().item() < 1e-12
+        assert abs(1 - exact.sum().item()) < 1e-9  # (the lgamma pmf itself is ~1e-12 relative off at lambda 4096)
+        assert cdf[0] / cdf[-1] < 1e-28 or lo == 0  # dropped tails: below the first / after the last kept term
+        assert (cdf[-1] - cdf[-2]) / cdf[-1] < 1e-28
+
+
+@pytest.mark.parametrize("photons", [12.0, 100.0, 500.0])
+def test_shot_table_and_general_paths_agree_in_distribution(photons: float):
+    """x = 64/255 (table) and the next float32 up (inversion / PTRS): both means and variances match lambda."""
+    x8 = torch.full((8, 1, 64, 64), 64.0) / 255
+    xo = torch.nextafter(x8, torch.ones_like(x8))
+    lam = float(x8[0, 0, 0, 0]) * photons
+    for x in (x8, xo):
+        k = torch.round(_run("shot_noise", x, photons=photons).double() * photons)
+        n = k.numel()
+        mean, var = k.mean().item(), k.var().item()
+        assert abs(mean - lam) < 5 * (lam / n) ** 0.5
+        assert abs(var - lam) < 5 * lam * (2 / n) ** 0.5 + 5 * (lam / n) ** 0.5
+    assert (R._table_keys(x8) >= 0).all() and (R._table_keys(xo) < 0).all()

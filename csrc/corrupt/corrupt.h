@@ -7,7 +7,9 @@
 //   gaussian / speckle: Box-Muller on block i / 4 (words (0, 1) for i % 4 < 2, else (2, 3); cosine for even i,
 //     sine for odd i), with the vectorisable fm_log / fm_sincos_2pi of common/fastmath.h;
 //   impulse: uniform from word i % 4 of block i / 4;
-//   shot: blocks i * 64 + j, j = 0..63 (inversion uses j = 0, the PTRS rejection loop uses attempt j = 0, 1, ...).
+//   shot: blocks i * 64 + j, j = 0..63 (inversion uses j = 0, the PTRS rejection loop uses attempt j = 0, 1, ...);
+//     8-bit elements (x == float(k) / 255, photons <= 4096) invert a CDF table with the words of block i * 64
+//     (poisson_table.h), the others take poisson_draw below.
 // So results depend on (seed, global image index, corruption, severity, element) only: not on batch composition,
 // thread count or device. pyrepair/corrupt/reference.py is the torch oracle that draws the same integers.
 //

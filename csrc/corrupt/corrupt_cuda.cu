@@ -3,10 +3,12 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "common/cuda_utils.cuh"
 #include "common/rng.h"
 #include "corrupt/corrupt.h"
+#include "corrupt/poisson_table.h"
 
 namespace pyrepair {
 
@@ -33,14 +35,51 @@ __global__ void block_noise_kernel(CorruptParams p, int64_t nblk) {
   }
 }
 
-// Shot noise: one thread per element (each element owns its Philox blocks).
-__global__ void shot_kernel(CorruptParams p) {
+// Shot noise: one thread per element (each element owns its Philox blocks). With tables (tv.cdf != nullptr, i.e.
+// photons <= kTableMaxPhotons), 8-bit elements invert their table (poisson_table.h), as on the CPU.
+__global__ void shot_kernel(CorruptParams p, PoissonTableView tv) {
   const int64_t n = p.image();
   const int64_t total = p.b * n;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
        t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    p.out[t] = shot_value(p.x[t], p.a, p.seed, corrupt_stream(p, t / n), static_cast<uint64_t>(t % n));
+    const float x = p.x[t];
+    const uint64_t stream = corrupt_stream(p, t / n);
+    const uint64_t elem = static_cast<uint64_t>(t % n);
+    const int key = tv.cdf != nullptr ? shot_table_key(x) : -1;
+    if (key >= 0) {
+      const Philox4 w = philox_block(p.seed, stream, elem * static_cast<uint64_t>(kPoissonBlocks));
+      const double k = poisson_table_sample(tv, key, unit53(w.v[0], w.v[1]));
+      p.out[t] = clip01(static_cast<float>(k) / p.a);
+    } else {
+      p.out[t] = shot_value(x, p.a, p.seed, stream, elem);
+    }
   }
+}
+
+// Shot noise launch: the host tables (cached) copied to one scratch buffer of the stream, freed after the kernel.
+void shot_launch(const CorruptParams& p, cudaStream_t s) {
+  const unsigned grid = grid_for(p.b * p.image(), kThreads);
+  if (!(p.a <= kTableMaxPhotons)) {
+    shot_kernel<<<grid, kThreads, 0, s>>>(p, PoissonTableView{nullptr, nullptr, nullptr, nullptr});
+    return;
+  }
+  const std::shared_ptr<const PoissonTables> t = cached_poisson_tables(p.a);
+  const size_t nd = t->total.size() + t->cdf.size(), ni = t->info.size(), ng = t->guide.size();
+  const size_t bytes = nd * sizeof(double) + ni * sizeof(int32_t) + ng * sizeof(uint16_t);
+  char* buf = nullptr;
+  PR_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&buf), bytes, s));
+  double* total = reinterpret_cast<double*>(buf);
+  double* cdf = total + t->total.size();
+  int32_t* info = reinterpret_cast<int32_t*>(buf + nd * sizeof(double));
+  uint16_t* guide = reinterpret_cast<uint16_t*>(buf + nd * sizeof(double) + ni * sizeof(int32_t));
+  PR_CUDA_CHECK(cudaMemcpyAsync(total, t->total.data(), t->total.size() * sizeof(double), cudaMemcpyHostToDevice, s));
+  PR_CUDA_CHECK(cudaMemcpyAsync(cdf, t->cdf.data(), t->cdf.size() * sizeof(double), cudaMemcpyHostToDevice, s));
+  PR_CUDA_CHECK(cudaMemcpyAsync(info, t->info.data(), ni * sizeof(int32_t), cudaMemcpyHostToDevice, s));
+  PR_CUDA_CHECK(cudaMemcpyAsync(guide, t->guide.data(), ng * sizeof(uint16_t), cudaMemcpyHostToDevice, s));
+  shot_kernel<<<grid, kThreads, 0, s>>>(p, PoissonTableView{cdf, total, info, guide});
+  PR_CUDA_CHECK(cudaGetLastError());
+  PR_CUDA_CHECK(cudaStreamSynchronize(s));  // the host tables (`t`) must outlive the copies
+  PR_CUDA_CHECK(cudaFreeAsync(buf, s));
 }
 
 // Brightness and saturate: one thread per pixel (all channels).
@@ -106,7 +145,7 @@ void corrupt_cuda(const CorruptParams& p, uintptr_t stream, int device) {
       break;
     }
     case Corruption::ShotNoise:
-      shot_kernel<<<grid_for(p.b * p.image(), kThreads), kThreads, 0, s>>>(p);
+      shot_launch(p, s);
       break;
     case Corruption::Brightness:
     case Corruption::Saturate:

@@ -4,21 +4,31 @@
 // corrupt.h as loops over lanes that the compiler vectorises (Philox rounds, fm_log, fm_sincos_2pi, the Poisson
 // inversion in lock step, the first PTRS attempt), with the same operations in the same order, so the results
 // equal the scalar definitions (and the CUDA kernel) bit for bit. The hot loops are cloned for AVX-512 / AVX2
-// (GCC target_clones, chosen at load time). Every output is written from its own indices: any thread count,
+// (GCC target_clones, chosen at load time); Philox has hand-written AVX2 (x86-64 with AVX2, checked at load time).
+// Shot noise on 8-bit elements inverts the per-photons CDF tables of poisson_table.h (one uniform per element). Every output is written from its own indices: any thread count,
 // same result.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 
 #include "common/fastmath.h"
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "corrupt/corrupt.h"
+#include "corrupt/poisson_table.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define PR_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define PR_SIMD_CLONES
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#define PR_PHILOX_AVX2 1
+#include <immintrin.h>
+#else
+#define PR_PHILOX_AVX2 0
 #endif
 
 namespace pyrepair {
@@ -32,7 +42,7 @@ struct Words {
 };
 
 // Philox 4x32-10 of blocks base + l * stride (l < kLanes) of (seed, stream): philox_block, lane-parallel.
-PR_SIMD_CLONES void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
+PR_SIMD_CLONES void philox_lanes_generic(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
   using namespace philox_detail;
   uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
   for (int l = 0; l < kLanes; ++l) {
@@ -63,6 +73,67 @@ PR_SIMD_CLONES void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, 
     out.w[2][l] = c2[l];
     out.w[3][l] = c3[l];
   }
+}
+
+#if PR_PHILOX_AVX2
+// 32 x 32 -> 64 bit products of 8 lanes by m (in every 32-bit half): low and high words, lane order kept.
+__attribute__((target("avx2"))) inline void mul_lo_hi(__m256i a, __m256i m, __m256i* lo, __m256i* hi) {
+  const __m256i ev = _mm256_mul_epu32(a, m);                         // lanes 0, 2, 4, 6
+  const __m256i od = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  // lanes 1, 3, 5, 7
+  *lo = _mm256_blend_epi32(ev, _mm256_slli_epi64(od, 32), 0xAA);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(ev, 32), od, 0xAA);
+}
+
+// philox_lanes_generic with AVX2 intrinsics (the compiler's vectorisation of the 64-bit products shuffles a lot):
+// the same words.
+__attribute__((target("avx2"))) void philox_lanes_avx2(uint64_t seed, uint64_t stream, uint64_t base,
+                                                       uint64_t stride, Words& out) {
+  using namespace philox_detail;
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kM0)), m1 = _mm256_set1_epi32(static_cast<int>(kM1));
+  const __m256i s2 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(stream)));
+  const __m256i s3 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(stream >> 32)));
+  for (int v = 0; v < kLanes; v += 8) {
+    alignas(32) uint32_t lo[8], hi[8];
+    for (int l = 0; l < 8; ++l) {
+      const uint64_t blk = base + static_cast<uint64_t>(v + l) * stride;
+      lo[l] = static_cast<uint32_t>(blk);
+      hi[l] = static_cast<uint32_t>(blk >> 32);
+    }
+    __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
+    __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
+    __m256i c2 = s2, c3 = s3;
+    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+    for (int r = 0; r < 10; ++r) {
+      __m256i p0lo, p0hi, p1lo, p1hi;
+      mul_lo_hi(c0, m0, &p0lo, &p0hi);
+      mul_lo_hi(c2, m1, &p1lo, &p1hi);
+      const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(p1hi, c1), _mm256_set1_epi32(static_cast<int>(k0)));
+      const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(p0hi, c3), _mm256_set1_epi32(static_cast<int>(k1)));
+      c0 = n0;
+      c1 = p1lo;
+      c2 = n2;
+      c3 = p0lo;
+      k0 += kW0;
+      k1 += kW1;
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[0] + v), c0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[1] + v), c1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[2] + v), c2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[3] + v), c3);
+  }
+}
+
+const bool kHasAvx2 = [] {
+  __builtin_cpu_init();  // static initialiser: may run before libgcc's own CPU detection
+  return __builtin_cpu_supports("avx2") != 0;
+}();
+#endif
+
+void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
+#if PR_PHILOX_AVX2
+  if (kHasAvx2) return philox_lanes_avx2(seed, stream, base, stride, out);
+#endif
+  philox_lanes_generic(seed, stream, base, stride, out);
 }
 
 // Standard normals of kLanes blocks, interleaved as in the stream: z[4 l + k] = element k of block l.
@@ -248,14 +319,19 @@ PR_SIMD_CLONES void shot_apply(const double* k, float* out, int64_t cnt, float p
   for (int64_t j = 0; j < cnt; ++j) out[j] = clip01(static_cast<float>(k[j]) / photons);
 }
 
-// Shot noise: chunk = kLanes consecutive elements of one image (element i owns blocks i * 64 + j).
+// Shot noise: chunk = kLanes consecutive elements of one image (element i owns blocks i * 64 + j). 8-bit elements
+// (poisson_table.h) are drawn from the tables, the others by poisson_lanes (+ the scalar PTRS fallback).
 void shot_noise_cpu(const CorruptParams& p) {
   const int64_t n = p.image();
   const int64_t nch = (n + kLanes - 1) / kLanes;
+  std::shared_ptr<const PoissonTables> tables;
+  if (p.a <= kTableMaxPhotons) tables = cached_poisson_tables(p.a);
+  const PoissonTableView tv = tables ? tables->view() : PoissonTableView{nullptr, nullptr, nullptr, nullptr};
   parallel_for(p.b * nch, 16, [&](int64_t begin, int64_t end) {
     Words w;
     double k[kLanes];
     int64_t ok[kLanes];
+    int key[kLanes];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t img = t / nch;
       const int64_t ch = t % nch;
@@ -264,11 +340,23 @@ void shot_noise_cpu(const CorruptParams& p) {
       const uint64_t stream = corrupt_stream(p, img);
       philox_lanes(p.seed, stream, static_cast<uint64_t>(i0) * kPoissonBlocks, kPoissonBlocks, w);
       const float* x = p.x + img * n + i0;
-      poisson_lanes(x, p.a, w, cnt, k, ok);
+      int64_t n_tab = 0;
       for (int64_t l = 0; l < cnt; ++l) {
-        if (!ok[l]) {
-          k[l] = poisson_draw(static_cast<double>(x[l]) * static_cast<double>(p.a), p.seed, stream,
-                              static_cast<uint64_t>(i0 + l), 1);  // attempt 0 rejected in the lanes
+        key[l] = tables ? shot_table_key(x[l]) : -1;
+        n_tab += key[l] >= 0;
+      }
+      if (n_tab < cnt) {
+        poisson_lanes(x, p.a, w, cnt, k, ok);
+        for (int64_t l = 0; l < cnt; ++l) {
+          if (!ok[l] && key[l] < 0) {
+            k[l] = poisson_draw(static_cast<double>(x[l]) * static_cast<double>(p.a), p.seed, stream,
+                                static_cast<uint64_t>(i0 + l), 1);  // attempt 0 rejected in the lanes
+          }
+        }
+      }
+      if (n_tab > 0) {
+        for (int64_t l = 0; l < cnt; ++l) {
+          if (key[l] >= 0) k[l] = poisson_table_sample(tv, key[l], unit53_split(w.w[0][l], w.w[1][l]));
         }
       }
       shot_apply(k, p.out + img * n + i0, cnt, p.a);
@@ -277,6 +365,18 @@ void shot_noise_cpu(const CorruptParams& p) {
 }
 
 }  // namespace
+
+std::shared_ptr<const PoissonTables> cached_poisson_tables(float photons) {
+  static std::mutex mu;
+  static std::shared_ptr<const PoissonTables> last;
+  static float last_photons = -1.f;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!last || last_photons != photons) {
+    last = std::make_shared<const PoissonTables>(poisson_tables(photons));
+    last_photons = photons;
+  }
+  return last;
+}
 
 void corrupt_noise_cpu(const CorruptParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;

@@ -13,8 +13,13 @@ saturate are bit-identical between the C++ kernels and the reference; contrast d
 order of the mean (<= 1e-6). The noise kernels use no libm transcendental: Box-Muller takes the float32 ``fm_log``
 / ``fm_sincos_2pi`` and shot noise's PTRS acceptance test the float64 ``fm_log_d`` / ``fm_log_factorial``
 (``csrc/common/fastmath.h``, a few ULP; torch twins in :mod:`.reference`), and only IEEE +, -, *, / and sqrt
-besides. Shot noise is an exact Poisson sampler up to float64 rounding: inversion by sequential search for
-``lambda < 10``, PTRS (Hoermann 1993) above.
+besides. Shot noise is an exact Poisson sampler up to float64 rounding: 8-bit inputs (``x == float32(k) / 255``,
+what ``uint8 / 255`` gives) with ``photons <= 4096`` invert a float64 CDF table of their rate (256 tables per
+photons value, ``csrc/corrupt/poisson_table.h``; one uniform, the inversion's words); any other element uses
+inversion by sequential search for ``lambda < 10`` and PTRS (Hoermann 1993) above. The choice depends on the
+element's value and photons only, so the seed layout above and its independence properties hold; the outputs on
+8-bit inputs with ``lambda >= 10`` (and, by rounding of the table sums, rarely below) differ from pyrepair builds
+before the tables (same distribution).
 spatter (:mod:`._spatter`) is bit-identical (series log / cos, same operation order).
 jpeg_compression (:mod:`._jpeg`) draws nothing (seed and severity do not enter it; the quality does) and is
 bit-identical across back-ends.

@@ -22,11 +22,14 @@ severity, element) - never on batch composition, thread count or device.
 * impulse: one uniform ``u_i`` = word ``i % 4`` of block ``i // 4``; ``u < amount / 2`` -> 0 (pepper),
   ``amount / 2 <= u < amount`` -> 1 (salt), else unchanged: each value independently replaced with probability
   ``amount``, salt and pepper equally likely (skimage ``random_noise(mode='s&p')`` semantics, Bernoulli form).
-* shot: element ``i`` owns blocks ``i * 64 + j`` (j = 0..63) of the image's stream; see :func:`poisson`.
+* shot: element ``i`` owns blocks ``i * 64 + j`` (j = 0..63) of the image's stream; 8-bit inputs
+  (``x == float32(k) / 255``, photons <= 4096) invert per-photons CDF tables (:func:`poisson_tables`), every other
+  element goes through :func:`poisson`; see :func:`shot_noise`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,6 +48,7 @@ __all__ = [
     "image_streams",
     "impulse_noise",
     "poisson",
+    "poisson_tables",
     "saturate",
     "shot_noise",
     "speckle_noise",
@@ -55,6 +59,8 @@ _U64 = 2**64
 POISSON_BLOCKS = 64  # Philox blocks reserved per element for shot noise (attempts of the rejection loop)
 POISSON_INVERSION_MAX = 10.0  # lambda below this: inversion by sequential search; at or above: PTRS
 _INVERSION_MAX_K = 100  # sequential search stops here (P(k > 100 | lambda < 10) < 1e-60)
+TABLE_MAX_PHOTONS = 4096.0  # shot noise: CDF tables for 8-bit inputs only when photons <= this
+_TABLE_TAIL = 1e-32  # table terms below this (mode term = 1) are dropped
 
 
 def _f32(v: float) -> float:
@@ -341,11 +347,88 @@ def poisson(lam: torch.Tensor, seed: int, streams: list[int]) -> torch.Tensor:
     return out.reshape(bsz, n)
 
 
-def shot_noise(x: torch.Tensor, photons: float, seed: int, streams: list[int]) -> torch.Tensor:
-    """``clip(Poisson(x * photons) / photons)`` (spec §C.2 item 2); rate in float64, result in float32."""
+def _poisson_table(lam: float) -> tuple[int, list[float]]:
+    """(lo, cdf) of one rate, in Python floats (IEEE float64, the operations of ``poisson_table_one`` in
+    ``csrc/corrupt/poisson_table.h`` in the same order): unnormalised terms ``q_m = 1`` at the mode
+    ``m = floor(lam)``, ``q_j = q_{j-1} (lam / j)`` upwards and ``q_{j-1} = q_j (j / lam)`` downwards while
+    ``>= 1e-32``; ``cdf`` is their running sum from the lowest kept count ``lo`` upwards."""
+    mode = math.floor(lam)
+    down: list[float] = []
+    q, j = 1.0, float(mode)
+    while j > 0.0:
+        q = q * (j / lam)
+        j = j - 1.0
+        if q < _TABLE_TAIL:
+            break
+        down.append(q)
+    up: list[float] = []
+    q, j = 1.0, float(mode) + 1.0
+    while True:
+        q = q * (lam / j)
+        if q < _TABLE_TAIL:
+            break
+        up.append(q)
+        j = j + 1.0
+    cdf, s = [], 0.0
+    for v in [*reversed(down), 1.0, *up]:
+        s = s + v
+        cdf.append(s)
+    return int(mode) - len(down), cdf
+
+
+@functools.lru_cache(maxsize=8)
+def poisson_tables(photons: float) -> tuple[tuple[int, torch.Tensor], ...]:
+    """The 256 CDF tables of ``photons`` (float32-rounded, <= 4096): entry ``k`` is ``(lo, cdf)`` (cdf float64,
+    shape (len,)) for the rate ``float64(float32(k) / 255) * float64(photons)`` (see :func:`shot_noise`)."""
     c = _f32(photons)
-    lam = x.reshape(x.shape[0], math.prod(x.shape[1:])).to(torch.float64) * c
-    k = poisson(lam, seed, streams)
+    out = []
+    for k in range(256):
+        lo, cdf = _poisson_table(float(np.float32(k) / np.float32(255.0)) * c)
+        out.append((lo, torch.tensor(cdf, dtype=torch.float64)))
+    return tuple(out)
+
+
+def _table_keys(x: torch.Tensor) -> torch.Tensor:
+    """int64 key ``k`` where float32 ``x == float32(k) / 255`` (``k`` in 0..255), else -1."""
+    kf = torch.floor(x * 255.0 + 0.5)
+    ok = (x >= 0) & (x <= 1) & (kf / 255.0 == x)
+    return torch.where(ok, kf, torch.full_like(kf, -1.0)).to(torch.int64)
+
+
+def shot_noise(x: torch.Tensor, photons: float, seed: int, streams: list[int]) -> torch.Tensor:
+    """``clip(Poisson(x * photons) / photons)`` (spec §C.2 item 2); rate ``lam = float64(x) * photons``, result in
+    float32.
+
+    8-bit elements (``x == float32(k) / 255``, what ``uint8 / 255`` gives) when ``photons <= 4096``: exact
+    inversion of the float64 CDF table of their rate (:func:`poisson_tables`): ``k = lo + `` the smallest index
+    ``i`` with ``u * cdf[-1] <= cdf[i]``, ``u`` the float64 uniform of words (0, 1) of block ``i_elem * 64`` (the
+    inversion's). Every other element: :func:`poisson` (inversion below 10, PTRS above). Both are exact samplers
+    up to float64 rounding; the choice depends on (x, photons) only.
+    """
+    c = _f32(photons)
+    bsz, n = x.shape[0], math.prod(x.shape[1:])
+    xf = x.reshape(bsz, n)
+    lam = xf.to(torch.float64) * c
+    keys = _table_keys(xf) if c <= TABLE_MAX_PHOTONS else torch.full_like(xf, -1, dtype=torch.int64)
+    tab = keys >= 0
+    k = poisson(torch.where(tab, torch.zeros_like(lam), lam), seed, streams)  # tabled: replaced below
+    if bool(tab.any()):
+        img, elem = tab.nonzero(as_tuple=True)
+        lo = torch.tensor([st & _MASK32 for st in streams], dtype=torch.int64, device=x.device)
+        hi = torch.tensor([st >> 32 for st in streams], dtype=torch.int64, device=x.device)
+        block = elem * POISSON_BLOCKS
+        w = philox4x32_10((block & _MASK32, block >> 32, lo[img], hi[img]), (seed & _MASK32, seed >> 32))
+        u = _unit53(w[0], w[1])
+        kt = keys[img, elem]
+        draw = torch.empty_like(u)
+        tables = poisson_tables(c)
+        for key in torch.unique(kt).tolist():
+            sel = kt == key
+            t_lo, cdf = tables[key]
+            cdf = cdf.to(x.device)
+            i = torch.searchsorted(cdf, u[sel] * cdf[-1]).clamp(max=cdf.numel() - 1)
+            draw[sel] = (i + t_lo).to(torch.float64)
+        k[img, elem] = draw
     return _clip(k.to(torch.float32).reshape(x.shape) / torch.tensor(c, dtype=torch.float32, device=x.device))
 
 
