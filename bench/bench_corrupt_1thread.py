@@ -28,9 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_NAMES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "zoom_blur", "elastic_transform",
-                 "defocus_blur", "pixelate", "gaussian_blur", "glass_blur", "motion_blur", "fog", "contrast",
-                 "brightness", "saturate")
+# all 19, spec §C.1 order (pyrepair.corrupt.names(); spelled out: the parent process imports pyrepair late)
+DEFAULT_NAMES = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur",
+                 "zoom_blur", "snow", "frost", "fog", "brightness", "contrast", "elastic_transform", "pixelate",
+                 "jpeg_compression", "speckle_noise", "gaussian_blur", "spatter", "saturate")
 SIDES = ("before", "after", "imagecorruptions")
 
 
