@@ -59,7 +59,6 @@ PR_CLONES void jpeg_block_lanes(double* __restrict s, const double* __restrict d
       const double qv = static_cast<double>(q[k * 8 + l]);
       const double* dl = d + l * 8;
       double* fk = f + (k * 8 + l) * L;
-      bool any = false;
       for (int j = 0; j < L; ++j) {
         double c = dl[0] * src[j];
         c = c + dl[1] * src[L + j];
@@ -67,10 +66,10 @@ PR_CLONES void jpeg_block_lanes(double* __restrict s, const double* __restrict d
         c = c + dl[3] * src[3 * L + j];
         const double r = c / qv;
         const double a = std::floor((r < 0.0 ? -r : r) + 0.5);
-        const double v = (r < 0.0 ? -a : a) * qv;
-        fk[j] = v;
-        any |= v != 0.0;
+        fk[j] = (r < 0.0 ? -a : a) * qv;
       }
+      int any = 0;
+      for (int j = 0; j < L; ++j) any |= fk[j] != 0.0;
       if (any) {
         nz = true;
         col_nz[l] = true;
@@ -170,26 +169,44 @@ void jpeg_run_blocks(const JpegParams& p, int64_t first, int64_t last, const int
   }
 }
 
-// Steps 7-8 for one image, row by row (jpeg_decode_pixel without the per-pixel index division).
-void jpeg_decode_image(const JpegParams& p, int64_t img, const uint8_t* luma, const uint8_t* chroma) {
-  const int64_t hw = p.plane();
-  float* out = p.out + img * p.image();
-  if (p.c == 1) {
-    for (int64_t k = 0; k < hw; ++k) out[k] = static_cast<float>(luma[k]) / 255.0f;
-    return;
+// Steps 1-2 for one colour image (jpeg_encode_pixel over all pixels, as a loop the compiler vectorises).
+PR_CLONES void jpeg_encode_rgb(const float* __restrict x, int64_t hw, uint8_t* __restrict planes) {
+  for (int64_t k = 0; k < hw; ++k) {
+    const int32_t r = jpeg_level(x[k]), g = jpeg_level(x[hw + k]), b = jpeg_level(x[2 * hw + k]);
+    planes[k] = static_cast<uint8_t>((19595 * r + 38470 * g + 7471 * b + 32768) >> 16);
+    planes[hw + k] = static_cast<uint8_t>((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16);
+    planes[2 * hw + k] = static_cast<uint8_t>((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16);
   }
-  const int64_t ch = p.ch(), cw = p.cw();
-  for (int64_t y = 0; y < p.h; ++y) {
-    for (int64_t x = 0; x < p.w; ++x) {
-      const int64_t k = y * p.w + x;
-      const int32_t cb = jpeg_fancy_up(chroma, ch, cw, y, x);
-      const int32_t cr = jpeg_fancy_up(chroma + ch * cw, ch, cw, y, x);
-      int32_t r, g, b;
-      jpeg_ycc_to_rgb(luma[k], cb, cr, r, g, b);
-      out[k] = static_cast<float>(r) / 255.0f;
-      out[hw + k] = static_cast<float>(g) / 255.0f;
-      out[2 * hw + k] = static_cast<float>(b) / 255.0f;
-    }
+}
+
+// Step 7 for output row y of a decoded ch x cw chroma plane c (jpeg_fancy_up along the row): cs is scratch of
+// cw + 2 values (the column sums with one replicated value at each end), out receives w values.
+PR_CLONES void jpeg_fancy_row(const uint8_t* __restrict c, int64_t ch, int64_t cw, int64_t w, int64_t y,
+                              int32_t* __restrict cs, int32_t* __restrict out) {
+  const int64_t i = y >> 1;
+  int64_t i2 = (y & 1) ? i + 1 : i - 1;
+  i2 = i2 < 0 ? 0 : (i2 > ch - 1 ? ch - 1 : i2);
+  const uint8_t* near = c + i * cw;
+  const uint8_t* far = c + i2 * cw;
+  for (int64_t j = 0; j < cw; ++j) cs[j + 1] = 3 * static_cast<int32_t>(near[j]) + far[j];
+  cs[0] = cs[1];
+  cs[cw + 1] = cs[cw];
+  const int64_t pairs = w >> 1;
+  for (int64_t j = 0; j < pairs; ++j) {
+    out[2 * j] = (3 * cs[j + 1] + cs[j] + 8) >> 4;
+    out[2 * j + 1] = (3 * cs[j + 1] + cs[j + 2] + 7) >> 4;
+  }
+  if (w & 1) out[w - 1] = (3 * cs[pairs + 1] + cs[pairs] + 8) >> 4;
+}
+
+// Step 8 for one row of w pixels.
+PR_CLONES void jpeg_rgb_row(const uint8_t* __restrict yv, const int32_t* __restrict cb, const int32_t* __restrict cr,
+                            int64_t w, float* __restrict r, float* __restrict g, float* __restrict b) {
+  for (int64_t x = 0; x < w; ++x) {
+    const int32_t xb = cb[x] - 128, xr = cr[x] - 128, lum = yv[x];
+    r[x] = static_cast<float>(jpeg_clamp255(lum + jpeg_shift16(91881 * xr + 32768))) / 255.0f;
+    g[x] = static_cast<float>(jpeg_clamp255(lum + jpeg_shift16((-22554 * xb + 32768) + (-46802 * xr)))) / 255.0f;
+    b[x] = static_cast<float>(jpeg_clamp255(lum + jpeg_shift16(116130 * xb + 32768))) / 255.0f;
   }
 }
 
@@ -204,13 +221,30 @@ void jpeg_cpu(const JpegParams& p) {
     std::vector<uint8_t> planes(static_cast<size_t>(p.c * hw));
     std::vector<uint8_t> luma(static_cast<size_t>(hw));
     std::vector<uint8_t> chroma(static_cast<size_t>(p.c == 3 ? 2 * p.ch() * p.cw() : 1));
+    std::vector<int32_t> cs(static_cast<size_t>(p.cw() + 2)), cbrow(static_cast<size_t>(p.w)),
+        crrow(static_cast<size_t>(p.w));
     const int64_t blocks = p.blocks();
     const int64_t nluma = p.luma_blocks_y() * p.luma_blocks_x();
+    const int64_t ch = p.ch(), cw = p.cw();
     for (int64_t img = begin; img < end; ++img) {
-      for (int64_t k = 0; k < hw; ++k) jpeg_encode_pixel(p, img, k, planes.data());
+      if (p.c == 3) {
+        jpeg_encode_rgb(p.x + img * p.image(), hw, planes.data());
+      } else {
+        for (int64_t k = 0; k < hw; ++k) jpeg_encode_pixel(p, img, k, planes.data());
+      }
       jpeg_run_blocks(p, 0, nluma, p.qluma, planes.data(), luma.data(), chroma.data(), d);
       if (blocks > nluma) jpeg_run_blocks(p, nluma, blocks, p.qchroma, planes.data(), luma.data(), chroma.data(), d);
-      jpeg_decode_image(p, img, luma.data(), chroma.data());
+      float* out = p.out + img * p.image();
+      if (p.c == 1) {
+        for (int64_t k = 0; k < hw; ++k) out[k] = static_cast<float>(luma[k]) / 255.0f;
+        continue;
+      }
+      for (int64_t y = 0; y < p.h; ++y) {  // steps 7-8
+        jpeg_fancy_row(chroma.data(), ch, cw, p.w, y, cs.data(), cbrow.data());
+        jpeg_fancy_row(chroma.data() + ch * cw, ch, cw, p.w, y, cs.data(), crrow.data());
+        jpeg_rgb_row(luma.data() + y * p.w, cbrow.data(), crrow.data(), p.w, out + y * p.w, out + hw + y * p.w,
+                     out + 2 * hw + y * p.w);
+      }
     }
   });
 }
