@@ -65,8 +65,7 @@ PR_CLONES void jpeg_block_lanes(double* __restrict s, const double* __restrict d
         c = c + dl[2] * src[2 * L + j];
         c = c + dl[3] * src[3 * L + j];
         const double r = c / qv;
-        const double a = std::floor((r < 0.0 ? -r : r) + 0.5);
-        fk[j] = (r < 0.0 ? -a : a) * qv;
+        fk[j] = std::copysign(std::floor(std::fabs(r) + 0.5), r) * qv;  // jpeg_block's value (up to a zero's sign)
       }
       int any = 0;
       for (int j = 0; j < L; ++j) any |= fk[j] != 0.0;
