@@ -152,7 +152,8 @@ PR_HD void jpeg_dct_matrix(double* d) {
 //   inverse rows     E'[m][n] = sum_{l even} U[m][l] D[l][n], O' over odd l;  S[m][n] = E' + O', S[m][7-n] = E' - O'
 // The inverse skips rows k of F, and columns l of U, that are all zero: adding an exact zero leaves a sum's value
 // unchanged (at most the sign of a zero, which the final + 128 removes), so this is value-identical to the
-// reference's full sums.
+// reference's full sums. The CPU kernel runs the same sums on 4 blocks at once (jpeg_block_lanes in jpeg_cpu.cpp,
+// one SIMD lane per block, quantisation rounding as fabs / copysign, value-identical); CUDA runs jpeg_block.
 PR_HD void jpeg_block(double* s, const double* d, const int32_t* q) {
   double t[64], f[64], ev[32], od[32];
   for (int m = 0; m < 4; ++m) {
@@ -337,7 +338,8 @@ PR_HD void jpeg_decode_pixel(const JpegParams& p, int64_t img, int64_t k, const 
   out[2 * hw + k] = static_cast<float>(b) / 255.0f;
 }
 
-// Entry points: jpeg_cpu.cpp (OpenMP over the batch) and jpeg_cuda.cu.
+// Entry points: jpeg_cpu.cpp (OpenMP over the batch; blocks 4 at a time in SIMD lanes, vectorised row loops for
+// steps 1-2 and 7-8 with the same integer arithmetic as the per-pixel helpers above) and jpeg_cuda.cu.
 void jpeg_cpu(const JpegParams& p);
 #if PYREPAIR_WITH_CUDA
 void jpeg_cuda(const JpegParams& p, uintptr_t stream, int device);

@@ -19,7 +19,8 @@ from zero; decoded planes are rounded and range-limited before the integer trian
 quantised by rounding (``x * 255`` of a ``k / 255`` value is ``k``), as the published code receives uint8 images.
 
 Exactness: the C++ and CUDA kernels equal :func:`jpeg_roundtrip` bit for bit (integer steps are exact; the DCT sums
-run in the same order without FMA). Against Pillow (libjpeg-turbo), outputs differ only where a DCT coefficient lies
+run in the same order without FMA; the CPU kernel evaluates them for 4 blocks at once, one SIMD lane per block, and
+the CUDA kernel one block per thread). Against Pillow (libjpeg-turbo), outputs differ only where a DCT coefficient lies
 within the ISLOW error of a quantisation boundary (measured in ``tests/test_corrupt_jpeg.py``).
 """
 
