@@ -134,6 +134,11 @@ def metadata(device: str | torch.device) -> dict[str, Any]:
     return meta
 
 
+def fmt_rate(v: float) -> str:
+    """Items/s for a table: thousands separators, three significant digits below 100 (never a bare 0)."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
 def write_results(name: str, device: str | torch.device, timings: list[Timing], *, baseline: str,
                   notes: str = "", extra: dict[str, Any] | None = None) -> Path:
     """Write ``results/<name>-<tag>.json`` and ``.md``; the markdown table gives each impl's throughput and its
@@ -153,7 +158,7 @@ def write_results(name: str, device: str | torch.device, timings: list[Timing], 
     for t in timings:
         ref = base.get(t.name)
         ratio = f"{t.items_per_s / ref.items_per_s:.2f}x" if ref else "n/a"
-        lines.append(f"| {t.name} | {t.impl} | {t.items_per_s:,.0f} | {t.median_s * 1e3:.3f} | "
+        lines.append(f"| {t.name} | {t.impl} | {fmt_rate(t.items_per_s)} | {t.median_s * 1e3:.3f} | "
                      f"{t.iqr_s * 1e3:.3f} | {ratio} |")
     (RESULTS / f"{name}-{tag}.md").write_text("\n".join(lines) + "\n")
     return path
