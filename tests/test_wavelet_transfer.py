@@ -86,6 +86,62 @@ def test_contrast_and_brightness_transfer():
     assert (out.std(dim=(1, 2, 3)) < 0.5 * content.std(dim=(1, 2, 3))).all()
 
 
+def _block_steps(x: torch.Tensor, period: int) -> float:
+    """Mean |horizontal + vertical pixel step| across boundaries at multiples of `period` (not of 2 * period),
+    relative to the steps across odd columns / rows (inside every Haar block): about 1 for natural or blurred
+    images, > 1 where a decimated Haar grid left block edges."""
+    out = []
+    for dim in (3, 2):
+        d = (x.narrow(dim, 1, x.shape[dim] - 1) - x.narrow(dim, 0, x.shape[dim] - 1)).abs()
+        d = d.mean(dim=tuple(i for i in range(4) if i != dim))
+        i = torch.arange(1, d.shape[0] + 1)
+        out.append(float(d[(i % period == 0) & (i % (2 * period) != 0)].mean() / d[i % 2 == 1].mean()))
+    return sum(out) / 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_spin_blur_has_no_block_edges(backend):
+    # a blurred style shrinks the detail bands; on one decimated Haar grid that leaves 2^l-pixel block edges
+    # (blur would look like pixelation); cycle spinning over 2^L diagonal shifts removes them
+    content = make_images(16, 3, 32, 32, seed=21)
+    style = _blurred(_blurred(_blurred(make_images(16, 3, 32, 32, seed=22))))
+    plain = wavelet.style_transfer(content, style, backend=backend, seed=1)
+    spun = wavelet.style_transfer(content, style, backend=backend, seed=1, spin=8)
+    assert _block_steps(plain, 8) > 2.0
+    for period in (2, 4, 8):
+        assert 0.8 < _block_steps(spun, period) < 1.15, period
+    e_in, e_style, e_spun = _detail_energy(content), _detail_energy(style), _detail_energy(spun)
+    assert (e_spun < 0.5 * e_in).all()  # still blurred (averaging the shifted grids adds some level-1 energy)
+    assert float(e_spun.mean()) < 2.5 * float(e_style.mean())
+
+
+def test_spin_keeps_noise_and_validates():
+    content = make_images(8, 3, 32, 32, seed=23)
+    style = _noisy(torch.full((8, 3, 32, 32), 0.5), 0.1, seed=24)
+    out = wavelet.style_transfer(content, style, seed=2, spin=4)
+    assert (_detail_energy(out) >= 0.5 * _detail_energy(style)).all()  # injected noise is added once, not averaged
+    assert torch.equal(wavelet.style_transfer(content, style, seed=2, spin=1), wavelet.style_transfer(content, style,
+                                                                                                      seed=2))
+    with pytest.raises(ValueError, match="spin"):
+        wavelet.style_transfer(content, style, spin=9)  # at most 2^levels = 8
+    with pytest.raises(ValueError, match="spin"):
+        wavelet.style_transfer(content, style, spin=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_noise_injected_at_finest_level_only(backend):
+    # injection into the LL band or coarse details would add 2^l-pixel noise blocks (and LL "noise" is image-scale
+    # colour variance, not noise): only the level-1 detail bands get fresh noise, so every 2 x 2 block mean of the
+    # output equals the deterministic transfer's (no clamping: mid-range content, weak noise)
+    content = 0.35 + 0.3 * make_images(6, 3, 32, 32, seed=25)
+    style = _noisy(0.35 + 0.3 * make_images(6, 3, 32, 32, seed=26), 0.03, seed=27)
+    stoch = wavelet.style_transfer(content, style, backend=backend, seed=5)
+    det = wavelet.style_transfer(content, style, backend=backend, stochastic=False)
+    assert float(det.min()) > 0.0 and float(det.max()) < 1.0 and float(stoch.min()) > 0.0 and float(stoch.max()) < 1
+    assert_close(torch.nn.functional.avg_pool2d(stoch, 2), torch.nn.functional.avg_pool2d(det, 2), rtol=0, atol=1e-5)
+    assert float((stoch - det).abs().max()) > 1e-3  # noise was injected
+
+
 def test_content_edges_are_kept():
     content = torch.zeros(2, 3, 32, 32)
     content[..., 10:22, 10:22] = 1.0

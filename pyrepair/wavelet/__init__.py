@@ -114,6 +114,7 @@ def style_transfer(
     eps_rel: float = 1e-3,
     stochastic: bool = True,
     beta_max: float = 0.95,
+    spin: int = 1,
     **kwargs: Any,
 ) -> torch.Tensor:
     """Re-render each content image in the style of a reference image (DeepRepair's style op, §A.5 / §D).
@@ -146,6 +147,10 @@ def style_transfer(
         eps_rel: relative regulariser (fraction of the mean eigenvalue) added to both covariances, > 0.
         stochastic: inject noise where the style band has more energy than the content band.
         beta_max: largest noise share in [0, 1).
+        spin: cycle spinning, 1 <= spin <= 2^levels: average the (deterministic) transfer over ``spin`` diagonal
+            circular shifts of the content so the Haar grid leaves no 2^l-pixel block steps (blur then looks like
+            blur, not pixelation); the injected noise is added once. Costs about ``spin`` (+1 when stochastic)
+            transforms. 1 (default): the plain §D.6 transform.
 
     Returns:
         (N, C, H, W) tensor in [0, 1], the content's dtype and device. Not differentiable.
@@ -207,6 +212,7 @@ def style_transfer(
     if levels is None:
         levels = min(auto_levels(sc["H"], sc["W"]), max(top, 1))
     levels = check_int(levels, "levels", fn, min_value=1, max_value=max(top, 1))
+    spin = check_int(spin, "spin", fn, min_value=1, max_value=1 << levels)
     probs = _check_probs(style_probs, m, fn) if style_probs is not None else None
     resolved = _dispatch.select(fn, content.device, backend)
     if n == 0 or alpha == 0.0:
@@ -220,5 +226,5 @@ def style_transfer(
     x = content.detach().to(torch.float32).contiguous()
     s = style.detach().to(torch.float32).contiguous()
     out = pixel_wct(x, s, index, levels=levels, alpha=alpha, joint=bands == "joint", eps_rel=eps_rel,
-                    stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved)
+                    stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved, spin=spin)
     return out.to(content.dtype)

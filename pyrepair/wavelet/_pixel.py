@@ -31,6 +31,7 @@ _EPS_ABS = 1e-12
 _RANK_TOL = 0.0  # the relative regulariser keeps every eigenvalue > 0; nothing to drop
 _STREAM_SAMPLE = 0x57C7_0001  # RNG streams (pyrepair.random): reference sampling, then one per band
 _STREAM_NOISE = 0x57C7_0100
+_INJECT_LEVELS = 1  # inject at the finest detail level only (coarser injection makes 2^l-pixel noise blocks)
 
 
 def auto_levels(h: int, w: int) -> int:
@@ -71,10 +72,54 @@ def pixel_wct(
     beta_max: float,
     seed: int,
     backend: str,
+    spin: int = 1,
 ) -> torch.Tensor:
     """Checked inputs: content (N, C, H, W) float32 contiguous in [0, 1], style (M, C, H', W') float32; ``index``
     (N,) int64 picks the style of each content image (None: style i for content i, M == N). Returns (N, C, H, W)
-    float32 in [0, 1]."""
+    float32 in [0, 1].
+
+    ``spin`` > 1: cycle spinning against the Haar block artefacts (a decimated Haar transform turns every change of
+    a level-l coefficient into a 2^l x 2^l block step, so a "blurred" output looks pixelated). The deterministic
+    transfer is averaged over the diagonal circular shifts ``(d, d)``, ``d = i * 2^L // spin`` (i < spin), and the
+    injected noise of the unshifted run is added once (``stoch_0 - det_0``), so averaging does not cancel it.
+    ``spin == 1`` is the plain transform."""
+    kw = dict(levels=levels, alpha=alpha, joint=joint, eps_rel=eps_rel, beta_max=beta_max, seed=seed,
+              backend=backend)
+    if spin <= 1:
+        return _pixel_wct_once(content, style, index, stochastic=stochastic, **kw).clamp_(0.0, 1.0)
+    period = 1 << levels
+    acc = None
+    det0 = None
+    for i in range(spin):
+        d = (i * period) // spin
+        xs = content if d == 0 else torch.roll(content, shifts=(d, d), dims=(-2, -1)).contiguous()
+        y = _pixel_wct_once(xs, style, index, stochastic=False, **kw)
+        if d == 0:
+            det0 = y
+        else:
+            y = torch.roll(y, shifts=(-d, -d), dims=(-2, -1))
+        acc = y.clone() if acc is None else acc.add_(y)
+    out = acc.div_(spin)
+    if stochastic and det0 is not None:
+        out.add_(_pixel_wct_once(content, style, index, stochastic=True, **kw)).sub_(det0)
+    return out.clamp_(0.0, 1.0)
+
+
+def _pixel_wct_once(
+    content: torch.Tensor,
+    style: torch.Tensor,
+    index: torch.Tensor | None,
+    *,
+    levels: int,
+    alpha: float,
+    joint: bool,
+    eps_rel: float,
+    stochastic: bool,
+    beta_max: float,
+    seed: int,
+    backend: str,
+) -> torch.Tensor:
+    """One transform on the unshifted grid, not clamped."""
     n, c, h, w = content.shape
     low_c, highs_c = content, []
     for _ in range(levels):
@@ -92,7 +137,8 @@ def pixel_wct(
     for k, ((kind, lvl, xc), (_, _, xs)) in enumerate(zip(groups_c, groups_s, strict=True)):
         cs = stats(xc, power=-0.5, eps=_EPS_ABS, eps_rel=eps_rel, rank_tol=_RANK_TOL, backend=backend)
         ss = _gather(stats(xs, power=0.5, eps=_EPS_ABS, eps_rel=eps_rel, rank_tol=_RANK_TOL, backend=backend), index)
-        coef, _beta = coefficients(cs, ss, alpha=alpha, stochastic=stochastic, beta_max=beta_max)
+        inject = stochastic and kind != "low" and lvl < _INJECT_LEVELS
+        coef, _beta = coefficients(cs, ss, alpha=alpha, stochastic=inject, beta_max=beta_max)
         noise = None
         if coef.noise_mat is not None:
             noise = _random.normal(tuple(xc.shape), seed, stream=_STREAM_NOISE + k, device=xc.device,
@@ -111,7 +157,7 @@ def pixel_wct(
     y = new_low
     for lvl in range(levels - 1, -1, -1):
         y = _kernels.idwt(y, new_highs[lvl], sizes[lvl], backend)
-    return y.clamp_(0.0, 1.0)
+    return y
 
 
 def sample_index(probs: torch.Tensor, n: int, seed: int, device: torch.device, backend: str) -> torch.Tensor:
