@@ -130,54 +130,100 @@ def _wct2_callable() -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 # 3: pattern transfer (§D.7)
 # ----------------------------------------------------------------------------------------------------------------
+def _haar(x):
+    a, b = x[..., 0::2, 0::2], x[..., 0::2, 1::2]
+    c, d = x[..., 1::2, 0::2], x[..., 1::2, 1::2]
+    return 0.5 * (a + b + c + d), 0.5 * (b - a + d - c), 0.5 * (c - a + d - b), 0.5 * (a - b - c + d)
+
+
+def features(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) in [0, 1] -> (N, F) float32 statistics exposing frequency content, blockiness, colour."""
+    x = x.float()
+    n = x.shape[0]
+    g = x.mean(1, keepdim=True)
+    f = [x.mean((2, 3)), x.std((2, 3)), g.flatten(1).quantile(torch.tensor([0.01, 0.1, 0.5, 0.9, 0.99]), dim=1).T,
+         (x > 0.98).float().mean((1, 2, 3)).unsqueeze(1), (x < 0.02).float().mean((1, 2, 3)).unsqueeze(1)]
+    sat = x.amax(1) - x.amin(1)
+    f += [sat.mean((1, 2)).unsqueeze(1), sat.std((1, 2)).unsqueeze(1)]
+    for shift in (0, 1):
+        low = torch.roll(x, (shift, shift), (2, 3)) if shift else x
+        for lvl in range(4 if shift == 0 else 2):
+            low, lh, hl, hh = _haar(low)
+            for band in (lh, hl, hh):
+                e = band.pow(2).mean((1, 2, 3))
+                f.append(torch.log(e + 1e-7).unsqueeze(1))
+                if lvl == 0 and shift == 0:
+                    bg = band.mean(1)  # colour-mean detail
+                    m2 = bg.pow(2).mean((1, 2))
+                    f.append(torch.log(m2 + 1e-7).unsqueeze(1) - torch.log(e + 1e-7).unsqueeze(1))  # cross-colour
+                    k = band.flatten(1)
+                    f.append((k.pow(4).mean(1) / (k.pow(2).mean(1).pow(2) + 1e-12)).clamp(max=100).log().unsqueeze(1))
+                    loc = F.avg_pool2d(band.pow(2).mean(1, keepdim=True), 4).flatten(1)
+                    f.append((loc.std(1) / (loc.mean(1) + 1e-7)).unsqueeze(1))
+    for dim in (3, 2):
+        d = (x.narrow(dim, 1, x.shape[dim] - 1) - x.narrow(dim, 0, x.shape[dim] - 1)).abs()
+        d = d.mean((1, 2)) if dim == 3 else d.mean((1, 3))
+        i = torch.arange(1, d.shape[1] + 1)
+        base = d[:, i % 2 == 1].mean(1) + 1e-6
+        for p in (2, 4, 8):
+            f.append(torch.log(d[:, (i % p == 0) & (i % (2 * p) != 0)].mean(1) / base + 1e-6).unsqueeze(1))
+    gm = (x[..., 1:, 1:] - x[..., :-1, :-1]).abs().mean(1).flatten(1)
+    f.append(torch.log(gm.quantile(torch.tensor([0.5, 0.9, 0.99]), dim=1).T + 1e-5))
+    ll = F.avg_pool2d(g, 8).flatten(1)
+    f.append(ll.std(1, keepdim=True))
+    return torch.cat([t.reshape(n, -1) for t in f], 1)
+
+
 class Probe(nn.Module):
-    """Small CNN: 3 conv blocks (BN, ReLU, pooling), global average pool, linear."""
+    """Corruption-type classifier: :func:`features` (frequency, blockiness, colour and saturation statistics),
+    standardised, then an MLP (2 hidden layers of 256, BatchNorm, ReLU)."""
 
-    def __init__(self, classes: int) -> None:
+    def __init__(self, n_features: int, classes: int) -> None:
         super().__init__()
+        self.register_buffer("mu", torch.zeros(n_features))
+        self.register_buffer("sd", torch.ones(n_features))
+        self.mlp = nn.Sequential(nn.Linear(n_features, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.1),
+                                 nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.1),
+                                 nn.Linear(256, classes))
 
-        def block(i: int, o: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
-
-        self.features = nn.Sequential(block(3, 32), block(32, 32), nn.MaxPool2d(2), block(32, 64), block(64, 64),
-                                      nn.MaxPool2d(2), block(64, 128), nn.AdaptiveAvgPool2d(1))
-        self.fc = nn.Linear(128, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features((x - 0.5) / 0.25).flatten(1))
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.mlp((f - self.mu) / self.sd)
 
 
 def train_probe(names: list[str], per_class: int, epochs: int, seed: int = 0) -> tuple[Probe, float, list[float]]:
+    """Train on CIFAR-10 train images (reused cyclically across classes when the subset is small), each class at
+    severities 1-5 uniformly; 10 % held out."""
     torch.manual_seed(seed)
     classes = ["clean", *names]
-    xs, ys = [], []
-    pool = load_cifar("train", per_class * len(classes) + 500)
+    fs, ys = [], []
+    pool = load_cifar("train", 50000)
     for k, name in enumerate(classes):
-        base = pool[k * per_class : (k + 1) * per_class]
-        xs.append(base if name == "clean" else corrupt_mixed(base, name, 100 + k))
+        base = pool[(torch.arange(per_class) + k * per_class) % pool.shape[0]]
+        fs.append(features(base if name == "clean" else corrupt_mixed(base, name, 100 + k)))
         ys.append(torch.full((per_class,), k))
-    x, y = torch.cat(xs), torch.cat(ys)
-    held = torch.randperm(x.shape[0])
-    n_val = max(len(classes) * 10, x.shape[0] // 10)
+    f, y = torch.cat(fs), torch.cat(ys)
+    held = torch.randperm(f.shape[0])
+    n_val = max(len(classes) * 10, f.shape[0] // 10)
     val_idx, tr_idx = held[:n_val], held[n_val:]
-    model = Probe(len(classes))
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    steps = epochs * math.ceil(len(tr_idx) / 128)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps)
+    model = Probe(f.shape[1], len(classes))
+    model.mu.copy_(f[tr_idx].mean(0))
+    model.sd.copy_(f[tr_idx].std(0).clamp_min(1e-6))
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    steps = epochs * math.ceil(len(tr_idx) / 256)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     for _ in range(epochs):
         model.train()
         perm = tr_idx[torch.randperm(len(tr_idx))]
-        for i in range(0, len(perm), 128):
-            b = perm[i : i + 128]
-            xb = x[b]
-            flip = torch.rand(len(b)) < 0.5
-            xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(-1), xb)
-            loss = F.cross_entropy(model(xb), y[b])
+        for i in range(0, len(perm), 256):
+            b = perm[i : i + 256]
+            loss = F.cross_entropy(model(f[b]), y[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-    pred = predict(model, x[val_idx])
+    model.eval()
+    with torch.no_grad():
+        pred = model(f[val_idx]).argmax(1)
     acc = float((pred == y[val_idx]).float().mean())
     recall = [float((pred[y[val_idx] == k] == k).float().mean()) for k in range(len(classes))]
     return model, acc, recall
@@ -186,18 +232,18 @@ def train_probe(names: list[str], per_class: int, epochs: int, seed: int = 0) ->
 @torch.no_grad()
 def predict(model: Probe, x: torch.Tensor) -> torch.Tensor:
     model.eval()
-    return torch.cat([model(x[i : i + 256]).argmax(1) for i in range(0, x.shape[0], 256)])
+    return model(features(x)).argmax(1)
 
 
-def pattern_transfer(model: Probe, names: list[str], n_eval: int, dev: str) -> dict[str, Any]:
+def pattern_transfer(model: Probe, names: list[str], n_eval: int, dev: str, spin: int = 1) -> dict[str, Any]:
     content = load_cifar("test", n_eval)
     refs_clean = load_cifar("test", n_eval, n_eval)
     rows = {}
     identity_pred = predict(model, content)
-    null_pred = predict(model, wavelet.style_transfer(content.to(dev), refs_clean.to(dev), seed=3).cpu())
+    null_pred = predict(model, wavelet.style_transfer(content.to(dev), refs_clean.to(dev), seed=3, spin=spin).cpu())
     for k, name in enumerate(names, start=1):
         refs = corrupt_mixed(refs_clean, name, 200 + k)
-        styled = wavelet.style_transfer(content.to(dev), refs.to(dev), seed=k).cpu()
+        styled = wavelet.style_transfer(content.to(dev), refs.to(dev), seed=k, spin=spin).cpu()
         real = corrupt_mixed(content, name, 300 + k)
         t = float((predict(model, styled) == k).float().mean())
         floor = float((identity_pred == k).float().mean())
@@ -235,14 +281,17 @@ def main(argv: list[str] | None = None) -> None:
     names = [n for n in corrupt.COMMON if n in corrupt.names()]
     if not args.skip_probe:
         t1 = time.perf_counter()
-        per_class, epochs, n_eval = (150, 4, 100) if q else (600, 10, 300)
+        per_class, epochs, n_eval = (300, 10, 100) if q else (2000, 40, 500)
         per_class = args.probe_per_class or per_class
         epochs = args.probe_epochs or epochs
         model, acc, recall = train_probe(names, per_class, epochs)
-        pt = pattern_transfer(model, names, n_eval, dev)
-        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe_val_accuracy": acc,
-                                     "probe_recall": recall, "per_class_train": per_class, "epochs": epochs,
-                                     "n_eval": n_eval, **pt, "seconds": time.perf_counter() - t1}
+        spins = [1, 8]  # 8 = 2^levels at 32 px: full cycle spinning
+        pts = {sp: pattern_transfer(model, names, n_eval, dev, spin=sp) for sp in spins}
+        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": "features + MLP",
+                                     "probe_val_accuracy": acc, "probe_recall": recall, "per_class_train": per_class,
+                                     "epochs": epochs, "n_eval": n_eval, "chance": 1.0 / (len(names) + 1),
+                                     "by_spin": {str(sp): pt for sp, pt in pts.items()},
+                                     "seconds": time.perf_counter() - t1}
     missing = [n for n in corrupt.COMMON if n not in names]
     notes = ("style_transfer(mode='pixel') with paired gaussian_noise references (stochastic injection on). "
              "Ratios: throughput relative to the torch reference measured in the same run; cases 'Nt' run the "
@@ -260,18 +309,29 @@ def main(argv: list[str] | None = None) -> None:
             lines.append(f"| {t.name} | {t.items_per_s / loops[t.name].items_per_s:.1f}x |")
     if "pattern_transfer" in extra:
         p = extra["pattern_transfer"]
-        lines += ["", f"## Pattern transfer (§D.7), probe val accuracy {p['probe_val_accuracy']:.3f} "
-                  f"({p['per_class_train']}/class, {p['epochs']} epochs), {p['n_eval']} content images per "
-                  "corruption", "",
-                  f"Identity predicted clean: {p['identity_clean']:.2f}; null style (clean references) predicted "
-                  f"clean: {p['null_style_clean']:.2f}.", "",
-                  "| corruption | T_k stylised | identity floor | real ceiling | calibrated | probe recall |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        for k, (nm, r) in enumerate(p["rows"].items(), start=1):
-            lines.append(f"| {nm} | {r['transplant']:.2f} | {r['identity']:.2f} | {r['real']:.2f} | "
-                         f"{r['calibrated']:.2f} | {p['probe_recall'][k]:.2f} |")
-        mean_t = sum(r["transplant"] for r in p["rows"].values()) / len(p["rows"])
-        lines.append(f"| **mean** | {mean_t:.2f} | | | | |")
+        by = p["by_spin"]
+        chance = p["chance"]
+        lines += ["", f"## Pattern transfer (§D.7): probe = features + MLP, held-out accuracy on real corrupted "
+                  f"images {p['probe_val_accuracy']:.3f} ({p['per_class_train']}/class, severities 1-5, "
+                  f"{p['epochs']} epochs); {p['n_eval']} content images per corruption; chance {chance:.3f}", "",
+                  "Identity predicted clean: " + f"{by['1']['identity_clean']:.2f}; null style (clean references) "
+                  "predicted clean: " + ", ".join(f"spin {sp}: {pt['null_style_clean']:.2f}" for sp, pt in by.items())
+                  + ".", "",
+                  "T_k = P(probe says k | stylised); 'above chance': T_k >= 3 x chance and T_k >= identity + 0.10.",
+                  "", "| corruption | T_k spin 1 | T_k spin 8 | identity floor | real ceiling | calibrated spin 1 | "
+                  "calibrated spin 8 | probe recall |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        hits = {sp: 0 for sp in by}
+        for k, nm in enumerate(by["1"]["rows"], start=1):
+            r1, r8 = by["1"]["rows"][nm], by["8"]["rows"][nm]
+            for sp, r in (("1", r1), ("8", r8)):
+                hits[sp] += r["transplant"] >= 3 * chance and r["transplant"] >= r["identity"] + 0.10
+            lines.append(f"| {nm} | {r1['transplant']:.2f} | {r8['transplant']:.2f} | {r1['identity']:.2f} | "
+                         f"{r1['real']:.2f} | {r1['calibrated']:.2f} | {r8['calibrated']:.2f} | "
+                         f"{p['probe_recall'][k]:.2f} |")
+        means = {sp: sum(r["transplant"] for r in pt["rows"].values()) / len(pt["rows"]) for sp, pt in by.items()}
+        lines.append(f"| **mean** | {means['1']:.2f} | {means['8']:.2f} | | | | | |")
+        lines += ["", f"Above chance: spin 1: {hits['1']}/{len(by['1']['rows'])}, spin 8: {hits['8']}/"
+                  f"{len(by['8']['rows'])}."]
     md.write_text("\n".join(lines) + "\n")
     print(md.read_text())
     print(f"wrote {path} ({RESULTS})")
