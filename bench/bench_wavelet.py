@@ -4,11 +4,13 @@
 2. Throughput (images/s) of ``style_transfer(mode="pixel")`` at 32 px and 256 px: the compiled back-end, the torch
    reference, and a one-image-at-a-time loop over the compiled back-end; at 1 thread and at all threads. WCT2 mode
    is timed too when :mod:`pyrepair.wavelet.wct2` imports and runs without user weights.
-3. Pattern transfer (spec/deeprepair.md §D.7): a small CNN "probe" is trained (CPU, minutes) to tell clean images
-   from each common corruption (CIFAR train images, severities 1-5). Clean CIFAR test images are then stylised with
+3. Pattern transfer (spec/deeprepair.md §D.7): a "probe" (per-image Haar band energies, blockiness, colour and
+   saturation statistics, then an MLP; CPU, minutes) is trained to tell clean images from each common corruption
+   (CIFAR train images, severities 1-5; 2000 per class by default). Clean CIFAR test images are then stylised with
    corrupted references of corruption k (other test images); the transplant rate T_k = P(probe says k) is reported
    with the identity floor (content unchanged), the real ceiling (real corrupted images of k) and the calibrated
-   score (T_k - floor) / (ceiling - floor). Null style (clean references) should stay "clean".
+   score (T_k - floor) / (ceiling - floor), for the plain transform (spin 1) and cycle spinning (spin 8). Null
+   style (clean references) should stay "clean".
 
     python bench/bench_wavelet.py            # full (a few minutes on 2 cores)
     python bench/bench_wavelet.py --quick    # smoke run
