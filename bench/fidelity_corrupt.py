@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=6, help="classifier training epochs")
     ap.add_argument("--names", default=None, help="comma-separated corruptions (default: all implemented)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="corrupt-fidelity", help="results file stem in bench/results/")
+    ap.add_argument("--out", default="corrupt-fidelity-cpu-2core", help="results file stem in bench/results/")
     args = ap.parse_args(argv)
     if ic_corrupt is None:
         sys.exit("fidelity_corrupt.py needs the peer: pip install imagecorruptions-imaug")
