@@ -141,6 +141,29 @@ def _check_values(x: torch.Tensor, name: str, fn: str) -> bool:
     return lo >= 0.0 and hi <= 1.0
 
 
+def _float_batch(images: Any, fn: str) -> tuple[_dispatch.Converted, torch.Tensor, bool, bool]:
+    """Validate float images (torch, float numpy, DLPack): ``(conversion, (B, C, H, W) view, single, in_range)``.
+
+    ``single``: one ``(C, H, W)`` image was given; ``in_range``: every value already in ``[0, 1]`` (no clip needed).
+    """
+    conv = _dispatch.to_torch(images, "images", fn)
+    t = conv.tensor
+    if not t.dtype.is_floating_point:
+        hint = " (convert with x.float() / 255)" if t.dtype == torch.uint8 else ""
+        raise DTypeError(f"{fn}: images must be a floating-point tensor in [0, 1] or a uint8 numpy array, "
+                         f"got {t.dtype}{hint}")
+    single = t.ndim == 3
+    x = t.unsqueeze(0) if single else t
+    if x.ndim != 4:
+        raise ShapeError(
+            f"{fn}: images must have shape [B, C, H, W] or [C, H, W], got {format_shape(t.shape)}",
+            actual_shape=tuple(t.shape),
+            expected="B,C,H,W",
+        )
+    check_image(x, "images", fn, min_size=MIN_SIZE)
+    return conv, x, single, _check_values(x, "images", fn)
+
+
 def _uint8_to_nchw(x: np.ndarray, fn: str) -> torch.Tensor:
     if x.ndim == 4:
         nchw = x.transpose(0, 3, 1, 2)
@@ -270,22 +293,8 @@ def apply(
         y = _run(x, name, severity, seed, scale, backend, index_offset, in_range=True)  # k / 255 is in [0, 1]
         return _nchw_to_uint8(y, images, quantize or "truncate")
 
-    conv = _dispatch.to_torch(images, "images", fn)
+    conv, x, single, in_range = _float_batch(images, fn)
     t = conv.tensor
-    if not t.dtype.is_floating_point:
-        hint = " (convert with x.float() / 255)" if t.dtype == torch.uint8 else ""
-        raise DTypeError(f"{fn}: images must be a floating-point tensor in [0, 1] or a uint8 numpy array, "
-                         f"got {t.dtype}{hint}")
-    single = t.ndim == 3
-    x = t.unsqueeze(0) if single else t
-    if x.ndim != 4:
-        raise ShapeError(
-            f"{fn}: images must have shape [B, C, H, W] or [C, H, W], got {format_shape(t.shape)}",
-            actual_shape=tuple(t.shape),
-            expected="B,C,H,W",
-        )
-    check_image(x, "images", fn, min_size=MIN_SIZE)
-    in_range = _check_values(x, "images", fn)
     y = _run(x, name, severity, seed, scale, backend, index_offset, in_range)
     if quantize == "truncate":
         y = torch.floor(y * 255.0) / 255.0
@@ -412,22 +421,8 @@ def jpeg_roundtrip(images: Any, quality: int, *, backend: str = "auto") -> Any:
         x = _uint8_to_nchw(images, fn)
         check_image(x, "images", fn, min_size=MIN_SIZE)
         return _nchw_to_uint8(_jpeg.run_jpeg(x, quality, backend=backend, fn=fn), images, "round")
-    conv = _dispatch.to_torch(images, "images", fn)
+    conv, x, single, _ = _float_batch(images, fn)
     t = conv.tensor
-    if not t.dtype.is_floating_point:
-        hint = " (convert with x.float() / 255)" if t.dtype == torch.uint8 else ""
-        raise DTypeError(f"{fn}: images must be a floating-point tensor in [0, 1] or a uint8 numpy array, "
-                         f"got {t.dtype}{hint}")
-    single = t.ndim == 3
-    x = t.unsqueeze(0) if single else t
-    if x.ndim != 4:
-        raise ShapeError(
-            f"{fn}: images must have shape [B, C, H, W] or [C, H, W], got {format_shape(t.shape)}",
-            actual_shape=tuple(t.shape),
-            expected="B,C,H,W",
-        )
-    check_image(x, "images", fn, min_size=MIN_SIZE)
-    _check_values(x, "images", fn)
     x32 = x.detach().to(torch.float32).clamp(0.0, 1.0).contiguous()
     y = _jpeg.run_jpeg(x32, quality, backend=backend, fn=fn).to(t.dtype)
     if single:
