@@ -4,13 +4,15 @@
 2. Throughput (images/s) of ``style_transfer(mode="pixel")`` at 32 px and 256 px: the compiled back-end, the torch
    reference, and a one-image-at-a-time loop over the compiled back-end; at 1 thread and at all threads. WCT2 mode
    is timed too when :mod:`pyrepair.wavelet.wct2` imports and runs without user weights.
-3. Pattern transfer (spec/deeprepair.md §D.7): a "probe" (per-image Haar band energies, blockiness, colour and
-   saturation statistics, then an MLP; CPU, minutes) is trained to tell clean images from each common corruption
-   (CIFAR train images, severities 1-5; 2000 per class by default). Clean CIFAR test images are then stylised with
-   corrupted references of corruption k (other test images); the transplant rate T_k = P(probe says k) is reported
-   with the identity floor (content unchanged), the real ceiling (real corrupted images of k) and the calibrated
-   score (T_k - floor) / (ceiling - floor), for the plain transform (spin 1) and cycle spinning (spin 8). Null
-   style (clean references) should stay "clean".
+3. Pattern transfer (spec/deeprepair.md §D.7): a "probe" (a small ResNet-style CNN with BatchNorm next to an MLP
+   on Haar band energies, blockiness, colour and saturation statistics; CPU, about 10 minutes on 2 cores) is
+   trained to tell clean images from each common corruption (CIFAR train images, severities 1-5; 2000 per class,
+   24 epochs by default). Clean CIFAR test images are then stylised with corrupted references of corruption k
+   (other test images, one per content image); the transplant rate T_k = P(probe says k) is reported with the
+   identity floor (content unchanged) and the real ceiling (real corrupted images of k), for each configuration
+   in ``CONFIGS`` (the plain §D.6 transform with Gaussian injection, the defaults, cycle spinning, bank and hybrid
+   pooling).
+   Null style (clean references) should stay "clean". The 15 x 16 confusion matrices are in the JSON.
 
     python bench/bench_wavelet.py            # full (a few minutes on 2 cores)
     python bench/bench_wavelet.py --quick    # smoke run
@@ -176,56 +178,72 @@ def features(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([t.reshape(n, -1) for t in f], 1)
 
 
-class Probe(nn.Module):
-    """Corruption-type classifier: :func:`features` (frequency, blockiness, colour and saturation statistics),
-    standardised, then an MLP (2 hidden layers of 256, BatchNorm, ReLU)."""
+def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
-    def __init__(self, n_features: int, classes: int) -> None:
+
+class Probe(nn.Module):
+    """Corruption-type classifier (§D.7): a small ResNet-style CNN with BatchNorm (3 stages of width w, 2w, 4w,
+    global average pool) next to an MLP branch on :func:`features` (frequency, blockiness, colour statistics,
+    standardised); the two embeddings are concatenated and classified by a 2-layer head."""
+
+    def __init__(self, n_features: int, classes: int, width: int = 16) -> None:
         super().__init__()
+        w = width
+        self.cnn = nn.Sequential(nn.Conv2d(3, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                                 _block(w, w, 1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.stats = nn.Sequential(nn.Linear(n_features, 128), nn.BatchNorm1d(128), nn.ReLU(inplace=True))
         self.register_buffer("mu", torch.zeros(n_features))
         self.register_buffer("sd", torch.ones(n_features))
-        self.mlp = nn.Sequential(nn.Linear(n_features, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.1),
-                                 nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.1),
-                                 nn.Linear(256, classes))
+        self.head = nn.Sequential(nn.Linear(4 * w + 128, 128), nn.ReLU(inplace=True), nn.Dropout(0.1),
+                                  nn.Linear(128, classes))
 
-    def forward(self, f: torch.Tensor) -> torch.Tensor:
-        return self.mlp((f - self.mu) / self.sd)
+    def forward(self, x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.cnn(x - 0.5), self.stats((f - self.mu) / self.sd)], 1))
 
 
-def train_probe(names: list[str], per_class: int, epochs: int, seed: int = 0) -> tuple[Probe, float, list[float]]:
-    """Train on CIFAR-10 train images (reused cyclically across classes when the subset is small), each class at
-    severities 1-5 uniformly; 10 % held out."""
+def train_probe(names: list[str], per_class: int, epochs: int, seed: int = 0,
+                width: int = 16) -> tuple[Probe, float, list[float]]:
+    """Train on CIFAR-10 train images (the exact subset, reused across classes: every class sees the same images
+    under a different corruption), each class at severities 1-5 uniformly; 10 % held out. AdamW, one-cycle,
+    batch 128, horizontal flips only (crops would move the JPEG / pixelate grid)."""
     torch.manual_seed(seed)
     classes = ["clean", *names]
-    fs, ys = [], []
+    xs, ys = [], []
     pool = load_cifar("train", 50000)
     for k, name in enumerate(classes):
         base = pool[(torch.arange(per_class) + k * per_class) % pool.shape[0]]
-        fs.append(features(base if name == "clean" else corrupt_mixed(base, name, 100 + k)))
+        xs.append(base if name == "clean" else corrupt_mixed(base, name, 100 + k))
         ys.append(torch.full((per_class,), k))
-    f, y = torch.cat(fs), torch.cat(ys)
-    held = torch.randperm(f.shape[0])
-    n_val = max(len(classes) * 10, f.shape[0] // 10)
+    x, y = torch.cat(xs), torch.cat(ys)
+    f = features(x)
+    held = torch.randperm(x.shape[0])
+    n_val = max(len(classes) * 10, x.shape[0] // 10)
     val_idx, tr_idx = held[:n_val], held[n_val:]
-    model = Probe(f.shape[1], len(classes))
+    model = Probe(f.shape[1], len(classes), width)
     model.mu.copy_(f[tr_idx].mean(0))
     model.sd.copy_(f[tr_idx].std(0).clamp_min(1e-6))
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    steps = epochs * math.ceil(len(tr_idx) / 256)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    for _ in range(epochs):
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-4)
+    bs = 128
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * math.ceil(len(tr_idx) / bs))
+    t0 = time.perf_counter()
+    for ep in range(epochs):
         model.train()
         perm = tr_idx[torch.randperm(len(tr_idx))]
-        for i in range(0, len(perm), 256):
-            b = perm[i : i + 256]
-            loss = F.cross_entropy(model(f[b]), y[b])
+        for i in range(0, len(perm), bs):
+            b = perm[i : i + bs]
+            xb = x[b]
+            flip = torch.rand(len(b)) < 0.5
+            xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
+            loss = F.cross_entropy(model(xb, f[b]), y[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-    model.eval()
-    with torch.no_grad():
-        pred = model(f[val_idx]).argmax(1)
+        print(f"probe epoch {ep + 1}/{epochs}: loss {float(loss):.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    pred = predict(model, x[val_idx])
     acc = float((pred == y[val_idx]).float().mean())
     recall = [float((pred[y[val_idx] == k] == k).float().mean()) for k in range(len(classes))]
     return model, acc, recall
@@ -234,26 +252,46 @@ def train_probe(names: list[str], per_class: int, epochs: int, seed: int = 0) ->
 @torch.no_grad()
 def predict(model: Probe, x: torch.Tensor) -> torch.Tensor:
     model.eval()
-    return model(features(x)).argmax(1)
+    return torch.cat([model(x[i : i + 500], features(x[i : i + 500])).argmax(1) for i in range(0, x.shape[0], 500)])
 
 
-def pattern_transfer(model: Probe, names: list[str], n_eval: int, dev: str, spin: int = 1) -> dict[str, Any]:
+# The configurations scored: (label, style_transfer keyword arguments).
+CONFIGS: list[tuple[str, dict[str, Any]]] = [
+    ("D.6 plain", {"noise": "gaussian"}),
+    ("style noise", {}),
+    ("style noise, spin 8", {"spin": 8}),
+    ("bank pooling", {"pooling": "bank"}),
+    ("hybrid pooling", {"pooling": "hybrid"}),
+]
+
+
+def pattern_transfer(model: Probe, names: list[str], n_eval: int, dev: str, kw: dict[str, Any]) -> dict[str, Any]:
+    """Transplant rates of one configuration: content = the first n_eval CIFAR test images, references = the next
+    n_eval test images corrupted with k (severities 1-5), one per content image."""
     content = load_cifar("test", n_eval)
     refs_clean = load_cifar("test", n_eval, n_eval)
     rows = {}
     identity_pred = predict(model, content)
-    null_pred = predict(model, wavelet.style_transfer(content.to(dev), refs_clean.to(dev), seed=3, spin=spin).cpu())
+    null_pred = predict(model, wavelet.style_transfer(content.to(dev), refs_clean.to(dev), seed=3, **kw).cpu())
+    confusion = []
     for k, name in enumerate(names, start=1):
         refs = corrupt_mixed(refs_clean, name, 200 + k)
-        styled = wavelet.style_transfer(content.to(dev), refs.to(dev), seed=k, spin=spin).cpu()
+        styled = wavelet.style_transfer(content.to(dev), refs.to(dev), seed=k, **kw).cpu()
         real = corrupt_mixed(content, name, 300 + k)
-        t = float((predict(model, styled) == k).float().mean())
+        pred = predict(model, styled)
+        confusion.append(torch.bincount(pred, minlength=len(names) + 1).tolist())
+        t = float((pred == k).float().mean())
         floor = float((identity_pred == k).float().mean())
         ceil = float((predict(model, real) == k).float().mean())
         calibrated = (t - floor) / (ceil - floor) if ceil - floor > 1e-9 else float("nan")
         rows[name] = {"transplant": t, "identity": floor, "real": ceil, "calibrated": calibrated}
-    return {"rows": rows, "identity_clean": float((identity_pred == 0).float().mean()),
+    return {"rows": rows, "confusion": confusion, "identity_clean": float((identity_pred == 0).float().mean()),
             "null_style_clean": float((null_pred == 0).float().mean())}
+
+
+def well_above_chance(row: dict[str, float], chance: float) -> bool:
+    """T_k >= 3 x chance and at least 10 points above the identity floor."""
+    return row["transplant"] >= 3 * chance and row["transplant"] >= row["identity"] + 0.10
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -283,16 +321,15 @@ def main(argv: list[str] | None = None) -> None:
     names = [n for n in corrupt.COMMON if n in corrupt.names()]
     if not args.skip_probe:
         t1 = time.perf_counter()
-        per_class, epochs, n_eval = (300, 10, 100) if q else (2000, 40, 500)
+        per_class, epochs, n_eval = (300, 2, 100) if q else (2000, 24, 500)
         per_class = args.probe_per_class or per_class
         epochs = args.probe_epochs or epochs
         model, acc, recall = train_probe(names, per_class, epochs)
-        spins = [1, 8]  # 8 = 2^levels at 32 px: full cycle spinning
-        pts = {sp: pattern_transfer(model, names, n_eval, dev, spin=sp) for sp in spins}
-        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": "features + MLP",
+        results = {label: pattern_transfer(model, names, n_eval, dev, kw) for label, kw in CONFIGS}
+        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": "ResNet-style CNN + statistics MLP",
                                      "probe_val_accuracy": acc, "probe_recall": recall, "per_class_train": per_class,
                                      "epochs": epochs, "n_eval": n_eval, "chance": 1.0 / (len(names) + 1),
-                                     "by_spin": {str(sp): pt for sp, pt in pts.items()},
+                                     "configs": {label: kw for label, kw in CONFIGS}, "by_config": results,
                                      "seconds": time.perf_counter() - t1}
     missing = [n for n in corrupt.COMMON if n not in names]
     notes = ("style_transfer(mode='pixel') with paired gaussian_noise references (stochastic injection on). "
@@ -311,29 +348,36 @@ def main(argv: list[str] | None = None) -> None:
             lines.append(f"| {t.name} | {t.items_per_s / loops[t.name].items_per_s:.1f}x |")
     if "pattern_transfer" in extra:
         p = extra["pattern_transfer"]
-        by = p["by_spin"]
+        by = p["by_config"]
         chance = p["chance"]
-        lines += ["", f"## Pattern transfer (§D.7): probe = features + MLP, held-out accuracy on real corrupted "
+        labels = list(by)
+        first = by[labels[0]]
+        lines += ["", f"## Pattern transfer (§D.7): probe = {p['probe']}, held-out accuracy on real corrupted "
                   f"images {p['probe_val_accuracy']:.3f} ({p['per_class_train']}/class, severities 1-5, "
-                  f"{p['epochs']} epochs); {p['n_eval']} content images per corruption; chance {chance:.3f}", "",
-                  "Identity predicted clean: " + f"{by['1']['identity_clean']:.2f}; null style (clean references) "
-                  "predicted clean: " + ", ".join(f"spin {sp}: {pt['null_style_clean']:.2f}" for sp, pt in by.items())
-                  + ".", "",
-                  "T_k = P(probe says k | stylised); 'above chance': T_k >= 3 x chance and T_k >= identity + 0.10.",
-                  "", "| corruption | T_k spin 1 | T_k spin 8 | identity floor | real ceiling | calibrated spin 1 | "
-                  "calibrated spin 8 | probe recall |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        hits = {sp: 0 for sp in by}
-        for k, nm in enumerate(by["1"]["rows"], start=1):
-            r1, r8 = by["1"]["rows"][nm], by["8"]["rows"][nm]
-            for sp, r in (("1", r1), ("8", r8)):
-                hits[sp] += r["transplant"] >= 3 * chance and r["transplant"] >= r["identity"] + 0.10
-            lines.append(f"| {nm} | {r1['transplant']:.2f} | {r8['transplant']:.2f} | {r1['identity']:.2f} | "
-                         f"{r1['real']:.2f} | {r1['calibrated']:.2f} | {r8['calibrated']:.2f} | "
+                  f"{p['epochs']} epochs); {p['n_eval']} content images per corruption, one reference each; "
+                  f"chance {chance:.3f}", "",
+                  "Configurations: " + "; ".join(f"{lb} = `{p['configs'][lb] or 'defaults'}`" for lb in labels) + ".",
+                  "", f"Identity predicted clean: {first['identity_clean']:.2f}; null style (clean references) "
+                  "predicted clean: " + ", ".join(f"{lb}: {by[lb]['null_style_clean']:.2f}" for lb in labels) + ".",
+                  "", "T_k = P(probe says k | stylised); * = well above chance (T_k >= 3 x chance and >= identity "
+                  "+ 0.10).", "",
+                  "| corruption | " + " | ".join(f"T_k {lb}" for lb in labels) + " | identity floor | real ceiling | "
+                  "probe recall |", "|---|" + "---:|" * (len(labels) + 3)]
+        hits = {lb: 0 for lb in labels}
+        for k, nm in enumerate(first["rows"], start=1):
+            cells = []
+            for lb in labels:
+                r = by[lb]["rows"][nm]
+                ok = well_above_chance(r, chance)
+                hits[lb] += ok
+                cells.append(f"{r['transplant']:.2f}{'*' if ok else ''}")
+            r0 = first["rows"][nm]
+            lines.append(f"| {nm} | " + " | ".join(cells) + f" | {r0['identity']:.2f} | {r0['real']:.2f} | "
                          f"{p['probe_recall'][k]:.2f} |")
-        means = {sp: sum(r["transplant"] for r in pt["rows"].values()) / len(pt["rows"]) for sp, pt in by.items()}
-        lines.append(f"| **mean** | {means['1']:.2f} | {means['8']:.2f} | | | | | |")
-        lines += ["", f"Above chance: spin 1: {hits['1']}/{len(by['1']['rows'])}, spin 8: {hits['8']}/"
-                  f"{len(by['8']['rows'])}."]
+        means = [sum(r["transplant"] for r in by[lb]["rows"].values()) / len(first["rows"]) for lb in labels]
+        lines.append("| **mean** | " + " | ".join(f"{m:.2f}" for m in means) + " | | | |")
+        lines.append("| **well above chance** | " + " | ".join(f"{hits[lb]}/{len(first['rows'])}" for lb in labels)
+                     + " | | | |")
     md.write_text("\n".join(lines) + "\n")
     print(md.read_text())
     print(f"wrote {path} ({RESULTS})")

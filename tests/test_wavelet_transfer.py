@@ -111,8 +111,11 @@ def test_spin_blur_has_no_block_edges(backend):
     for period in (2, 4, 8):
         assert 0.8 < _block_steps(spun, period) < 1.15, period
     e_in, e_style, e_spun = _detail_energy(content), _detail_energy(style), _detail_energy(spun)
-    assert (e_spun < 0.5 * e_in).all()  # still blurred (averaging the shifted grids adds some level-1 energy)
-    assert float(e_spun.mean()) < 2.5 * float(e_style.mean())
+    # still blurred: the shared maps averaged over the shifted grids are a smooth low-pass filter (the coarse Haar
+    # bands leak some level-1 energy, so it stays above the style's)
+    assert (e_spun < 0.75 * e_in).all()
+    assert float(e_spun.mean()) < 0.5 * float(e_in.mean())
+    assert float(e_spun.mean()) < 5.0 * float(e_style.mean())
 
 
 def test_spin_keeps_noise_and_validates():
@@ -151,6 +154,112 @@ def test_content_edges_are_kept():
         r = torch.corrcoef(torch.stack([out[i].flatten(), content[i].flatten()]))[0, 1]
         assert r > 0.8  # the square is still there
         assert out[i, :, 12:20, 12:20].mean() > out[i, :, :8, :8].mean() + 0.2
+
+
+def _salt_and_pepper(n: int, amount: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand((n, 3, 32, 32), generator=g)
+    return torch.where(u < amount / 2, 0.0, torch.where(u > 1 - amount / 2, 1.0, torch.full_like(u, 0.5)))
+
+
+def _kurtosis(x: torch.Tensor) -> float:
+    x = x.double().flatten()
+    x = x - x.mean()
+    return float(x.pow(4).mean() / x.pow(2).mean().pow(2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_style_noise_keeps_impulse_shape(backend):
+    # noise="style" injects the style's own whitened fine-band coefficients: salt-and-pepper stays impulsive
+    # (heavy-tailed), where Gaussian injection with the same covariance gives Gaussian-looking noise
+    content = 0.3 + 0.4 * make_images(8, 3, 32, 32, seed=30)
+    style = _salt_and_pepper(8, 0.06, seed=31)
+    det = wavelet.style_transfer(content, style, stochastic=False, backend=backend)
+    ours = wavelet.style_transfer(content, style, seed=1, backend=backend)
+    gauss = wavelet.style_transfer(content, style, seed=1, noise="gaussian", backend=backend)
+    k_ours, k_gauss = _kurtosis(ours - det), _kurtosis(gauss - det)
+    assert k_gauss < 3.6 and k_ours > 5.0, (k_gauss, k_ours)  # measured 3.1 and 6.2
+    e_ours, e_gauss = _detail_energy(ours), _detail_energy(gauss)
+    assert_close(e_ours.mean(), e_gauss.mean(), rtol=0.25, atol=0)  # same covariance in expectation
+    assert torch.equal(ours, wavelet.style_transfer(content, style, seed=1, backend=backend))
+    assert not torch.equal(ours, wavelet.style_transfer(content, style, seed=2, backend=backend))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bank_pooling_is_identity_when_bank_is_the_batch(backend):
+    # pooled content statistics == pooled style statistics: every band's map is the identity
+    x = make_images(6, 3, 32, 32, seed=32)
+    out = wavelet.style_transfer(x, x, pooling="bank", eps_rel=1e-9, stochastic=False, backend=backend)
+    assert_close(out, x, rtol=0, atol=1e-4)
+
+
+def test_bank_pooling_one_map_for_the_batch():
+    # a blurred bank: image mode shrinks each image's detail by its own reference's ratio, bank mode applies one
+    # population map, so the per-image shrink ratios are far more uniform
+    content = make_images(12, 3, 32, 32, seed=33)
+    refs = make_images(12, 3, 32, 32, seed=34)
+    refs = torch.cat([_blurred(refs[:6]), _blurred(_blurred(_blurred(refs[6:])))])
+    e_in = _detail_energy(content)
+    r_img = _detail_energy(wavelet.style_transfer(content, refs, stochastic=False)) / e_in
+    r_bank = _detail_energy(wavelet.style_transfer(content, refs, stochastic=False, pooling="bank")) / e_in
+    assert (r_bank < 0.5).all() and (r_img < 0.5).all()
+    assert float(r_bank.std() / r_bank.mean()) < 0.5 * float(r_img.std() / r_img.mean())
+
+
+def test_bank_pooling_weights_follow_style_probs():
+    content = make_images(5, 3, 32, 32, seed=35)
+    bank = torch.cat([_blurred(make_images(3, 3, 32, 32, seed=36)), 0.5 + 0.2 * (make_images(2, 3, 32, 32) - 0.5)])
+    probs = torch.tensor([0.2, 0.3, 0.5, 0.0, 0.0])
+    a = wavelet.style_transfer(content, bank, style_probs=probs, pooling="bank", stochastic=False)
+    b = wavelet.style_transfer(content, bank[:3], style_probs=probs[:3], pooling="bank", stochastic=False)
+    assert_close(a, b, rtol=0, atol=1e-5)
+    c = wavelet.style_transfer(content, bank, pooling="bank", stochastic=False)  # uniform over all five
+    assert float((a - c).abs().max()) > 1e-2
+
+
+def _directional_blur(x: torch.Tensor, dim: int) -> torch.Tensor:
+    out = x
+    for _ in range(3):
+        out = (out + out.roll(1, dim) + out.roll(-1, dim)) / 3
+    return out
+
+
+def _lh_over_hl(x: torch.Tensor) -> torch.Tensor:
+    _, highs = wavelet.haar_dwt2d(x.double(), 1, backend="reference")
+    e = highs[0].pow(2).mean(dim=(1, 3, 4))  # (N, 3 orientations)
+    return e[:, 0] / e[:, 1]
+
+
+def test_hybrid_pooling_keeps_each_references_orientation():
+    # references blurred along x (half) or along y (other half): "bank" pools them into an isotropic map, "hybrid"
+    # keeps each reference's direction (at the bank's detail energy), like "image"
+    content = make_images(8, 3, 32, 32, seed=39)
+    refs = make_images(8, 3, 32, 32, seed=40)
+    refs = torch.cat([_directional_blur(refs[:4], 3), _directional_blur(refs[4:], 2)])
+    r_ref = _lh_over_hl(refs)
+    r = {p: _lh_over_hl(wavelet.style_transfer(content, refs, stochastic=False, pooling=p))
+         for p in ("image", "bank", "hybrid")}
+    assert float(r_ref[:4].max()) < float(r_ref[4:].min())
+    for p in ("image", "hybrid"):  # measured: halves 0.9 / 1.8 (image), 0.9 / 1.7 (hybrid)
+        assert float(r[p][:4].max()) < float(r[p][4:].min()), (p, r[p])
+        assert float(r[p][4:].mean() / r[p][:4].mean()) > 1.5, (p, r[p])
+    assert 0.7 < float(r["bank"][4:].mean() / r["bank"][:4].mean()) < 1.1  # one map: the direction is pooled away
+    # the low band (colour, brightness, contrast) is pooled in "hybrid": the bank of the batch itself keeps it
+    x = make_images(6, 3, 32, 32, seed=41)
+    out = wavelet.style_transfer(x, x, pooling="hybrid", eps_rel=1e-9, stochastic=False)
+    assert_close(out.mean(dim=(2, 3)), x.mean(dim=(2, 3)), rtol=0, atol=2e-3)
+
+
+@pytest.mark.parametrize(("pooling", "noise", "spin"), [("image", "style", 4), ("image", "gaussian", 1),
+                                                        ("bank", "style", 1), ("bank", "gaussian", 8),
+                                                        ("hybrid", "style", 2)])
+def test_cpu_equals_reference_options(pooling, noise, spin):
+    content = make_images(5, 3, 32, 32, seed=37)
+    style = _salt_and_pepper(3, 0.1, seed=38)
+    kw = dict(style_probs=[0.5, 0.25, 0.25], seed=7, pooling=pooling, noise=noise, spin=spin)
+    a = wavelet.style_transfer(content, style, backend="cpu", **kw)
+    b = wavelet.style_transfer(content, style, backend="reference", **kw)
+    assert_close(a, b, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 32, 32), (0, 3, 32, 32), (5, 1, 17, 23), (3, 3, 64, 48)])
@@ -243,6 +352,10 @@ def test_bad_inputs_name_argument_and_value():
         wavelet.style_transfer(x, x, mode="vgg")
     with pytest.raises(UnknownNameError, match="unknown bands"):
         wavelet.style_transfer(x, x, bands="all")
+    with pytest.raises(UnknownNameError, match="unknown noise 'uniform'"):
+        wavelet.style_transfer(x, x, noise="uniform")
+    with pytest.raises(UnknownNameError, match="unknown pooling 'batch'"):  # image, bank or hybrid
+        wavelet.style_transfer(x, x, pooling="batch")
     with pytest.raises(TypeError, match="unexpected keyword argument"):
         wavelet.style_transfer(x, x, model=None)
     with pytest.raises(UnknownNameError, match="unknown backend"):

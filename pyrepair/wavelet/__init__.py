@@ -115,6 +115,8 @@ def style_transfer(
     stochastic: bool = True,
     beta_max: float = 0.95,
     spin: int = 1,
+    noise: Literal["style", "gaussian"] = "style",
+    pooling: Literal["image", "bank", "hybrid"] = "image",
     **kwargs: Any,
 ) -> torch.Tensor:
     """Re-render each content image in the style of a reference image (DeepRepair's style op, §A.5 / §D).
@@ -150,7 +152,22 @@ def style_transfer(
         spin: cycle spinning, 1 <= spin <= 2^levels: average the (deterministic) transfer over ``spin`` diagonal
             circular shifts of the content so the Haar grid leaves no 2^l-pixel block steps (blur then looks like
             blur, not pixelation); the injected noise is added once. Costs about ``spin`` (+1 when stochastic)
-            transforms. 1 (default): the plain §D.6 transform.
+            transforms. 1 (default): the plain §D.6 transform. The maps are computed once (unshifted) and shared by
+            every shift, so the spun result is a shift-invariant filter of the content plus the injected noise.
+        noise: what ``stochastic`` injects: ``"style"`` (default) the style band's whitened coefficients (zero mean,
+            identity covariance) drawn at Philox-uniform positions, which keeps the style's noise distribution
+            (impulse noise stays salt-and-pepper); ``"gaussian"`` i.i.d. N(0, 1) as in §D.6 step 5. Both give the
+            same output covariance in expectation.
+        pooling: ``"image"`` (default, §D.6): each content image is whitened with its own band statistics and
+            coloured with its reference's. ``"bank"``: the content statistics are pooled over the batch and the
+            style statistics over the style bank (weighted by ``style_probs``; uniform when not given), so every
+            image gets the same map per band: the population-level change from "this batch" to "the failure
+            bank" (e.g. blur, contrast, brightness of the bank on average) rather than the colour palette and
+            content contrast of one reference image; each image keeps its own mean offset. ``"hybrid"``: the low
+            band as ``"bank"``; each detail band whitened with the batch statistics and coloured with its own
+            reference's covariance rescaled to the bank's energy, so the reference's orientation and colour
+            structure (e.g. the direction of a motion blur) transfers at the bank's level of detail. With
+            ``"bank"`` and ``"hybrid"`` the output of one image depends on the rest of the batch.
 
     Returns:
         (N, C, H, W) tensor in [0, 1], the content's dtype and device. Not differentiable.
@@ -213,6 +230,8 @@ def style_transfer(
         levels = min(auto_levels(sc["H"], sc["W"]), max(top, 1))
     levels = check_int(levels, "levels", fn, min_value=1, max_value=max(top, 1))
     spin = check_int(spin, "spin", fn, min_value=1, max_value=1 << levels)
+    check_in("noise", noise, ("style", "gaussian"), fn)
+    check_in("pooling", pooling, ("image", "bank", "hybrid"), fn)
     probs = _check_probs(style_probs, m, fn) if style_probs is not None else None
     resolved = _dispatch.select(fn, content.device, backend)
     if n == 0 or alpha == 0.0:
@@ -225,6 +244,10 @@ def style_transfer(
         index = sample_index(probs, n, seed, content.device, resolved)
     x = content.detach().to(torch.float32).contiguous()
     s = style.detach().to(torch.float32).contiguous()
+    weights = None
+    if pooling in ("bank", "hybrid"):
+        weights = probs if probs is not None else torch.full((m,), 1.0 / m, dtype=torch.float64)
     out = pixel_wct(x, s, index, levels=levels, alpha=alpha, joint=bands == "joint", eps_rel=eps_rel,
-                    stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved, spin=spin)
+                    stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved, spin=spin, noise=noise,
+                    pooling=pooling, weights=weights)
     return out.to(content.dtype)

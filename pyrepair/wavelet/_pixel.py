@@ -11,24 +11,30 @@ itself instead of VGG features.
    between whitening and colouring (see :mod:`._wct`).
 5. Blend ``alpha * out + (1 - alpha) * in`` per band (folded into the affine map), synthesis, clamp to [0, 1].
 
+Extensions, each chosen by the §D.7 transplant score (``bench/bench_wavelet.py``): the injected noise is by default
+the style band's own whitened coefficients resampled at random positions (``noise="style"``: same covariance in
+expectation as Gaussian noise, but impulse noise stays impulsive); cycle spinning shares one map per band across the
+shifted grids (a shift-invariant filter, no block edges); ``pooling="bank"`` / ``"hybrid"`` pool the statistics
+over the batch and the style bank.
+
 Style statistics are computed once per distinct style image (a bank of M references costs M, not N, decompositions).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 
 from .. import random as _random
 from . import _kernels
 from ._autograd import level_sizes
-from ._wct import Stats, coefficients, stats
+from ._wct import Coefficients, Stats, coefficients
 
 __all__ = ["auto_levels", "pixel_wct"]
 
 _EPS_ABS = 1e-12
-_RANK_TOL = 0.0  # the relative regulariser keeps every eigenvalue > 0; nothing to drop
 _STREAM_SAMPLE = 0x57C7_0001  # RNG streams (pyrepair.random): reference sampling, then one per band
 _STREAM_NOISE = 0x57C7_0100
 _INJECT_LEVELS = 1  # inject at the finest detail level only (coarser injection makes 2^l-pixel noise blocks)
@@ -59,6 +65,167 @@ def _gather(s: Stats, idx: torch.Tensor | None) -> Stats:
     return Stats(s.mean[idx], s.mat[idx], s.trace[idx])
 
 
+def _expand(s: Stats, n: int) -> Stats:
+    """A pooled (1, ...) statistic repeated for n images (views)."""
+    return Stats(s.mean.expand(n, -1), s.mat.expand(n, -1, -1), s.trace.expand(n))
+
+
+def _powers(mean: torch.Tensor, cov: torch.Tensor, powers: tuple[float, ...], eps_rel: float,
+            backend: str) -> list[Stats]:
+    """``(Sigma + eps' I)^p`` for each p from one eigendecomposition, ``eps' = 1e-12 + eps_rel * tr(Sigma) / C``
+    (the same numbers as :func:`._wct.stats` with ``rank_tol = 0``)."""
+    c = cov.shape[-1]
+    trace = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
+    reg = _EPS_ABS + eps_rel * trace / max(c, 1)
+    evals, evecs = _kernels.eigh(cov, backend)
+    e = (evals + reg.unsqueeze(-1)).clamp_min(1e-300)
+    return [Stats(mean, (evecs * e.pow(p).unsqueeze(-2)) @ evecs.transpose(-1, -2), trace) for p in powers]
+
+
+def _pool(mean: torch.Tensor, cov: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Moments of the mixture of the G per-image distributions with the given weights (G,) summing to 1: the
+    weighted mean (1, C) and the total covariance (1, C, C) = within-image part + spread of the image means."""
+    w = weights.to(device=mean.device, dtype=torch.float64)
+    mu = (w.unsqueeze(1) * mean).sum(0, keepdim=True)
+    d = mean - mu
+    total = (w.view(-1, 1, 1) * (cov + d.unsqueeze(2) * d.unsqueeze(1))).sum(0, keepdim=True)
+    return mu, total
+
+
+class _Band(NamedTuple):
+    """The affine map of one group and, when noise is injected, its noise tensor xi (N, C', n) float32."""
+
+    coef: Coefficients
+    xi: torch.Tensor | None
+
+
+def _decompose(x: torch.Tensor, levels: int, backend: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    low, highs = x, []
+    for _ in range(levels):
+        low, hi = _kernels.dwt(low, backend)
+        highs.append(hi)
+    return low, highs
+
+
+def _style_noise(xs: torch.Tensor, whiten: Stats, index: torch.Tensor | None, n_pos: int, seed: int, stream: int,
+                 backend: str, rng_backend: str) -> torch.Tensor:
+    """``noise="style"``: the style band whitened, ``z = W_s (x_s - mu_s)`` (zero mean, identity covariance over
+    the positions of the image, or of the bank when pooled), resampled at Philox-uniform positions for each
+    content image: the style's own noise distribution (heavy tails of impulse noise, colour correlation) instead
+    of a Gaussian with the same covariance."""
+    m, c, n_s = xs.shape
+    z = _kernels.wct_apply(xs, whiten.mat, whiten.mean, torch.zeros_like(whiten.mean), None, None, backend)
+    if index is not None:
+        z = z[index]
+    n = z.shape[0]
+    u = _random.uniform(n * n_pos, seed, stream=stream, device=xs.device, backend=rng_backend)
+    pos = (u.to(torch.float64) * n_s).to(torch.int64).clamp_(max=n_s - 1).view(n, 1, n_pos)
+    return torch.gather(z, 2, pos.expand(n, c, n_pos))
+
+
+def _moments(groups: list[list[tuple[str, int, torch.Tensor]]], g: int, backend: str) -> tuple[torch.Tensor,
+                                                                                                  torch.Tensor]:
+    """Mean (G, C) and covariance (G, C, C) of group g, pooled over the decompositions of the shifted copies (one
+    decomposition: its own moments)."""
+    ms = [_kernels.moments(dec[g][2], backend) for dec in groups]
+    if len(ms) == 1:
+        return ms[0]
+    mean = torch.stack([m for m, _ in ms]).mean(0)
+    cov = torch.stack([c + (m - mean).unsqueeze(2) * (m - mean).unsqueeze(1) for m, c in ms]).mean(0)
+    return mean, cov
+
+
+def _plan(
+    decs_c: list[tuple[torch.Tensor, list[torch.Tensor]]],
+    decs_s: list[tuple[torch.Tensor, list[torch.Tensor]]],
+    index: torch.Tensor | None,
+    weights: torch.Tensor | None,
+    *,
+    alpha: float,
+    joint: bool,
+    eps_rel: float,
+    stochastic: bool,
+    beta_max: float,
+    seed: int,
+    backend: str,
+    noise: str,
+    pooling: str,
+) -> list[_Band]:
+    """Every group's affine map (and noise) from the content and style decompositions (one per shift; moments are
+    pooled over the shifts, the noise comes from the unshifted style)."""
+    n = decs_c[0][0].shape[0]
+    groups_c = [_groups(*d, joint) for d in decs_c]
+    groups_s = [_groups(*d, joint) for d in decs_s]
+    rng_backend = "reference" if backend == "reference" else "auto"
+    bands = []
+    for k, ((kind, lvl, xc), (_, _, xs)) in enumerate(zip(groups_c[0], groups_s[0], strict=True)):
+        inject = stochastic and kind != "low" and lvl < _INJECT_LEVELS
+        mean_c, cov_c = _moments(groups_c, k, backend)
+        mean_s, cov_s = _moments(groups_s, k, backend)
+        style_powers = (0.5, -0.5) if inject and noise == "style" else (0.5,)
+        m = xs.shape[0]
+        if pooling == "image":
+            (cs,) = _powers(mean_c, cov_c, (-0.5,), eps_rel, backend)
+            per_image = _powers(mean_s, cov_s, style_powers, eps_rel, backend)
+            ss = _gather(per_image[0], index)
+            whiten = per_image[1] if len(per_image) > 1 else None
+        else:  # whiten with the batch's pooled statistics, centred on each image's own mean
+            (cs,) = _powers(*_pool(mean_c, cov_c, torch.full((n,), 1.0 / n, dtype=torch.float64)), (-0.5,), eps_rel,
+                            backend)
+            cs = Stats(mean_c, cs.mat.expand(n, -1, -1), cs.trace.expand(n))
+            mu_s, tot_s = _pool(mean_s, cov_s, weights)
+            if pooling == "bank" or kind == "low":  # colour with the bank's pooled statistics
+                pooled = _powers(mu_s, tot_s, style_powers, eps_rel, backend)
+                ss = _expand(pooled[0], n)
+                whiten = _expand(pooled[1], m) if len(pooled) > 1 else None
+            else:  # hybrid detail band: each reference's covariance rescaled to the bank's energy
+                gain = tot_s.diagonal(dim1=-2, dim2=-1).sum(-1) / cov_s.diagonal(dim1=-2, dim2=-1).sum(-1).clamp_min(
+                    1e-30)
+                (ss,) = _powers(mean_s, cov_s * gain.view(-1, 1, 1), (0.5,), eps_rel, backend)
+                ss = _gather(ss, index)
+                whiten = _powers(mean_s, cov_s, (-0.5,), eps_rel, backend)[0] if len(style_powers) > 1 else None
+        coef, _beta = coefficients(cs, ss, alpha=alpha, stochastic=inject, beta_max=beta_max)
+        if pooling != "image":  # keep each image's offset from the batch mean: b += alpha (mu_c,i - mean_i mu_c,i)
+            coef = coef._replace(bias=coef.bias + alpha * (mean_c - mean_c.mean(0, keepdim=True)))
+        xi = None
+        if coef.noise_mat is not None:
+            stream = _STREAM_NOISE + k
+            if noise == "style":
+                xi = _style_noise(xs, whiten, index, xc.shape[-1], seed, stream, backend, rng_backend)
+            else:
+                xi = _random.normal(tuple(xc.shape), seed, stream=stream, device=xc.device, backend=rng_backend)
+        bands.append(_Band(coef, xi))
+    return bands
+
+
+def _synthesize(dec: tuple[torch.Tensor, list[torch.Tensor]], bands: list[_Band], size: tuple[int, int], *,
+                joint: bool, backend: str, with_noise: bool) -> torch.Tensor:
+    """Apply the per-group maps to a decomposition and invert it (not clamped)."""
+    low_c, highs_c = dec
+    n, c = low_c.shape[:2]
+    levels = len(highs_c)
+    new_low, new_highs = low_c, list(highs_c)
+    for (kind, lvl, xc), band in zip(_groups(low_c, highs_c, joint), bands, strict=True):
+        coef = band.coef
+        use = with_noise and band.xi is not None
+        out = _kernels.wct_apply(xc, coef.mat, coef.center, coef.bias, band.xi if use else None,
+                                 coef.noise_mat if use else None, backend)
+        if kind == "low":
+            new_low = out.reshape(low_c.shape)
+        elif kind == "joint":
+            new_highs[lvl] = out.reshape(highs_c[lvl].shape)
+        else:
+            o = int(kind[-1])
+            if new_highs[lvl] is highs_c[lvl]:
+                new_highs[lvl] = highs_c[lvl].clone()
+            new_highs[lvl][:, :, o] = out.reshape(n, c, *highs_c[lvl].shape[-2:])
+    sizes = level_sizes(*size, levels)
+    y = new_low
+    for lvl in range(levels - 1, -1, -1):
+        y = _kernels.idwt(y, new_highs[lvl], sizes[lvl], backend)
+    return y
+
+
 def pixel_wct(
     content: torch.Tensor,
     style: torch.Tensor,
@@ -73,91 +240,49 @@ def pixel_wct(
     seed: int,
     backend: str,
     spin: int = 1,
+    noise: str = "style",
+    pooling: str = "image",
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Checked inputs: content (N, C, H, W) float32 contiguous in [0, 1], style (M, C, H', W') float32; ``index``
-    (N,) int64 picks the style of each content image (None: style i for content i, M == N). Returns (N, C, H, W)
-    float32 in [0, 1].
+    (N,) int64 picks the style of each content image (None: style i for content i, M == N); ``weights`` (M,)
+    float64 summing to 1 weight the bank when ``pooling`` is ``"bank"`` or ``"hybrid"`` (None: uniform). Returns
+    (N, C, H, W) float32 in [0, 1].
 
     ``spin`` > 1: cycle spinning against the Haar block artefacts (a decimated Haar transform turns every change of
-    a level-l coefficient into a 2^l x 2^l block step, so a "blurred" output looks pixelated). The deterministic
-    transfer is averaged over the diagonal circular shifts ``(d, d)``, ``d = i * 2^L // spin`` (i < spin), and the
-    injected noise of the unshifted run is added once (``stoch_0 - det_0``), so averaging does not cancel it.
-    ``spin == 1`` is the plain transform."""
-    kw = dict(levels=levels, alpha=alpha, joint=joint, eps_rel=eps_rel, beta_max=beta_max, seed=seed,
-              backend=backend)
-    if spin <= 1:
-        return _pixel_wct_once(content, style, index, stochastic=stochastic, **kw).clamp_(0.0, 1.0)
+    a level-l coefficient into a 2^l x 2^l block step, so a "blurred" output looks pixelated). Content and style
+    are decomposed at the diagonal circular shifts ``(d, d)``, ``d = i * 2^L // spin`` (i < spin); the band
+    moments are pooled over the shifts (the statistics of the shift-invariant transform, so the whitening fits
+    every shifted grid, not only the unshifted one) and one map per band is computed. The same deterministic maps
+    are applied to every shifted content decomposition and the results averaged: a fixed linear operation
+    per band averaged over shifts is a shift-invariant filter, so a blur-like map gives a smooth blur and nothing
+    averages away. The injected noise of the unshifted run is added once (``stoch_0 - det_0``). ``spin == 1`` is
+    the plain transform."""
+    n, _, h, w = content.shape
+    if pooling in ("bank", "hybrid") and weights is None:
+        weights = torch.full((style.shape[0],), 1.0 / style.shape[0], dtype=torch.float64)
     period = 1 << levels
-    acc = None
-    det0 = None
-    for i in range(spin):
-        d = (i * period) // spin
-        xs = content if d == 0 else torch.roll(content, shifts=(d, d), dims=(-2, -1)).contiguous()
-        y = _pixel_wct_once(xs, style, index, stochastic=False, **kw)
-        if d == 0:
-            det0 = y
-        else:
-            y = torch.roll(y, shifts=(-d, -d), dims=(-2, -1))
-        acc = y.clone() if acc is None else acc.add_(y)
+    shifts = [(i * period) // max(spin, 1) for i in range(max(spin, 1))]
+
+    def decompose(x: torch.Tensor, d: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        return _decompose(x if d == 0 else torch.roll(x, shifts=(d, d), dims=(-2, -1)).contiguous(), levels, backend)
+
+    decs_c = [decompose(content, d) for d in shifts]
+    decs_s = [decompose(style, d) for d in shifts]
+    bands = _plan(decs_c, decs_s, index, weights, alpha=alpha, joint=joint, eps_rel=eps_rel, stochastic=stochastic,
+                  beta_max=beta_max, seed=seed, backend=backend, noise=noise, pooling=pooling)
+    kw = dict(joint=joint, backend=backend)
+    if spin <= 1:
+        return _synthesize(decs_c[0], bands, (h, w), with_noise=True, **kw).clamp_(0.0, 1.0)
+    det0 = _synthesize(decs_c[0], bands, (h, w), with_noise=False, **kw)
+    acc = det0.clone()
+    for d, dec in zip(shifts[1:], decs_c[1:], strict=True):
+        y = _synthesize(dec, bands, (h, w), with_noise=False, **kw)
+        acc.add_(torch.roll(y, shifts=(-d, -d), dims=(-2, -1)))
     out = acc.div_(spin)
-    if stochastic and det0 is not None:
-        out.add_(_pixel_wct_once(content, style, index, stochastic=True, **kw)).sub_(det0)
+    if any(b.xi is not None for b in bands):
+        out.add_(_synthesize(decs_c[0], bands, (h, w), with_noise=True, **kw)).sub_(det0)
     return out.clamp_(0.0, 1.0)
-
-
-def _pixel_wct_once(
-    content: torch.Tensor,
-    style: torch.Tensor,
-    index: torch.Tensor | None,
-    *,
-    levels: int,
-    alpha: float,
-    joint: bool,
-    eps_rel: float,
-    stochastic: bool,
-    beta_max: float,
-    seed: int,
-    backend: str,
-) -> torch.Tensor:
-    """One transform on the unshifted grid, not clamped."""
-    n, c, h, w = content.shape
-    low_c, highs_c = content, []
-    for _ in range(levels):
-        low_c, hi = _kernels.dwt(low_c, backend)
-        highs_c.append(hi)
-    low_s, highs_s = style, []
-    for _ in range(levels):
-        low_s, hi = _kernels.dwt(low_s, backend)
-        highs_s.append(hi)
-    groups_c = _groups(low_c, highs_c, joint)
-    groups_s = _groups(low_s, highs_s, joint)
-    new_low = low_c
-    new_highs = list(highs_c)
-    rng_backend = "reference" if backend == "reference" else "auto"
-    for k, ((kind, lvl, xc), (_, _, xs)) in enumerate(zip(groups_c, groups_s, strict=True)):
-        cs = stats(xc, power=-0.5, eps=_EPS_ABS, eps_rel=eps_rel, rank_tol=_RANK_TOL, backend=backend)
-        ss = _gather(stats(xs, power=0.5, eps=_EPS_ABS, eps_rel=eps_rel, rank_tol=_RANK_TOL, backend=backend), index)
-        inject = stochastic and kind != "low" and lvl < _INJECT_LEVELS
-        coef, _beta = coefficients(cs, ss, alpha=alpha, stochastic=inject, beta_max=beta_max)
-        noise = None
-        if coef.noise_mat is not None:
-            noise = _random.normal(tuple(xc.shape), seed, stream=_STREAM_NOISE + k, device=xc.device,
-                                   backend=rng_backend)
-        out = _kernels.wct_apply(xc, coef.mat, coef.center, coef.bias, noise, coef.noise_mat, backend)
-        if kind == "low":
-            new_low = out.reshape(low_c.shape)
-        elif kind == "joint":
-            new_highs[lvl] = out.reshape(highs_c[lvl].shape)
-        else:
-            o = int(kind[-1])
-            if new_highs[lvl] is highs_c[lvl]:
-                new_highs[lvl] = highs_c[lvl].clone()
-            new_highs[lvl][:, :, o] = out.reshape(n, c, *highs_c[lvl].shape[-2:])
-    sizes = level_sizes(h, w, levels)
-    y = new_low
-    for lvl in range(levels - 1, -1, -1):
-        y = _kernels.idwt(y, new_highs[lvl], sizes[lvl], backend)
-    return y
 
 
 def sample_index(probs: torch.Tensor, n: int, seed: int, device: torch.device, backend: str) -> torch.Tensor:
