@@ -11,7 +11,7 @@
    (other test images, one per content image); the transplant rate T_k = P(probe says k) is reported with the
    identity floor (content unchanged) and the real ceiling (real corrupted images of k), for each configuration
    in ``CONFIGS`` (the plain §D.6 transform with Gaussian injection, the defaults, cycle spinning, bank and hybrid
-   pooling).
+   pooling, one Haar level instead of three).
    Null style (clean references) should stay "clean". The 15 x 16 confusion matrices are in the JSON.
 
     python bench/bench_wavelet.py            # full (a few minutes on 2 cores)
@@ -262,6 +262,8 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("style noise, spin 8", {"spin": 8}),
     ("bank pooling", {"pooling": "bank"}),
     ("hybrid pooling", {"pooling": "hybrid"}),
+    ("1 level", {"levels": 1}),
+    ("hybrid, 1 level", {"pooling": "hybrid", "levels": 1}),
 ]
 
 
