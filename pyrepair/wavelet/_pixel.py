@@ -83,13 +83,11 @@ def _powers(mean: torch.Tensor, cov: torch.Tensor, powers: tuple[float, ...], ep
 
 
 def _pool(mean: torch.Tensor, cov: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Moments of the mixture of the G per-image distributions with the given weights (G,) summing to 1: the
-    weighted mean (1, C) and the total covariance (1, C, C) = within-image part + spread of the image means."""
+    """Pooled statistics of G images with the given weights (G,) summing to 1: the weighted mean (1, C) and the
+    weighted mean of the per-image covariances (1, C, C). The within-image covariance, not the total one: the
+    pooled map is applied around each image's own mean, so the spread of the image means must not enter it."""
     w = weights.to(device=mean.device, dtype=torch.float64)
-    mu = (w.unsqueeze(1) * mean).sum(0, keepdim=True)
-    d = mean - mu
-    total = (w.view(-1, 1, 1) * (cov + d.unsqueeze(2) * d.unsqueeze(1))).sum(0, keepdim=True)
-    return mu, total
+    return (w.unsqueeze(1) * mean).sum(0, keepdim=True), (w.view(-1, 1, 1) * cov).sum(0, keepdim=True)
 
 
 class _Band(NamedTuple):
