@@ -121,11 +121,8 @@ def _style_noise(xs: torch.Tensor, whiten: Stats, index: torch.Tensor | None, n_
     return torch.gather(z, 2, pos.expand(n, c, n_pos))
 
 
-def _moments(groups: list[list[tuple[str, int, torch.Tensor]]], g: int, backend: str) -> tuple[torch.Tensor,
-                                                                                                  torch.Tensor]:
-    """Mean (G, C) and covariance (G, C, C) of group g, pooled over the decompositions of the shifted copies (one
-    decomposition: its own moments)."""
-    ms = [_kernels.moments(dec[g][2], backend) for dec in groups]
+def _combine(ms: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (G, C) and covariance (G, C, C) pooled over the shifted copies' moments (one copy: its own)."""
     if len(ms) == 1:
         return ms[0]
     mean = torch.stack([m for m, _ in ms]).mean(0)
@@ -134,8 +131,10 @@ def _moments(groups: list[list[tuple[str, int, torch.Tensor]]], g: int, backend:
 
 
 def _plan(
-    decs_c: list[tuple[torch.Tensor, list[torch.Tensor]]],
-    decs_s: list[tuple[torch.Tensor, list[torch.Tensor]]],
+    dec_c: tuple[torch.Tensor, list[torch.Tensor]],
+    dec_s: tuple[torch.Tensor, list[torch.Tensor]],
+    moments_c: list[tuple[torch.Tensor, torch.Tensor]],
+    moments_s: list[tuple[torch.Tensor, torch.Tensor]],
     index: torch.Tensor | None,
     weights: torch.Tensor | None,
     *,
@@ -149,17 +148,16 @@ def _plan(
     noise: str,
     pooling: str,
 ) -> list[_Band]:
-    """Every group's affine map (and noise) from the content and style decompositions (one per shift; moments are
-    pooled over the shifts, the noise comes from the unshifted style)."""
-    n = decs_c[0][0].shape[0]
-    groups_c = [_groups(*d, joint) for d in decs_c]
-    groups_s = [_groups(*d, joint) for d in decs_s]
+    """Every group's affine map (and noise) from the per-group band moments of content and style (pooled over the
+    shifts when spinning) and the unshifted decompositions (for the noise)."""
+    n = dec_c[0].shape[0]
     rng_backend = "reference" if backend == "reference" else "auto"
     bands = []
-    for k, ((kind, lvl, xc), (_, _, xs)) in enumerate(zip(groups_c[0], groups_s[0], strict=True)):
+    for k, ((kind, lvl, xc), (_, _, xs)) in enumerate(zip(_groups(*dec_c, joint), _groups(*dec_s, joint),
+                                                           strict=True)):
         inject = stochastic and kind != "low" and lvl < _INJECT_LEVELS
-        mean_c, cov_c = _moments(groups_c, k, backend)
-        mean_s, cov_s = _moments(groups_s, k, backend)
+        mean_c, cov_c = moments_c[k]
+        mean_s, cov_s = moments_s[k]
         style_powers = (0.5, -0.5) if inject and noise == "style" else (0.5,)
         m = xs.shape[0]
         if pooling == "image":
@@ -265,21 +263,30 @@ def pixel_wct(
     def decompose(x: torch.Tensor, d: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         return _decompose(x if d == 0 else torch.roll(x, shifts=(d, d), dims=(-2, -1)).contiguous(), levels, backend)
 
-    decs_c = [decompose(content, d) for d in shifts]
-    decs_s = [decompose(style, d) for d in shifts]
-    bands = _plan(decs_c, decs_s, index, weights, alpha=alpha, joint=joint, eps_rel=eps_rel, stochastic=stochastic,
-                  beta_max=beta_max, seed=seed, backend=backend, noise=noise, pooling=pooling)
+    # moments pass over the shifted copies (only the unshifted decompositions are kept)
+    per_shift_c: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+    per_shift_s: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+    for d in shifts:
+        dc, ds = decompose(content, d), decompose(style, d)
+        if d == 0:
+            dec_c, dec_s = dc, ds
+        per_shift_c.append([_kernels.moments(x, backend) for _, _, x in _groups(*dc, joint)])
+        per_shift_s.append([_kernels.moments(x, backend) for _, _, x in _groups(*ds, joint)])
+    moments_c = [_combine([ms[g] for ms in per_shift_c]) for g in range(len(per_shift_c[0]))]
+    moments_s = [_combine([ms[g] for ms in per_shift_s]) for g in range(len(per_shift_s[0]))]
+    bands = _plan(dec_c, dec_s, moments_c, moments_s, index, weights, alpha=alpha, joint=joint, eps_rel=eps_rel,
+                  stochastic=stochastic, beta_max=beta_max, seed=seed, backend=backend, noise=noise, pooling=pooling)
     kw = dict(joint=joint, backend=backend)
     if spin <= 1:
-        return _synthesize(decs_c[0], bands, (h, w), with_noise=True, **kw).clamp_(0.0, 1.0)
-    det0 = _synthesize(decs_c[0], bands, (h, w), with_noise=False, **kw)
+        return _synthesize(dec_c, bands, (h, w), with_noise=True, **kw).clamp_(0.0, 1.0)
+    det0 = _synthesize(dec_c, bands, (h, w), with_noise=False, **kw)
     acc = det0.clone()
-    for d, dec in zip(shifts[1:], decs_c[1:], strict=True):
-        y = _synthesize(dec, bands, (h, w), with_noise=False, **kw)
+    for d in shifts[1:]:  # apply pass: the same maps on every shifted copy (decomposed again: memory stays flat)
+        y = _synthesize(decompose(content, d), bands, (h, w), with_noise=False, **kw)
         acc.add_(torch.roll(y, shifts=(-d, -d), dims=(-2, -1)))
     out = acc.div_(spin)
     if any(b.xi is not None for b in bands):
-        out.add_(_synthesize(decs_c[0], bands, (h, w), with_noise=True, **kw)).sub_(det0)
+        out.add_(_synthesize(dec_c, bands, (h, w), with_noise=True, **kw)).sub_(det0)
     return out.clamp_(0.0, 1.0)
 
 
