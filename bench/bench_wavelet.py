@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-throughput", action="store_true", help="pattern transfer only")
     ap.add_argument("--probe-per-class", type=int, default=None, help="probe training images per class")
     ap.add_argument("--probe-epochs", type=int, default=None, help="probe training epochs")
+    ap.add_argument("--probe-width", type=int, default=16, help="probe CNN width (stages w, 2w, 4w)")
     args = ap.parse_args(argv)
     dev, q = args.device, args.quick
     gpu = dev == "cuda"
@@ -326,9 +327,9 @@ def main(argv: list[str] | None = None) -> None:
         per_class, epochs, n_eval = (300, 2, 100) if q else (2000, 24, 500)
         per_class = args.probe_per_class or per_class
         epochs = args.probe_epochs or epochs
-        model, acc, recall = train_probe(names, per_class, epochs)
+        model, acc, recall = train_probe(names, per_class, epochs, width=args.probe_width)
         results = {label: pattern_transfer(model, names, n_eval, dev, kw) for label, kw in CONFIGS}
-        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": "ResNet-style CNN + statistics MLP",
+        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": f"ResNet-style CNN (width {args.probe_width}) + statistics MLP",
                                      "probe_val_accuracy": acc, "probe_recall": recall, "per_class_train": per_class,
                                      "epochs": epochs, "n_eval": n_eval, "chance": 1.0 / (len(names) + 1),
                                      "configs": {label: kw for label, kw in CONFIGS}, "by_config": results,
