@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> None:
         epochs = args.probe_epochs or epochs
         model, acc, recall = train_probe(names, per_class, epochs, width=args.probe_width)
         results = {label: pattern_transfer(model, names, n_eval, dev, kw) for label, kw in CONFIGS}
-        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": f"ResNet-style CNN (width {args.probe_width}) + statistics MLP",
+        probe = f"ResNet-style CNN (width {args.probe_width}) + statistics MLP"
+        extra["pattern_transfer"] = {"classes": ["clean", *names], "probe": probe,
                                      "probe_val_accuracy": acc, "probe_recall": recall, "per_class_train": per_class,
                                      "epochs": epochs, "n_eval": n_eval, "chance": 1.0 / (len(names) + 1),
                                      "configs": {label: kw for label, kw in CONFIGS}, "by_config": results,
