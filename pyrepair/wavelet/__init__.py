@@ -152,8 +152,9 @@ def style_transfer(
         spin: cycle spinning, 1 <= spin <= 2^levels: average the (deterministic) transfer over ``spin`` diagonal
             circular shifts of the content so the Haar grid leaves no 2^l-pixel block steps (blur then looks like
             blur, not pixelation); the injected noise is added once. Costs about ``spin`` (+1 when stochastic)
-            transforms. 1 (default): the plain §D.6 transform. The maps are computed once (unshifted) and shared by
-            every shift, so the spun result is a shift-invariant filter of the content plus the injected noise.
+            transforms. 1 (default): the plain §D.6 transform. The band statistics are pooled over the shifts and one
+            map per band is shared by every shift, so the spun result is a shift-invariant filter of the content
+            plus the injected noise.
         noise: what ``stochastic`` injects: ``"style"`` (default) the style band's whitened coefficients (zero mean,
             identity covariance) drawn at Philox-uniform positions, which keeps the style's noise distribution
             (impulse noise stays salt-and-pepper); ``"gaussian"`` i.i.d. N(0, 1) as in §D.6 step 5. Both give the
@@ -244,10 +245,7 @@ def style_transfer(
         index = sample_index(probs, n, seed, content.device, resolved)
     x = content.detach().to(torch.float32).contiguous()
     s = style.detach().to(torch.float32).contiguous()
-    weights = None
-    if pooling in ("bank", "hybrid"):
-        weights = probs if probs is not None else torch.full((m,), 1.0 / m, dtype=torch.float64)
     out = pixel_wct(x, s, index, levels=levels, alpha=alpha, joint=bands == "joint", eps_rel=eps_rel,
                     stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved, spin=spin, noise=noise,
-                    pooling=pooling, weights=weights)
+                    pooling=pooling, weights=probs)
     return out.to(content.dtype)

@@ -30,7 +30,7 @@ import torch
 from .. import random as _random
 from . import _kernels
 from ._autograd import level_sizes
-from ._wct import Coefficients, Stats, coefficients
+from ._wct import Coefficients, Stats, coefficients, powers
 
 __all__ = ["auto_levels", "pixel_wct"]
 
@@ -70,16 +70,11 @@ def _expand(s: Stats, n: int) -> Stats:
     return Stats(s.mean.expand(n, -1), s.mat.expand(n, -1, -1), s.trace.expand(n))
 
 
-def _powers(mean: torch.Tensor, cov: torch.Tensor, powers: tuple[float, ...], eps_rel: float,
+def _powers(mean: torch.Tensor, cov: torch.Tensor, exponents: tuple[float, ...], eps_rel: float,
             backend: str) -> list[Stats]:
-    """``(Sigma + eps' I)^p`` for each p from one eigendecomposition, ``eps' = 1e-12 + eps_rel * tr(Sigma) / C``
-    (the same numbers as :func:`._wct.stats` with ``rank_tol = 0``)."""
-    c = cov.shape[-1]
-    trace = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
-    reg = _EPS_ABS + eps_rel * trace / max(c, 1)
-    evals, evecs = _kernels.eigh(cov, backend)
-    e = (evals + reg.unsqueeze(-1)).clamp_min(1e-300)
-    return [Stats(mean, (evecs * e.pow(p).unsqueeze(-2)) @ evecs.transpose(-1, -2), trace) for p in powers]
+    """:func:`._wct.powers` with the pixel transfer's regulariser (``1e-12 + eps_rel * tr(Sigma) / C``, which keeps
+    every eigenvalue > 0: nothing is dropped)."""
+    return powers(mean, cov, exponents, eps=_EPS_ABS, eps_rel=eps_rel, rank_tol=0.0, backend=backend)
 
 
 def _pool(mean: torch.Tensor, cov: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,7 +24,7 @@ from .._checks import check_finite, check_positive, check_range, format_shape
 from ..errors import DTypeError, ShapeError
 from . import _kernels
 
-__all__ = ["Coefficients", "Stats", "coefficients", "stats", "wct"]
+__all__ = ["Coefficients", "Stats", "coefficients", "powers", "stats", "wct"]
 
 
 class Stats(NamedTuple):
@@ -48,15 +48,26 @@ def stats(x: torch.Tensor, *, power: float, eps: float, eps_rel: float, rank_tol
     """Moments of x (G, C, N) and ``(Sigma + eps' I)^power`` with ``eps' = eps + eps_rel * tr(Sigma) / C``;
     eigenvalues ``< rank_tol`` (after regularisation) are dropped (their factor is 0)."""
     mean, cov = _kernels.moments(x, backend)
+    (out,) = powers(mean, cov, (power,), eps=eps, eps_rel=eps_rel, rank_tol=rank_tol, backend=backend)
+    return out
+
+
+def powers(mean: torch.Tensor, cov: torch.Tensor, exponents: tuple[float, ...], *, eps: float, eps_rel: float,
+           rank_tol: float, backend: str) -> list[Stats]:
+    """``(Sigma + eps' I)^p`` of given moments (mean (G, C), covariance (G, C, C)) for each exponent p, from one
+    eigendecomposition, with ``eps' = eps + eps_rel * tr(Sigma) / C``; eigenvalues ``< rank_tol`` (after
+    regularisation) are dropped (their factor is 0)."""
     c = cov.shape[-1]
     trace = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
     reg = eps + eps_rel * trace / max(c, 1)
     evals, evecs = _kernels.eigh(cov, backend)
     e = evals + reg.unsqueeze(-1)
     keep = e >= rank_tol
-    f = torch.where(keep, e.clamp_min(1e-300).pow(power), torch.zeros_like(e))
-    mat = (evecs * f.unsqueeze(-2)) @ evecs.transpose(-1, -2)
-    return Stats(mean, mat, trace)
+    out = []
+    for p in exponents:
+        f = torch.where(keep, e.clamp_min(1e-300).pow(p), torch.zeros_like(e))
+        out.append(Stats(mean, (evecs * f.unsqueeze(-2)) @ evecs.transpose(-1, -2), trace))
+    return out
 
 
 def coefficients(content: Stats, style: Stats, *, alpha: float, stochastic: bool = False,
