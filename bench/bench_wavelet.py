@@ -2,8 +2,10 @@
 
 1. Correctness first: ``style_transfer`` cpu (and cuda) == the torch reference on the benchmark inputs.
 2. Throughput (images/s) of ``style_transfer(mode="pixel")`` at 32 px and 256 px: the compiled back-end, the torch
-   reference, and a one-image-at-a-time loop over the compiled back-end; at 1 thread and at all threads. WCT2 mode
-   is timed too when :mod:`pyrepair.wavelet.wct2` imports and runs without user weights.
+   reference, and a one-image-at-a-time loop over the compiled back-end; at 1 thread and at all threads. The same
+   for ``mode="spectral"`` (compiled and reference; a one-image loop would be a different transform, since the
+   spectral statistics are pooled over the batch). WCT2 mode is timed too when :mod:`pyrepair.wavelet.wct2`
+   imports and runs without user weights.
 3. Pattern transfer (spec/deeprepair.md §D.7): a "probe" (a small ResNet-style CNN with BatchNorm next to an MLP
    on Haar band energies, blockiness, colour and saturation statistics; CPU, about 10 minutes on 2 cores) is
    trained to tell clean images from each common corruption (CIFAR train images, severities 1-5; 2000 per class,
@@ -11,7 +13,7 @@
    (other test images, one per content image); the transplant rate T_k = P(probe says k) is reported with the
    identity floor (content unchanged) and the real ceiling (real corrupted images of k), for each configuration
    in ``CONFIGS`` (the plain §D.6 transform with Gaussian injection, the defaults, cycle spinning, bank and hybrid
-   pooling, one Haar level instead of three).
+   pooling, one Haar level instead of three, and ``mode="spectral"``).
    Null style (clean references) should stay "clean". The 15 x 16 confusion matrices are in the JSON.
 
     python bench/bench_wavelet.py            # full (a few minutes on 2 cores)
@@ -79,10 +81,13 @@ def corrupt_mixed(x: torch.Tensor, name: str, seed: int) -> torch.Tensor:
 def check_correctness(dev: str) -> float:
     x = load_cifar("test", 16).to(dev)
     s = corrupt_mixed(load_cifar("test", 8, 16), "gaussian_noise", 1).to(dev)
-    ours = wavelet.style_transfer(x, s, seed=1)
-    ref = wavelet.style_transfer(x.cpu(), s.cpu(), seed=1, backend="reference")
-    err = float((ours.cpu() - ref).abs().max())
-    assert err <= 1e-4, f"style_transfer: max |compiled - reference| = {err}"
+    err = 0.0
+    for mode in ("pixel", "spectral"):
+        ours = wavelet.style_transfer(x, s, seed=1, mode=mode)
+        ref = wavelet.style_transfer(x.cpu(), s.cpu(), seed=1, backend="reference", mode=mode)
+        e = float((ours.cpu() - ref).abs().max())
+        assert e <= 1e-4, f"style_transfer(mode={mode!r}): max |compiled - reference| = {e}"
+        err = max(err, e)
     return err
 
 
@@ -101,6 +106,11 @@ def bench_throughput(dev: str, size: int, n: int, n_ref: int, n_loop: int, threa
                    params=params, repeats=5)]
     xr, sr = x[:n_ref].cpu(), s[:n_ref].cpu()
     out.append(measure(lambda: wavelet.style_transfer(xr, sr, backend="reference"), name=case,
+                       impl="pyrepair-reference", items=n_ref, params=params, repeats=3, warmup=1))
+    case_s = f"spectral {size}px {threads}t"
+    out.append(measure(lambda: wavelet.style_transfer(x, s, mode="spectral"), name=case_s, impl=f"pyrepair-{dev}",
+                       items=n, device=dev, params=params, repeats=5))
+    out.append(measure(lambda: wavelet.style_transfer(xr, sr, mode="spectral", backend="reference"), name=case_s,
                        impl="pyrepair-reference", items=n_ref, params=params, repeats=3, warmup=1))
     xl, sl = x[:n_loop], s[:n_loop]
 
@@ -264,6 +274,7 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("hybrid pooling", {"pooling": "hybrid"}),
     ("1 level", {"levels": 1}),
     ("hybrid, 1 level", {"pooling": "hybrid", "levels": 1}),
+    ("spectral", {"mode": "spectral"}),
 ]
 
 
@@ -336,7 +347,8 @@ def main(argv: list[str] | None = None) -> None:
                                      "configs": {label: kw for label, kw in CONFIGS}, "by_config": results,
                                      "seconds": time.perf_counter() - t1}
     missing = [n for n in corrupt.COMMON if n not in names]
-    notes = ("style_transfer(mode='pixel') with paired gaussian_noise references (stochastic injection on). "
+    notes = ("style_transfer (mode='pixel', cases 'pixel ...'; mode='spectral', cases 'spectral ...') with paired "
+             "gaussian_noise references (stochastic injection on). "
              "Ratios: throughput relative to the torch reference measured in the same run; cases 'Nt' run the "
              "compiled kernels and torch on N threads. The machine is shared with other jobs: 1-thread figures are "
              "the stable ones." + (f" Corruptions not implemented in this build (not probed): {', '.join(missing)}."

@@ -49,6 +49,11 @@ def wavelet_eigh_cpu(a: npt.NDArray[np.float64], evals: npt.NDArray[np.float64],
 def wavelet_wct_apply_cpu(x: npt.NDArray[np.float32], mat: npt.NDArray[np.float32], center: npt.NDArray[np.float32],
                           bias: npt.NDArray[np.float32], noise: npt.NDArray[np.float32] | None,
                           noise_mat: npt.NDArray[np.float32] | None, out: npt.NDArray[np.float32]) -> None: ...
+def wavelet_spectral_cross_cpu(x: npt.NDArray[np.float32], weights: npt.NDArray[np.float64] | None,
+                               out: npt.NDArray[np.float64]) -> None: ...
+def wavelet_spectral_apply_cpu(x: npt.NDArray[np.float32], mat: npt.NDArray[np.float32],
+                               noise: npt.NDArray[np.float32] | None, noise_scale: npt.NDArray[np.float32] | None,
+                               out: npt.NDArray[np.float32]) -> None: ...
 
 # CUDA builds only
 def random_fill_cuda(out_ptr: int, n: int, seed: int, stream_id: int, offset: int, dist: int, stream: int,
@@ -95,3 +100,7 @@ def wavelet_eigh_cuda(a_ptr: int, evals_ptr: int, evecs_ptr: int, shape: tuple[i
 def wavelet_wct_apply_cuda(x_ptr: int, mat_ptr: int, center_ptr: int, bias_ptr: int, noise_ptr: int,
                            noise_mat_ptr: int, out_ptr: int, shape: tuple[int, int, int], stream: int,
                            device: int) -> None: ...
+def wavelet_spectral_cross_cuda(x_ptr: int, weights_ptr: int, out_ptr: int, shape: tuple[int, int, int, int],
+                                stream: int, device: int) -> None: ...
+def wavelet_spectral_apply_cuda(x_ptr: int, mat_ptr: int, noise_ptr: int, noise_scale_ptr: int, out_ptr: int,
+                                shape: tuple[int, int, int, int], stream: int, device: int) -> None: ...

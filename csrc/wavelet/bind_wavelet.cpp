@@ -172,6 +172,79 @@ void wct_apply_cpu_py(const f32_array& x, const f32_array& mat, const f32_array&
   wct_apply_cpu(p);
 }
 
+// Spectra (N, C, K, 2) float32; cross-spectra / filters (C, C, K, 2).
+SpectralCrossParams make_cross(const std::vector<long long>& xs, const std::vector<long long>* ws,
+                               const std::vector<long long>& os, const char* fn) {
+  PR_CHECK(xs.size() == 4 && xs[3] == 2, fn, "x must have shape [N, C, K, 2], got ", shape_str(xs));
+  check_nonneg(xs, fn, "x");
+  const std::vector<long long> o_want{xs[1], xs[1], xs[2], 2};
+  PR_CHECK(os == o_want, fn, "out must have shape ", shape_str(o_want), ", got ", shape_str(os));
+  if (ws != nullptr) {
+    const std::vector<long long> w_want{xs[0]};
+    PR_CHECK(*ws == w_want, fn, "weights must have shape ", shape_str(w_want), ", got ", shape_str(*ws));
+  }
+  SpectralCrossParams p{};
+  p.n = xs[0];
+  p.c = xs[1];
+  p.k = xs[2];
+  return p;
+}
+
+SpectralApplyParams make_spectral_apply(const std::vector<long long>& xs, const std::vector<long long>& ms,
+                                        const std::vector<long long>* ns, const std::vector<long long>* ss,
+                                        const std::vector<long long>& os, const char* fn) {
+  PR_CHECK(xs.size() == 4 && xs[3] == 2, fn, "x must have shape [N, C, K, 2], got ", shape_str(xs));
+  check_nonneg(xs, fn, "x");
+  const std::vector<long long> m_want{xs[1], xs[1], xs[2], 2};
+  PR_CHECK(ms == m_want, fn, "mat must have shape ", shape_str(m_want), ", got ", shape_str(ms));
+  PR_CHECK(os == xs, fn, "out must have shape ", shape_str(xs), ", got ", shape_str(os));
+  PR_CHECK((ns == nullptr) == (ss == nullptr), fn, "noise and noise_scale must be given together");
+  if (ns != nullptr) {
+    const std::vector<long long> s_want{xs[2]};
+    PR_CHECK(*ns == xs, fn, "noise must have shape ", shape_str(xs), ", got ", shape_str(*ns));
+    PR_CHECK(*ss == s_want, fn, "noise_scale must have shape ", shape_str(s_want), ", got ", shape_str(*ss));
+  }
+  SpectralApplyParams p{};
+  p.n = xs[0];
+  p.c = xs[1];
+  p.k = xs[2];
+  return p;
+}
+
+void spectral_cross_cpu_py(const f32_array& x, const std::optional<f64_array>& weights, f64_array& out) {
+  const char* fn = "wavelet_spectral_cross_cpu";
+  std::vector<long long> ws;
+  if (weights) ws = shape_of(*weights);
+  SpectralCrossParams p = make_cross(shape_of(x), weights ? &ws : nullptr, shape_of(out), fn);
+  PR_CHECK(out.writeable(), fn, "out must be writeable");
+  if (out.size() == 0) return;
+  p.x = x.data();
+  p.w = weights ? weights->data() : nullptr;
+  p.out = out.mutable_data();
+  py::gil_scoped_release nogil;
+  spectral_cross_cpu(p);
+}
+
+void spectral_apply_cpu_py(const f32_array& x, const f32_array& mat, const std::optional<f32_array>& noise,
+                           const std::optional<f32_array>& noise_scale, f32_array& out) {
+  const char* fn = "wavelet_spectral_apply_cpu";
+  std::vector<long long> ns, ss;
+  if (noise) ns = shape_of(*noise);
+  if (noise_scale) ss = shape_of(*noise_scale);
+  SpectralApplyParams p = make_spectral_apply(shape_of(x), shape_of(mat), noise ? &ns : nullptr,
+                                              noise_scale ? &ss : nullptr, shape_of(out), fn);
+  PR_CHECK(out.writeable(), fn, "out must be writeable");
+  if (x.size() == 0) return;
+  p.x = x.data();
+  p.mat = mat.data();
+  p.noise = noise ? noise->data() : nullptr;
+  p.nscale = noise_scale ? noise_scale->data() : nullptr;
+  p.out = out.mutable_data();
+  PR_CHECK(p.out != p.x, fn, "out must not alias x");
+  py::gil_scoped_release nogil;
+  spectral_apply_cpu(p);
+}
+
 #if PYREPAIR_WITH_CUDA
 const float* fptr(uintptr_t v) { return reinterpret_cast<const float*>(v); }
 
@@ -255,6 +328,40 @@ void wct_apply_cuda_py(uintptr_t x, uintptr_t mat, uintptr_t center, uintptr_t b
   py::gil_scoped_release nogil;
   wct_apply_cuda(p, stream, device);
 }
+
+void spectral_cross_cuda_py(uintptr_t x, uintptr_t weights, uintptr_t out, const std::vector<long long>& shape,
+                            uintptr_t stream, int device) {
+  const char* fn = "wavelet_spectral_cross_cuda";
+  PR_CHECK(shape.size() == 4, fn, "x must have shape [N, C, K, 2], got ", shape_str(shape));
+  const std::vector<long long> ws{shape[0]};
+  SpectralCrossParams p = make_cross(shape, weights ? &ws : nullptr, {shape[1], shape[1], shape[2], 2}, fn);
+  if (p.c * p.k == 0) return;
+  PR_CHECK(x && out, fn, "pointers must not be null");
+  p.x = fptr(x);
+  p.w = weights ? reinterpret_cast<const double*>(weights) : nullptr;
+  p.out = reinterpret_cast<double*>(out);
+  py::gil_scoped_release nogil;
+  spectral_cross_cuda(p, stream, device);
+}
+
+void spectral_apply_cuda_py(uintptr_t x, uintptr_t mat, uintptr_t noise, uintptr_t noise_scale, uintptr_t out,
+                            const std::vector<long long>& shape, uintptr_t stream, int device) {
+  const char* fn = "wavelet_spectral_apply_cuda";
+  PR_CHECK(shape.size() == 4, fn, "x must have shape [N, C, K, 2], got ", shape_str(shape));
+  PR_CHECK((noise == 0) == (noise_scale == 0), fn, "noise and noise_scale must be given together");
+  const std::vector<long long> ss{shape[2]};
+  SpectralApplyParams p = make_spectral_apply(shape, {shape[1], shape[1], shape[2], 2}, noise ? &shape : nullptr,
+                                              noise ? &ss : nullptr, shape, fn);
+  if (p.n * p.c * p.k == 0) return;
+  PR_CHECK(x && mat && out && out != x, fn, "pointers must be non-null and out must not alias x");
+  p.x = fptr(x);
+  p.mat = fptr(mat);
+  p.noise = noise ? fptr(noise) : nullptr;
+  p.nscale = noise ? fptr(noise_scale) : nullptr;
+  p.out = reinterpret_cast<float*>(out);
+  py::gil_scoped_release nogil;
+  spectral_apply_cuda(p, stream, device);
+}
 #endif
 
 }  // namespace
@@ -279,6 +386,15 @@ void register_wavelet(py::module_& m) {
         py::arg("noise_mat").noconvert().none(true), py::arg("out").noconvert(),
         "out = mat @ (x - center) + bias (+ noise_mat @ noise) per group: x, noise, out (G, C, N); "
         "mat, noise_mat (G, C, C); center, bias (G, C); float32.");
+  m.def("wavelet_spectral_cross_cpu", &spectral_cross_cpu_py, py::arg("x").noconvert(),
+        py::arg("weights").noconvert().none(true), py::arg("out").noconvert(),
+        "Cross-spectra out[a, b, q] = sum_i w_i x[i, a, q] conj(x[i, b, q]): x (N, C, K, 2) float32 (re, im), "
+        "weights (N,) float64 or None (all 1), out (C, C, K, 2) float64.");
+  m.def("wavelet_spectral_apply_cpu", &spectral_apply_cpu_py, py::arg("x").noconvert(), py::arg("mat").noconvert(),
+        py::arg("noise").noconvert().none(true), py::arg("noise_scale").noconvert().none(true),
+        py::arg("out").noconvert(),
+        "Per-frequency complex filter: out[i, a, q] = sum_b mat[a, b, q] x[i, b, q] (+ noise_scale[q] "
+        "noise[i, a, q]); x, noise, out (N, C, K, 2), mat (C, C, K, 2), noise_scale (K,); float32.");
 #if PYREPAIR_WITH_CUDA
   m.def("wavelet_dwt_cuda", &haar_dwt_cuda_py, py::arg("x_ptr"), py::arg("low_ptr"), py::arg("high_ptr"),
         py::arg("shape"), py::arg("stream"), py::arg("device"), "Device twin of wavelet_dwt_cpu.");
@@ -292,6 +408,12 @@ void register_wavelet(py::module_& m) {
         py::arg("bias_ptr"),
         py::arg("noise_ptr"), py::arg("noise_mat_ptr"), py::arg("out_ptr"), py::arg("shape"), py::arg("stream"),
         py::arg("device"), "Device twin of wavelet_wct_apply_cpu (noise pointers 0 when absent).");
+  m.def("wavelet_spectral_cross_cuda", &spectral_cross_cuda_py, py::arg("x_ptr"), py::arg("weights_ptr"),
+        py::arg("out_ptr"), py::arg("shape"), py::arg("stream"), py::arg("device"),
+        "Device twin of wavelet_spectral_cross_cpu (weights pointer 0 when absent; shape of x).");
+  m.def("wavelet_spectral_apply_cuda", &spectral_apply_cuda_py, py::arg("x_ptr"), py::arg("mat_ptr"),
+        py::arg("noise_ptr"), py::arg("noise_scale_ptr"), py::arg("out_ptr"), py::arg("shape"), py::arg("stream"),
+        py::arg("device"), "Device twin of wavelet_spectral_apply_cpu (noise pointers 0 when absent).");
 #endif
 }
 

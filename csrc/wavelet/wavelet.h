@@ -8,6 +8,8 @@
 //   high         (B, C, 3, h, w) float32, orientations (LH, HL, HH) of §D.1
 //   groups  x    (G, C, N)       float32: G independent (image, band) groups of C channels over N positions
 //   mean (G, C), cov (G, C, C), eigen values (G, C) / vectors (G, C, C) in float64.
+//   spectra      (N, C, K, 2)    float32: N images, C channels, K frequencies, interleaved (re, im)
+//   per-frequency matrices (C, C, K, 2): float64 cross-spectra, float32 filters (the spectral WCT).
 //
 // Odd sizes: analysis pads the last row / column by replication (so a constant image has zero detail), synthesis
 // writes only the first H x W pixels; synthesis(analysis(x)) == x exactly in real arithmetic.
@@ -241,11 +243,64 @@ PR_HD float wct_apply_element(const WctApplyParams& p, int64_t gi, int64_t ci, i
   return s;
 }
 
+// Spectral WCT (style_transfer(mode="spectral")): pooled cross-spectra and the per-frequency filter.
+struct SpectralCrossParams {
+  const float* x;  // spectra (N, C, K, 2)
+  const double* w; // (N,) image weights or nullptr (all 1)
+  double* out;     // (C, C, K, 2): sum_i w_i x[i, a, q] conj(x[i, b, q])
+  int64_t n, c, k;
+};
+
+// One cross-spectrum element (a, b, q), summed over images in ascending order (same order on CPU and CUDA).
+PR_HD void spectral_cross_element(const SpectralCrossParams& p, int64_t a, int64_t b, int64_t q) {
+  double re = 0.0, im = 0.0;
+  for (int64_t i = 0; i < p.n; ++i) {
+    const float* xa = p.x + ((i * p.c + a) * p.k + q) * 2;
+    const float* xb = p.x + ((i * p.c + b) * p.k + q) * 2;
+    const double wi = p.w != nullptr ? p.w[i] : 1.0;
+    const double ar = xa[0], ai = xa[1], br = xb[0], bi = xb[1];
+    re += wi * (ar * br + ai * bi);
+    im += wi * (ai * br - ar * bi);
+  }
+  double* o = p.out + ((a * p.c + b) * p.k + q) * 2;
+  o[0] = re;
+  o[1] = im;
+}
+
+struct SpectralApplyParams {
+  const float* x;      // spectra (N, C, K, 2)
+  const float* mat;    // (C, C, K, 2) complex filter per frequency
+  const float* noise;  // (N, C, K, 2) or nullptr
+  const float* nscale; // (K,) real weight of noise per frequency (set together with noise)
+  float* out;          // (N, C, K, 2); must not alias x
+  int64_t n, c, k;
+};
+
+// One output element: out[i, a, q] = sum_b mat[a, b, q] x[i, b, q] (+ nscale[q] noise[i, a, q]), b ascending.
+PR_HD void spectral_apply_element(const SpectralApplyParams& p, int64_t i, int64_t a, int64_t q) {
+  float re = 0.0f, im = 0.0f;
+  for (int64_t b = 0; b < p.c; ++b) {
+    const float* m = p.mat + ((a * p.c + b) * p.k + q) * 2;
+    const float* x = p.x + ((i * p.c + b) * p.k + q) * 2;
+    re += m[0] * x[0] - m[1] * x[1];
+    im += m[0] * x[1] + m[1] * x[0];
+  }
+  const int64_t o = ((i * p.c + a) * p.k + q) * 2;
+  if (p.noise != nullptr) {
+    re += p.nscale[q] * p.noise[o];
+    im += p.nscale[q] * p.noise[o + 1];
+  }
+  p.out[o] = re;
+  p.out[o + 1] = im;
+}
+
 void haar_dwt_cpu(const HaarParams& p);
 void haar_idwt_cpu(const HaarParams& p);
 void wavelet_moments_cpu(const MomentParams& p);
 void wavelet_eigh_cpu(const EigParams& p);
 void wct_apply_cpu(const WctApplyParams& p);
+void spectral_cross_cpu(const SpectralCrossParams& p);
+void spectral_apply_cpu(const SpectralApplyParams& p);
 
 #if PYREPAIR_WITH_CUDA
 void haar_dwt_cuda(const HaarParams& p, uintptr_t stream, int device);
@@ -253,6 +308,8 @@ void haar_idwt_cuda(const HaarParams& p, uintptr_t stream, int device);
 void wavelet_moments_cuda(const MomentParams& p, uintptr_t stream, int device);
 void wavelet_eigh_cuda(const EigParams& p, uintptr_t stream, int device);
 void wct_apply_cuda(const WctApplyParams& p, uintptr_t stream, int device);
+void spectral_cross_cuda(const SpectralCrossParams& p, uintptr_t stream, int device);
+void spectral_apply_cuda(const SpectralApplyParams& p, uintptr_t stream, int device);
 #endif
 
 }  // namespace pyrepair

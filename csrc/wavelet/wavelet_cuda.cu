@@ -55,6 +55,24 @@ __global__ void wct_apply_kernel(WctApplyParams p) {
   }
 }
 
+__global__ void spectral_cross_kernel(SpectralCrossParams p) {
+  const int64_t total = p.c * p.c * p.k;
+  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int64_t q = t % p.k, ab = t / p.k;
+    spectral_cross_element(p, ab / p.c, ab % p.c, q);
+  }
+}
+
+__global__ void spectral_apply_kernel(SpectralApplyParams p) {
+  const int64_t total = p.n * p.c * p.k;
+  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int64_t q = t % p.k, row = t / p.k;
+    spectral_apply_element(p, row / p.c, row % p.c, q);
+  }
+}
+
 cudaStream_t as_stream(uintptr_t s) { return reinterpret_cast<cudaStream_t>(s); }
 
 }  // namespace
@@ -94,6 +112,22 @@ void wct_apply_cuda(const WctApplyParams& p, uintptr_t stream, int device) {
   const int64_t n = p.g * p.c * p.n;
   if (n == 0) return;
   wct_apply_kernel<<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(p);
+  PR_CUDA_CHECK(cudaGetLastError());
+}
+
+void spectral_cross_cuda(const SpectralCrossParams& p, uintptr_t stream, int device) {
+  DeviceGuard guard(device);
+  const int64_t n = p.c * p.c * p.k;
+  if (n == 0) return;
+  spectral_cross_kernel<<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(p);
+  PR_CUDA_CHECK(cudaGetLastError());
+}
+
+void spectral_apply_cuda(const SpectralApplyParams& p, uintptr_t stream, int device) {
+  DeviceGuard guard(device);
+  const int64_t n = p.n * p.c * p.k;
+  if (n == 0) return;
+  spectral_apply_kernel<<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(p);
   PR_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -8,11 +8,14 @@ DeepRepair's style operation re-renders a clean image in the "style" of a failur
 * :func:`wct`: the batched whitening-colouring transform of feature maps with WCT2's numerics (§D.3);
 * :func:`style_transfer`: ``mode="pixel"`` (default) is the training-free pixel-domain wavelet WCT (§D.6), which
   carries noise level, blur, contrast, brightness, haze and blockiness of the style onto the content while keeping
-  the content's edges; ``mode="wct2"`` runs the WCT2 network (:mod:`pyrepair.wavelet.wct2`, user weights).
+  the content's edges; ``mode="spectral"`` is the same transform per spatial frequency with statistics pooled over
+  the batch and the bank (training-free, the strongest corruption transplant); ``mode="wct2"`` runs the WCT2
+  network (:mod:`pyrepair.wavelet.wct2`, user weights).
 
 Kernels (``csrc/wavelet``): Haar analysis / synthesis, per-group channel moments, Jacobi eigendecomposition of small
-symmetric matrices (C <= 16; larger ones use ``torch.linalg.eigh``) and the affine apply pass, in C++ (OpenMP over
-the batch) and CUDA, with the torch reference in :mod:`pyrepair.wavelet.reference`.
+symmetric matrices (C <= 16; larger ones use ``torch.linalg.eigh``), the affine apply pass, and the spectral mode's
+pooled cross-spectra and per-frequency filter, in C++ (OpenMP over the batch) and CUDA, with the torch reference in
+:mod:`pyrepair.wavelet.reference`.
 
 Example:
     >>> import torch
@@ -39,12 +42,13 @@ from ..errors import DeviceError, DTypeError, ShapeError
 from . import reference
 from ._autograd import haar_dwt2d, haar_idwt2d, max_levels
 from ._pixel import auto_levels, pixel_wct, sample_index
+from ._spectral import spectral_wct
 from ._wct import wct
 
 __all__ = ["MODES", "auto_levels", "haar_dwt2d", "haar_idwt2d", "max_levels", "reference", "style_transfer", "wct",
            "wct2_transfer"]
 
-MODES: tuple[str, ...] = ("pixel", "wct2")
+MODES: tuple[str, ...] = ("pixel", "spectral", "wct2")
 """Values of ``style_transfer(mode=...)``."""
 
 _LAZY = ("wct2",)
@@ -104,7 +108,7 @@ def style_transfer(
     content: torch.Tensor,
     style: torch.Tensor,
     *,
-    mode: Literal["pixel", "wct2"] = "pixel",
+    mode: Literal["pixel", "spectral", "wct2"] = "pixel",
     levels: int | None = None,
     alpha: float = 1.0,
     style_probs: Any = None,
@@ -128,6 +132,19 @@ def style_transfer(
     where they are. With ``stochastic=True`` fresh white noise (Philox, keyed by ``seed``) is mixed into the
     whitened signal where the style has more band energy than the content, so noise also lands on flat regions.
 
+    ``mode="spectral"`` (training-free, the best transplant score of the three, see ``bench/bench_wavelet.py``): the
+    same whitening-colouring transform at every spatial frequency instead of in a few Haar bands, with the
+    statistics pooled over the batch and over the style bank (weighted by ``style_probs``): per frequency, the C x C
+    cross-spectrum of the batch is whitened and coloured with the bank's, which makes a shift-invariant filter that
+    gives the batch the bank's power spectrum (blur with its direction, noise colour, contrast, haze, pixelation's
+    aliasing); where the bank has more power than the batch (noise, snow), that share of the output is the
+    spectrum of the image's own reference, so the noise keeps its form. Each image is split into a periodic and a
+    smooth part first (Moisan's decomposition), so the filter does not wrap one border into the opposite one; each
+    image keeps its own mean offset. Style images must have the content's size; ``levels``, ``bands``, ``spin``,
+    ``noise`` and ``pooling`` apply to ``mode="pixel"`` only. As with ``pooling="bank"``, one image's output
+    depends on the rest of the batch (use batches of a few dozen images or more); ``seed`` only draws the
+    references.
+
     ``mode="wct2"``: the WCT2 network of :mod:`pyrepair.wavelet.wct2`; ``content``, ``style``, ``alpha`` and every
     extra keyword argument (e.g. ``model=...``) go to ``wct2.wct2_transfer``, as do ``style_probs`` and ``seed``
     when given.
@@ -136,8 +153,9 @@ def style_transfer(
         content: float tensor (N, C, H, W) in [0, 1], H, W >= 1, on any device.
         style: float tensor on the same device with the same C: (N, C, H', W') one reference per content image,
             or a bank (M, C, H', W') from which each image draws one reference (uniformly, or by ``style_probs``).
-            The style size may differ from the content's (only band statistics are used).
-        mode: ``"pixel"`` or ``"wct2"``.
+            In pixel mode the style size may differ from the content's (only band statistics are used); in
+            spectral mode it must equal it.
+        mode: ``"pixel"``, ``"spectral"`` or ``"wct2"``.
         levels: Haar levels (>= 1, at most until the smaller image's low band is 1 x 1); ``None``:
             :func:`auto_levels` of the content size (3 at 32 px, 5 at 256 px).
         alpha: blend in [0, 1]: 0 returns the content, 1 the full transfer.
@@ -174,11 +192,13 @@ def style_transfer(
         (N, C, H, W) tensor in [0, 1], the content's dtype and device. Not differentiable.
 
     Raises:
-        ShapeError: wrong ranks, a channel mismatch, an empty style bank, ``style_probs`` of the wrong length.
+        ShapeError: wrong ranks, a channel mismatch, an empty style bank, ``style_probs`` of the wrong length, a
+            style size other than the content's in spectral mode.
         DTypeError: non-floating or non-tensor inputs.
         DeviceError: content and style on different devices.
         ValueError: NaN/inf or values outside [0, 1], bad probabilities, ``levels``/``alpha``/``seed`` out of
-            range, or unknown ``mode`` / ``bands`` / keyword arguments in pixel mode.
+            range, unknown ``mode`` / ``bands`` / keyword arguments in pixel and spectral mode, or a pixel-only
+            option with ``mode="spectral"``.
         ImportError: ``mode="wct2"`` when :mod:`pyrepair.wavelet.wct2` is not available.
     """
     fn = "pyrepair.wavelet.style_transfer"
@@ -200,7 +220,7 @@ def style_transfer(
             extra["backend"] = backend
         return wct2.wct2_transfer(content, style, alpha=alpha, **extra)
     if kwargs:
-        raise TypeError(f"{fn}: unexpected keyword argument(s) for mode='pixel': {', '.join(sorted(kwargs))}")
+        raise TypeError(f"{fn}: unexpected keyword argument(s) for mode={mode!r}: {', '.join(sorted(kwargs))}")
     check_in("bands", bands, ("joint", "band"), fn)
     sc = _check_images(content, "content", fn)
     if not isinstance(style, torch.Tensor):
@@ -226,13 +246,25 @@ def style_transfer(
         raise TypeError(f"{fn}: stochastic must be a bool, got {type(stochastic).__name__} {stochastic!r}")
     seed = check_int(seed, "seed", fn, min_value=0, max_value=_U64 - 1)
     n, m = sc["B"], ss["B"]
-    top = min(max_levels(sc["H"], sc["W"]), max_levels(ss["H"], ss["W"]))
-    if levels is None:
-        levels = min(auto_levels(sc["H"], sc["W"]), max(top, 1))
-    levels = check_int(levels, "levels", fn, min_value=1, max_value=max(top, 1))
-    spin = check_int(spin, "spin", fn, min_value=1, max_value=1 << levels)
-    check_in("noise", noise, ("style", "gaussian"), fn)
-    check_in("pooling", pooling, ("image", "bank", "hybrid"), fn)
+    if mode == "spectral":
+        for name, value, default in (("levels", levels, None), ("bands", bands, "joint"), ("spin", spin, 1),
+                                     ("noise", noise, "style"), ("pooling", pooling, "image")):
+            if value != default:
+                raise ValueError(f"{fn}: {name} applies to mode='pixel' only, got {name}={value!r} with "
+                                 f"mode='spectral' (which always pools the statistics over the batch and the bank)")
+        if (ss["H"], ss["W"]) != (sc["H"], sc["W"]):
+            raise ShapeError(f"{fn}: mode='spectral' needs style images of the content's size {sc['H']}x{sc['W']} "
+                             f"(the spectra are compared frequency by frequency), got style of shape "
+                             f"{format_shape(style.shape)}; resize the references first",
+                             actual_shape=tuple(style.shape), expected=f"M,{sc['C']},{sc['H']},{sc['W']}")
+    else:
+        top = min(max_levels(sc["H"], sc["W"]), max_levels(ss["H"], ss["W"]))
+        if levels is None:
+            levels = min(auto_levels(sc["H"], sc["W"]), max(top, 1))
+        levels = check_int(levels, "levels", fn, min_value=1, max_value=max(top, 1))
+        spin = check_int(spin, "spin", fn, min_value=1, max_value=1 << levels)
+        check_in("noise", noise, ("style", "gaussian"), fn)
+        check_in("pooling", pooling, ("image", "bank", "hybrid"), fn)
     probs = _check_probs(style_probs, m, fn) if style_probs is not None else None
     resolved = _dispatch.select(fn, content.device, backend)
     if n == 0 or alpha == 0.0:
@@ -245,6 +277,10 @@ def style_transfer(
         index = sample_index(probs, n, seed, content.device, resolved)
     x = content.detach().to(torch.float32).contiguous()
     s = style.detach().to(torch.float32).contiguous()
+    if mode == "spectral":
+        out = spectral_wct(x, s, index, alpha=alpha, eps_rel=eps_rel, stochastic=stochastic, beta_max=beta_max,
+                           backend=resolved, weights=probs)
+        return out.to(content.dtype)
     out = pixel_wct(x, s, index, levels=levels, alpha=alpha, joint=bands == "joint", eps_rel=eps_rel,
                     stochastic=stochastic, beta_max=beta_max, seed=seed, backend=resolved, spin=spin, noise=noise,
                     pooling=pooling, weights=probs)

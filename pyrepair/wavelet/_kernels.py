@@ -16,7 +16,7 @@ import torch
 from .. import _backend, _dispatch
 from . import reference
 
-__all__ = ["MAX_JACOBI_C", "dwt", "eigh", "idwt", "moments", "wct_apply"]
+__all__ = ["MAX_JACOBI_C", "dwt", "eigh", "idwt", "moments", "spectral_apply", "spectral_cross", "wct_apply"]
 
 MAX_JACOBI_C = 16  # csrc/wavelet/wavelet.h kWaveletMaxEigC
 
@@ -127,3 +127,47 @@ def wct_apply(
             None if noise is None else noise.numpy(), None if noise_mat is None else noise_mat.numpy(), out.numpy(),
         )  # fmt: skip
     return out
+
+
+def spectral_cross(x: torch.Tensor, weights: torch.Tensor | None, backend: str) -> torch.Tensor:
+    """Weighted cross-spectra (C, C, K, 2) float64 of spectra x (N, C, K, 2) (re, im); weights (N,) or None."""
+    if backend == "reference":
+        return reference.spectral_cross(x, weights)
+    x = _f32(x)
+    n, c, k, _ = x.shape
+    w = None if weights is None else weights.detach().to(device=x.device, dtype=torch.float64).contiguous()
+    out = x.new_empty((c, c, k, 2), dtype=torch.float64)
+    if backend == "cuda":
+        stream, dev = _dispatch.cuda_launch(x)
+        _backend.core().wavelet_spectral_cross_cuda(x.data_ptr(), 0 if w is None else w.data_ptr(), out.data_ptr(),
+                                                    tuple(x.shape), stream, dev)
+    else:
+        _backend.core().wavelet_spectral_cross_cpu(x.numpy(), None if w is None else w.numpy(), out.numpy())
+    return out
+
+
+def spectral_apply(x: torch.Tensor, mat: torch.Tensor, noise: torch.Tensor | None, noise_scale: torch.Tensor | None,
+                   backend: str) -> torch.Tensor:
+    """``mat[:, :, q] @ x[i, :, q] (+ noise_scale[q] noise[i, :, q])`` per frequency q, complex as (re, im) pairs:
+    x, noise (N, C, K, 2) float32, mat (C, C, K, 2), noise_scale (K,) -> new (N, C, K, 2)."""
+    if backend == "reference":
+        return reference.spectral_apply(x, mat, noise, noise_scale)
+    x, mat = _f32(x), _f32(mat)
+    if noise is not None and noise_scale is not None:
+        noise, noise_scale = _f32(noise), _f32(noise_scale)
+    else:
+        noise = noise_scale = None
+    out = torch.empty_like(x)
+    if backend == "cuda":
+        stream, dev = _dispatch.cuda_launch(x)
+        _backend.core().wavelet_spectral_apply_cuda(
+            x.data_ptr(), mat.data_ptr(), 0 if noise is None else noise.data_ptr(),
+            0 if noise_scale is None else noise_scale.data_ptr(), out.data_ptr(), tuple(x.shape), stream, dev,
+        )  # fmt: skip
+    else:
+        _backend.core().wavelet_spectral_apply_cpu(
+            x.numpy(), mat.numpy(), None if noise is None else noise.numpy(),
+            None if noise_scale is None else noise_scale.numpy(), out.numpy(),
+        )  # fmt: skip
+    return out
+

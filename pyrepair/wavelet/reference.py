@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["eigh", "haar_analysis", "haar_synthesis", "moments", "wct_apply"]
+__all__ = ["eigh", "haar_analysis", "haar_synthesis", "moments", "spectral_apply", "spectral_cross", "wct_apply"]
 
 
 def haar_analysis(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,3 +93,32 @@ def wct_apply(
     if noise is not None and noise_mat is not None:
         out = out + torch.bmm(noise_mat, noise)
     return out
+
+
+def spectral_cross(x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Weighted cross-spectra ``out[a, b, q] = sum_i w_i x[i, a, q] conj(x[i, b, q])`` (w_i = 1 when ``weights``
+    is None).
+
+    Shape:
+        x (N, C, K, 2) real (re, im) -> out (C, C, K, 2) float64; weights (N,).
+    """
+    z = torch.view_as_complex(x.to(torch.float64).contiguous())  # (N, C, K)
+    zw = z if weights is None else z * weights.to(torch.float64).view(-1, 1, 1)
+    out = torch.einsum("nak,nbk->abk", zw, z.conj())
+    return torch.view_as_real(out).contiguous()
+
+
+def spectral_apply(x: torch.Tensor, mat: torch.Tensor, noise: torch.Tensor | None = None,
+                   noise_scale: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-frequency complex filter ``out[i, a, q] = sum_b mat[a, b, q] x[i, b, q] (+ noise_scale[q] noise[i, a, q])``.
+
+    Shape:
+        x, noise, out (N, C, K, 2) real (re, im); mat (C, C, K, 2); noise_scale (K,). Computed in x's dtype.
+    """
+    z = torch.view_as_complex(x.contiguous())
+    m = torch.view_as_complex(mat.to(x.dtype).contiguous())
+    out = torch.einsum("abk,nbk->nak", m, z)
+    if noise is not None and noise_scale is not None:
+        out = out + noise_scale.to(x.dtype) * torch.view_as_complex(noise.to(x.dtype).contiguous())
+    return torch.view_as_real(out).contiguous()
+
