@@ -1,6 +1,6 @@
-"""Direct pattern statistics of style_transfer(mode="pixel") at 32 px (results/wavelet-patterns-cpu-2core.md):
+"""Direct pattern statistics of style_transfer at 32 px (results/wavelet-patterns-cpu-2core.md):
 pixel mean / std, Haar detail energy per level, level-1 LH/HL ratio, block-edge ratios, for real severity-5
-corruptions, the default transform (spin 1), cycle spinning (spin 8) and bank pooling (spin 1).
+corruptions, the default transform (spin 1), cycle spinning (spin 8), bank pooling (spin 1) and mode="spectral".
 
     PYTHONPATH=$PWD python bench/stats_wavelet_patterns.py > table.md
 """
@@ -49,7 +49,8 @@ def main() -> None:
         rows = {"real": summ(corrupt.apply(content, name, 5, seed=2, scale="cifar")),
                 "spin 1": summ(wavelet.style_transfer(content, rr, seed=3)),
                 "spin 8": summ(wavelet.style_transfer(content, rr, seed=3, spin=8)),
-                "bank": summ(wavelet.style_transfer(content, rr, seed=3, pooling="bank"))}
+                "bank": summ(wavelet.style_transfer(content, rr, seed=3, pooling="bank")),
+                "spectral": summ(wavelet.style_transfer(content, rr, seed=3, mode="spectral"))}
         for lab, r in rows.items():
             print(f"| {name} {lab} | " + " | ".join(f"{r[k]:.3g}" for k in keys) + " |")
 

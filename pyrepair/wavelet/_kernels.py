@@ -25,6 +25,14 @@ def _f32(t: torch.Tensor) -> torch.Tensor:
     return t.detach().to(torch.float32).contiguous()
 
 
+def _f32_pair(a: torch.Tensor | None, b: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Two optional inputs that only count together (noise and its weights): both float32 contiguous, or both
+    None."""
+    if a is None or b is None:
+        return None, None
+    return _f32(a), _f32(b)
+
+
 def dwt(x: torch.Tensor, backend: str) -> tuple[torch.Tensor, torch.Tensor]:
     """One Haar analysis level: (B, C, H, W) -> (low (B, C, h, w), high (B, C, 3, h, w)), h = ceil(H/2)."""
     if backend == "reference" or x.dtype != torch.float32:
@@ -109,10 +117,7 @@ def wct_apply(
                                    None if noise is None else noise.to(x.dtype),
                                    None if noise_mat is None else noise_mat.to(x.dtype))
     x, mat, center, bias = _f32(x), _f32(mat), _f32(center), _f32(bias)
-    if noise is not None and noise_mat is not None:
-        noise, noise_mat = _f32(noise), _f32(noise_mat)
-    else:
-        noise = noise_mat = None
+    noise, noise_mat = _f32_pair(noise, noise_mat)
     out = torch.empty_like(x)
     if backend == "cuda":
         stream, dev = _dispatch.cuda_launch(x)
@@ -153,10 +158,7 @@ def spectral_apply(x: torch.Tensor, mat: torch.Tensor, noise: torch.Tensor | Non
     if backend == "reference":
         return reference.spectral_apply(x, mat, noise, noise_scale)
     x, mat = _f32(x), _f32(mat)
-    if noise is not None and noise_scale is not None:
-        noise, noise_scale = _f32(noise), _f32(noise_scale)
-    else:
-        noise = noise_scale = None
+    noise, noise_scale = _f32_pair(noise, noise_scale)
     out = torch.empty_like(x)
     if backend == "cuda":
         stream, dev = _dispatch.cuda_launch(x)
