@@ -76,11 +76,11 @@ def test_spectral_kernels_thread_count_independent():
     x = torch.randn(41, 3, 513, 2, generator=g)
     mat = torch.randn(3, 3, 513, 2, generator=g)
     w = torch.rand(41, dtype=torch.float64, generator=g)
+    scale = torch.rand(513, generator=g)
     outs = []
     for n in (1, 2, 3):
         with num_threads(n):
-            outs.append((_kernels.spectral_cross(x, w, "cpu"), _kernels.spectral_apply(x, mat, x, w[:1].float().
-                                                                                           expand(513), "cpu")))
+            outs.append((_kernels.spectral_cross(x, w, "cpu"), _kernels.spectral_apply(x, mat, x, scale, "cpu")))
     for cross, applied in outs[1:]:
         assert torch.equal(cross, outs[0][0]) and torch.equal(applied, outs[0][1])
 

@@ -148,8 +148,12 @@ def spectral_wct(
 
     maps = _smooth_maps(h, w, dev)
 
-    def periodic(x: torch.Tensor, mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return periodic_smooth(x - mu.to(torch.float32)[:, :, None, None], maps)
+    def periodic(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Spectra of the periodic and smooth parts of x centred on its channel means: the border jumps, hence
+        the smooth part, do not see the mean, and centring only zeroes the periodic part's DC bin."""
+        p_hat, s_hat = periodic_smooth(x, maps)
+        p_hat[..., 0, 0] = 0
+        return p_hat, s_hat
 
     # statistics pass: pooled cross-spectra of the periodic components (spectra kept when a side is one chunk)
     parts_c, parts_s = _chunks(n, c * h * w), _chunks(m, c * h * w)
@@ -158,14 +162,14 @@ def spectral_wct(
     s_c = torch.zeros(c, c, h * (w // 2 + 1), 2, dtype=torch.float64, device=dev)
     s_s, e_c, e_s = torch.zeros_like(s_c), torch.zeros_like(s_c), torch.zeros_like(s_c)
     for sl in parts_c:
-        spec = periodic(content[sl], mu_c[sl])
+        spec = periodic(content[sl])
         s_c += _kernels.spectral_cross(_pairs(spec[0]), None, backend)
         e_c += _kernels.spectral_cross(_pairs(spec[1]), None, backend)
         if len(parts_c) == 1:
             cache_c = spec
     s_c /= n
     for sl in parts_s:
-        p_hat, s_hat = periodic(style[sl], mu_s[sl])
+        p_hat, s_hat = periodic(style[sl])
         s_s += _kernels.spectral_cross(_pairs(p_hat), wts[sl], backend)
         e_s += _kernels.spectral_cross(_pairs(s_hat), wts[sl], backend)
         if len(parts_s) == 1:
@@ -193,17 +197,17 @@ def spectral_wct(
 
     out = torch.empty_like(content)
     for sl in parts_c:
-        p_hat, _ = cache_c if cache_c is not None else periodic(content[sl], mu_c[sl])
+        p_hat, _ = cache_c if cache_c is not None else periodic(content[sl])
         ref = None
         if noise_scale is not None:
             if index is None and cache_s is not None:
                 ref = cache_s
             else:
                 idx = sl if index is None else index[sl]
-                ref = periodic(style[idx], mu_s[idx])[0]
+                ref = periodic(style[idx])[0]
         y = _kernels.spectral_apply(_pairs(p_hat), mat, None if ref is None else _pairs(ref), noise_scale, backend)
         y = torch.view_as_complex(y.view(*p_hat.shape, 2))
-        row, col = _jumps(content[sl] - mu_c[sl].to(torch.float32)[:, :, None, None])
+        row, col = _jumps(content[sl])
         y += _smooth_hat(torch.einsum("ab,nbw->naw", g0, row), torch.einsum("ab,nbh->nah", g0, col), maps)
         img = torch.fft.irfft2(y, s=(h, w), norm="ortho") + (mu_c[sl] + shift).to(torch.float32)[:, :, None, None]
         out[sl] = img.clamp_(0.0, 1.0)
