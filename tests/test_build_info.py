@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -66,7 +65,7 @@ def test_submodules_lazy_and_unknown_attribute():
         pyrepair.nope  # noqa: B018
 
 
-@pytest.mark.skipif(os.environ.get("PYREPAIR_REQUIRE_CUDA") != "1", reason="only on GPU machines")
+@pytest.mark.cuda
 def test_require_cuda_means_cuda_build():
     info = pyrepair.build_info()
     assert info["cuda"], "PYREPAIR_REQUIRE_CUDA=1 but pyrepair was built without CUDA kernels"

@@ -362,7 +362,7 @@ def test_bad_inputs_name_argument_and_value():
         wavelet.style_transfer(x, x, backend="gpu")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.cuda
 def test_device_mismatch():
     x = make_images(1, 3, 16, 16)
     with pytest.raises(DeviceError):
