@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     dev, q, gpu = args.device, args.quick, args.device == "cuda"
     names = corrupt.names()
     check_correctness(names, dev)
-    timings = bench_throughput(names, dev, 32, n=10000 if gpu else (200 if q else 1000), n_ref=100 if q else 250,
-                               n_peer=20 if q else 100)
-    timings += bench_throughput(names, dev, 224, n=256 if gpu else (4 if q else 32), n_ref=4 if q else 8,
-                                n_peer=2 if q else 8)
+    timings = bench_throughput(names, dev, 32, n=(2000 if q else 10000) if gpu else (200 if q else 1000),
+                               n_ref=100 if q else 250, n_peer=20 if q else 100)
+    timings += bench_throughput(names, dev, 224, n=(64 if q else 256) if gpu else (4 if q else 32),
+                                n_ref=4 if q else 8, n_peer=2 if q else 8)
     # whole-set regeneration estimate: the 15 common CIFAR-10-C corruptions x 5 severities of the 10k test images
     ours = {t.name: t for t in timings if t.impl.startswith("pyrepair-") and t.impl != "pyrepair-reference"}
     peer = {t.name: t for t in timings if t.impl == "imagecorruptions"}

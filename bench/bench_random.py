@@ -36,8 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--n", type=int, default=None, help="numbers per call (default 4M on CPU, 64M on CUDA)")
     ap.add_argument("--ref-n", type=int, default=None, help="numbers per call for the slow reference")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run: 4M numbers, reference 256k)")
     args = ap.parse_args(argv)
     dev = args.device
+    if args.quick:
+        args.n, args.ref_n = args.n or 4 << 20, args.ref_n or 1 << 18
     n = args.n or (64 << 20 if dev == "cuda" else 4 << 20)
     ref_n = args.ref_n or (n if dev == "cuda" else 1 << 18)
     check_correctness(dev)

@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--loop", type=int, default=None, help="images in the looped baselines (default 8 CPU, 64 CUDA)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", default="all,1", help="CPU thread counts to run, comma list ('all' = default)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 64 images at 32 px only, 8 looped, 1 repeat")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.n32, args.n256, args.loop, args.repeats, args.threads = args.n32 or 64, 0, args.loop or 8, 1, "all"
     dev = args.device
     cuda = dev == "cuda"
     n32 = args.n32 or (1024 if cuda else 32)

@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# Where results go: bench/results/, or $PYREPAIR_BENCH_RESULTS (gpu_check.sh collects its quick runs there).
+RESULTS = Path(os.environ.get("PYREPAIR_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 @dataclass
