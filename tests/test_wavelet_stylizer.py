@@ -1,4 +1,4 @@
-"""WCT2 network (pyrepair.wavelet.wct2): Haar pooling, batched WCT numerics, transfer wiring, training, checkpoints.
+"""WCT2 network (pyrepair.wavelet.stylizer): Haar pooling, batched WCT numerics, transfer wiring, training, checkpoints.
 
 Random weights throughout (no checkpoints exist offline); images are tiny so the file runs in seconds on CPU.
 """
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from pyrepair.errors import CheckpointError, DeviceError, DTypeError, ShapeError, UnknownNameError
-from pyrepair.wavelet import wct2 as W
-from pyrepair.wavelet.wct2 import (
+from pyrepair.wavelet import stylizer as W
+from pyrepair.wavelet.stylizer import (
     HAAR_KERNELS,
     WCT2,
     HaarPool2d,
