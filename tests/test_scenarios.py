@@ -8,10 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from pyrepair import corrupt
-from pyrepair import data, scenarios
-from pyrepair.scenarios import FailureSplit, corruption_failures
+from pyrepair import corrupt, data, scenarios
 from pyrepair.errors import PyrepairWarning, UnknownNameError
+from pyrepair.scenarios import FailureSplit, corruption_failures
 
 N = 40
 
