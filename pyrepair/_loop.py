@@ -106,6 +106,7 @@ __all__ = [
     "check_logits",
     "check_loss_fn",
     "check_model",
+    "check_not_empty",
     "cross_entropy_step",
     "forked_rng",
     "grad_scaler",
@@ -417,12 +418,7 @@ def as_loader(
     if isinstance(data, Dataset):
         if isinstance(data, IterableDataset):
             return DataLoader(data, batch_size=batch_size, pin_memory=pin_memory)
-        try:
-            n = len(data)  # type: ignore[arg-type]
-        except TypeError:
-            n = None
-        if n == 0:
-            raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
+        check_not_empty(data, name, fn)
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator, pin_memory=pin_memory)
     if isinstance(data, (tuple, list)):
         if len(data) != 2:
@@ -455,6 +451,16 @@ def as_loader(
         f"{fn}: {name} must be an (images, labels) tuple of tensors, a torch Dataset or a DataLoader, "
         f"got {type(data).__name__}"
     )
+
+
+def check_not_empty(data: Dataset, name: str, fn: str) -> None:
+    """Raise ``ValueError`` when a map-style dataset has length 0 (datasets without a length pass)."""
+    try:
+        n = len(data)  # type: ignore[arg-type]
+    except TypeError:
+        return
+    if n == 0:
+        raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
 
 
 def batched_loader(

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from . import corrupt as _corrupt
-from ._checks import check_int
+from ._checks import check_in, check_int
 from ._images import ImageData, as_image_data, numpy_to_nchw
 from ._loop import predict
 from .errors import PyrepairWarning
@@ -141,7 +141,7 @@ def corruption_failures(
         PyrepairWarning: fewer failures than ``n_collect`` (all of them are collected, ``D^e`` is empty).
     """
     fn = "pyrepair.scenarios.corruption_failures"
-    _corrupt._check_name(corruption, fn)
+    check_in("corruption", corruption, _corrupt.names(), fn)
     sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
     if not sev or len(set(sev)) != len(sev):
         raise ValueError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")

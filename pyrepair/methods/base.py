@@ -7,9 +7,10 @@
 * :class:`FineTuningMethod` adds the fine-tuning hyper-parameters shared by DeepRepair and its baselines
   (``shared/spec/deeprepair.md`` §A.7, §A.8): every one of them fine-tunes the pre-trained model on ``D^t ∪ D^c``
   with the same optimiser and budget and differs only in the loss of one step.
-* :func:`finetune` is that loop: SGD (momentum 0.9, Nesterov, weight decay 5e-4) with a per-step cosine schedule to
-  0 over the epoch budget, shuffling with an explicit generator reseeded every epoch, a ``step`` callable that turns
-  a batch into a loss.
+* :func:`finetune` is that fine-tuning: SGD (momentum 0.9, Nesterov, weight decay 5e-4) with a per-step cosine
+  schedule to 0 over the epoch budget, shuffling with an explicit generator reseeded every epoch, a ``step`` callable
+  that turns a batch into a loss. It runs on :class:`pyrepair._loop.TrainLoop`, the loop :func:`pyrepair.train.fit`
+  runs on too (per-step and per-epoch hooks, resume, callbacks, one NaN check).
 
 Terms of the DeepRepair protocol (§A.1, §A.2): ``D^t`` is the training set (``train``), ``D^c`` the collected failure
 cases (``failures``), ``D^v`` the clean test set (usually ``val``) and ``D^e`` the held-out failures used only to
@@ -60,6 +61,7 @@ from .._loop import (
     check_callbacks,
     check_label_range,
     check_logits,
+    check_not_empty,
     cross_entropy_step,
     input_dtype,
     len_or_none,
@@ -192,12 +194,7 @@ def _check_data(data: Any, name: str, fn: str) -> ImageData | Dataset:
         )
     if isinstance(data, Dataset):
         if not isinstance(data, IterableDataset):
-            try:
-                n = len(data)  # type: ignore[arg-type]
-            except TypeError:
-                n = None
-            if n == 0:
-                raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
+            check_not_empty(data, name, fn)
         return data
     return as_image_data(data, fn, name=name)
 
