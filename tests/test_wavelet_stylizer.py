@@ -411,3 +411,10 @@ def test_cuda_matches_cpu(model):
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=2e-3, atol=2e-3)
     with pytest.raises(DeviceError):
         wct2_transfer(x, s, model=gm)
+
+
+def test_former_module_name_warns():
+    from pyrepair import wavelet
+
+    with pytest.warns(DeprecationWarning, match="renamed pyrepair.wavelet.stylizer"):
+        assert wavelet.wct2 is W
