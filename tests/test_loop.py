@@ -321,3 +321,15 @@ def test_bad_arguments_and_bad_checkpoints(tmp_path: Path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="not a pyrepair loop state"):
         loop.load(tmp_path / "junk.pt")
+
+
+def test_epoch_end_hook_adds_to_the_record_the_callbacks_see():
+    seen: list = []
+
+    class History(LoopHooks):  # DARE-style: record something per epoch
+        def on_epoch_end(self, state, record):
+            record["weight_norm"] = float(sum(p.detach().norm() for p in state.model.parameters()))
+
+    records = make_loop(make_model(), epochs=2, hooks=[History()],
+                        callbacks=lambda e, r, m: seen.append(r["weight_norm"])).run()  # fmt: skip
+    assert seen == [r["weight_norm"] for r in records] and len(seen) == 2

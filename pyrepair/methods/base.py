@@ -282,6 +282,7 @@ def finetune(
     step: StepFn | None = None,
     val: DataArg | None = None,
     callbacks: Iterable[Callback] | Callback = (),
+    max_grad_norm: float | None = None,
 ) -> History:
     """Fine-tune ``model`` in place with a custom per-batch loss; the loop shared by every repair method.
 
@@ -318,6 +319,8 @@ def finetune(
         val: optional validation data (pair or Dataset); adds ``val_loss`` / ``val_accuracy`` to every record.
         callbacks: ``cb(epoch, record, model)`` called after every epoch (``epoch`` 1-based, ``record`` a copy of
             the history record); a truthy return value stops training after that epoch.
+        max_grad_norm: clip the global gradient norm to this value before every step; ``None`` (default): no
+            clipping; > 0.
 
     Returns:
         The :class:`~pyrepair.train.History`; each record has ``epoch``, ``train_loss`` (mean of the step losses,
@@ -383,6 +386,7 @@ def finetune(
     loop = TrainLoop(
         model, loader, checked_step, opt, epochs=epochs, seed=seed, device=dev, fn=fn, hooks=hooks, callbacks=cbs,
         validate=None if val_loader is None else validate, shuffle_generator=shuffle_gen, progress=show, log=logger,
+        max_grad_norm=max_grad_norm,
     )  # fmt: skip
     return History(loop.run())
 
