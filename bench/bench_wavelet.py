@@ -4,7 +4,7 @@
 2. Throughput (images/s) of ``style_transfer(mode="pixel")`` at 32 px and 256 px: the compiled back-end, the torch
    reference, and a one-image-at-a-time loop over the compiled back-end; at 1 thread and at all threads. The same
    for ``mode="spectral"`` (compiled and reference; a one-image loop would be a different transform, since the
-   spectral statistics are pooled over the batch). WCT2 mode is timed too when :mod:`pyrepair.wavelet.wct2`
+   spectral statistics are pooled over the batch). WCT2 mode is timed too when :mod:`pyrepair.wavelet.stylizer`
    imports and runs without user weights.
 3. Pattern transfer (spec/deeprepair.md §D.7): a "probe" (a small ResNet-style CNN with BatchNorm next to an MLP
    on Haar band energies, blockiness, colour and saturation statistics; CPU, about 10 minutes on 2 cores) is
@@ -134,9 +134,9 @@ def bench_throughput(dev: str, size: int, n: int, n_ref: int, n_loop: int, threa
 
 def _wct2_callable() -> Any:
     try:
-        from pyrepair.wavelet import wct2  # noqa: F401
+        from pyrepair.wavelet import stylizer  # noqa: F401
     except ImportError as exc:
-        print(f"pyrepair.wavelet.wct2 not importable ({exc}); WCT2 mode not timed")
+        print(f"pyrepair.wavelet.stylizer not importable ({exc}); WCT2 mode not timed")
         return None
     return lambda c, s: wavelet.style_transfer(c, s, mode="wct2")
 

@@ -2,7 +2,7 @@
 
 Three implementations on the same random-weight WCT2 (cat5, transfer at encoder + decoder, DeepRepair's setting):
 
-* ``batched``: :meth:`pyrepair.wavelet.wct2.WCT2.transfer` on the whole batch (one style per content);
+* ``batched``: :meth:`pyrepair.wavelet.stylizer.WCT2.transfer` on the whole batch (one style per content);
 * ``batched-cached``: the same with the style statistics computed once beforehand (a reusable style bank);
 * ``loop-published``: one image pair per call, with the published numerics (full C×C covariances, one SVD per
   covariance, style features recomputed per call), written here from the spec (§D.3), not the upstream code;
@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Timing, measure, write_results  # noqa: E402
 
-from pyrepair.wavelet.wct2 import WCT2  # noqa: E402
+from pyrepair.wavelet.stylizer import WCT2  # noqa: E402
 
 
 def _published_wct(fc: torch.Tensor, fs: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:

@@ -34,8 +34,8 @@ from .errors import (  # noqa: E402
     UnknownNameError,
 )
 
-_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "testing", "train", "transform",
-               "wavelet")
+_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "scenarios", "testing", "train",
+               "transform", "wavelet")
 
 __all__ = [
     "BackendUnavailableError",
@@ -76,6 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover
         methods,
         models,
         random,
+        scenarios,
         testing,
         train,
         transform,

@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_info(args: argparse.Namespace) -> int:
     import torch
 
-    from . import build_info, data, models
+    from . import data, models
+    from ._backend import build_info
 
     info: dict[str, Any] = {"build": build_info()}
     gpus = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]

@@ -51,23 +51,24 @@ import logging
 import os
 import pickle
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_image, check_in, check_same_device, format_shape
+from ._checks import check_in, format_shape
+from ._images import ImageData, as_image_data
 from .errors import DataFormatError, DataNotFoundError, DTypeError, PyrepairWarning, ShapeError
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
     "DIGITS_TEST_FRACTION",
     "DataFormatError",
-    "FailureSplit",
+    "FailureSplit",  # noqa: F822 - moved to pyrepair.scenarios, resolved lazily by __getattr__
     "ImageData",
     "as_image_data",
     "clear_cache",
@@ -91,18 +92,6 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _SPLITS = ("train", "test", "all")
 _CIFAR_VARIANTS = ("auto", "full", "exact_subset", "jpeg_q75")
 _PLAIN_VARIANTS = ("auto", "full")
-
-
-class ImageData(NamedTuple):
-    """An image-classification data set held in memory.
-
-    Attributes:
-        images: ``float32`` tensor of shape ``(N, C, H, W)`` with values in ``[0, 1]``.
-        labels: ``int64`` tensor of shape ``(N,)`` with class ids.
-    """
-
-    images: torch.Tensor
-    labels: torch.Tensor
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -766,286 +755,29 @@ def load(
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# as_image_data
+# Moved names
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _images_from_numpy(x: np.ndarray, name: str, fn: str) -> torch.Tensor:
-    if x.dtype == np.uint8:
-        if x.ndim == 3:  # (N, H, W) grayscale, keras layout
-            x = x[:, None]
-        elif x.ndim == 4:  # (N, H, W, C) channels-last, keras layout
-            x = x.transpose(0, 3, 1, 2)
-        else:
-            raise ShapeError(
-                f"{fn}: {name} as a uint8 numpy array must have shape [N, H, W, C] or [N, H, W], "
-                f"got {format_shape(x.shape)}",
-                actual_shape=x.shape,
-                expected="N,H,W,C",
-            )
-        out = np.empty(x.shape, dtype=np.float32)
-        np.divide(x, np.float32(255.0), out=out, dtype=np.float32)
-        return torch.from_numpy(out)
-    if np.issubdtype(x.dtype, np.floating):
-        return torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=True))
-    raise DTypeError(f"{fn}: {name} must be a float array of shape [N, C, H, W] or uint8 [N, H, W, C], got {x.dtype}")
-
-
-def as_image_data(data: Any, fn: str, *, name: str = "data") -> ImageData:
-    """Validate an ``(images, labels)`` pair and return it as :class:`ImageData`.
-
-    Meant for functions that accept data in tensor form (a torch ``Dataset`` is handled elsewhere). Accepted:
-
-    * a tuple, list or :class:`ImageData` of two elements;
-    * images: a floating ``torch.Tensor`` ``(N, C, H, W)`` (returned as is, no copy), a floating numpy array
-      ``(N, C, H, W)`` (copied to float32), or a uint8 numpy array ``(N, H, W, C)`` / ``(N, H, W)`` (converted to
-      float32 NCHW in ``[0, 1]`` by dividing by 255);
-    * labels: an integer ``torch.Tensor``, numpy array or sequence of ints ``(N,)``, non-negative (returned as int64).
-
-    Args:
-        data: the ``(images, labels)`` pair.
-        fn: the calling public function, e.g. ``"pyrepair.train.fit"``, used in error messages.
-        name: the caller's argument name, used in error messages (``"data"``, ``"train_data"``, ...).
-
-    Returns:
-        ``ImageData(images, labels)``.
-
-    Shape:
-        - images: ``(N, C, H, W)`` floating, ``C`` in ``{1, 3}``.
-        - labels: ``(N,)`` int64.
-
-    Raises:
-        TypeError: ``data`` is not a pair.
-        DTypeError: images not floating (or uint8 numpy), labels not integer, or not tensors/arrays.
-        ShapeError: wrong ranks, channel count, or different numbers of images and labels.
-        ValueError: no images, or negative labels.
-        DeviceError: images and labels on different devices.
-    """
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        what = type(data).__name__
-        if isinstance(data, (tuple, list)):
-            what = f"a {what} of length {len(data)}"
-        raise TypeError(f"{fn}: {name} must be an (images, labels) pair of tensors or numpy arrays, got {what}")
-    images, labels = data
-    iname, lname = f"{name} images", f"{name} labels"
-
-    if isinstance(images, np.ndarray):
-        images = _images_from_numpy(images, iname, fn)
-    elif isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
-        raise DTypeError(
-            f"{fn}: {iname} must be a floating-point tensor in [0, 1], got torch.uint8 "
-            "(convert with images.float() / 255)"
-        )
-    sizes = check_image(images, iname, fn, spec="N,C,H,W")
-    if sizes["N"] == 0:
-        raise ValueError(f"{fn}: {iname} must hold at least one image, got shape {format_shape(images.shape)}")
-
-    if not isinstance(labels, torch.Tensor):
-        if isinstance(labels, (np.ndarray, Sequence)) and not isinstance(labels, (str, bytes)):
-            arr = np.asarray(labels)
-            if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-                raise DTypeError(f"{fn}: {lname} must be integer class ids, got dtype {arr.dtype}")
-            labels = torch.from_numpy(np.array(arr, dtype=np.int64, copy=True))
-        else:
-            raise DTypeError(f"{fn}: {lname} must be a torch.Tensor or numpy array, got {type(labels).__name__}")
-    if labels.ndim != 1:
-        raise ShapeError(
-            f"{fn}: {lname} must have shape [N], got {format_shape(labels.shape)}",
-            actual_shape=tuple(labels.shape),
-            expected="N",
-        )
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex():
-        raise DTypeError(f"{fn}: {lname} must be an integer tensor (int64 preferred), got {labels.dtype}")
-    if labels.shape[0] != sizes["N"]:
-        raise ShapeError(
-            f"{fn}: {name} has {sizes['N']} images but {labels.shape[0]} labels",
-            actual_shape=tuple(labels.shape),
-            expected=str(sizes["N"]),
-        )
-    check_same_device(fn, images=images, labels=labels)
-    labels = labels.long()
-    if int(labels.min()) < 0:
-        raise ValueError(f"{fn}: {lname} must be non-negative class ids, got minimum {int(labels.min())}")
-    return ImageData(images, labels)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# failure_split (spec/deeprepair.md §A.2)
-# --------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FailureSplit:
-    """The failure set of a model under one corruption, split into collected ``D^c`` and held-out ``D^e``.
-
-    Indices refer to the stacked array of corrupted images: ``index = k * N + i`` is test image ``i`` at
-    ``severities[k]`` (the CIFAR-10-C layout ``(s - 1) * N + i`` for the default severities).
-
-    Attributes:
-        collected: ``D^c`` images and labels (sorted by index). Torch input gives float ``(M, C, H, W)`` tensors and
-            int64 labels; uint8 numpy input gives uint8 numpy images in the input layout and int64 numpy labels.
-        held_out: ``D^e``, the remaining failures, in the same form.
-        collected_index: int64 numpy array, the stacked indices of ``collected`` (ascending).
-        held_out_index: int64 numpy array, the stacked indices of ``held_out`` (ascending).
-        collected_severity: int64 numpy array, severity of each collected image.
-        held_out_severity: int64 numpy array, severity of each held-out image.
-        n_failures: number of failures, ``len(collected_index) + len(held_out_index)``.
-        corruption: the corruption name.
-    """
-
-    collected: ImageData
-    held_out: ImageData
-    collected_index: np.ndarray
-    held_out_index: np.ndarray
-    collected_severity: np.ndarray
-    held_out_severity: np.ndarray
-    n_failures: int
-    corruption: str
-
-
-def _largest_remainder(counts: np.ndarray, total: int) -> np.ndarray:
-    """Integer quotas proportional to ``counts`` summing to ``total`` (largest-remainder rounding, ties -> lower
-    class id)."""
-    exact = counts.astype(np.float64) * total / counts.sum()
-    quota = np.floor(exact).astype(np.int64)
-    rest = total - int(quota.sum())
-    order = np.lexsort((np.arange(len(counts)), -(exact - quota)))
-    quota[order[:rest]] += 1
-    return np.minimum(quota, counts)
-
-
-def failure_split(
-    model: torch.nn.Module,
-    images: Any,
-    labels: Any,
-    corruption: str,
-    *,
-    severities: Sequence[int] = (1, 2, 3, 4, 5),
-    n_collect: int = 1000,
-    stratify: bool = False,
-    seed: int = 0,
-    batch_size: int = 512,
-    device: str | int | torch.device | None = None,
-    scale: str = "auto",
-) -> FailureSplit:
-    """Corrupt a test set, find the model's failures and split them into ``D^c`` / ``D^e`` (spec §A.2).
-
-    1. Every image is corrupted at every severity with :func:`pyrepair.corrupt.apply` (key ``seed``, RNG stream
-       ``index_offset = i`` per image, so the result does not depend on ``batch_size``). uint8 numpy input is
-       corrupted and quantised like the reference data sets (``np.uint8(x * 255)``), and the model sees that
-       quantised image divided by 255.
-    2. The model predicts with :func:`pyrepair.train.predict` (eval mode, no gradients; its modes and weights are
-       left unchanged). A failure is ``argmax != label``.
-    3. ``n_collect`` failures are drawn without replacement (``numpy.random.default_rng`` seeded from ``seed``) as
-       ``D^c``; the rest is ``D^e``. With ``stratify=True`` the draw is stratified by class with quotas
-       proportional to each class's failure count (largest-remainder rounding); note the paper's script instead
-       draws ``n_collect / num_classes`` per class.
-
-    The same base image may be in ``D^c`` at one severity and in ``D^e`` at another (the paper's protocol).
-
-    Args:
-        model: classifier mapping ``(N, C, H, W)`` floats in [0, 1] to ``(N, K)`` logits (normalisation inside).
-        images: float tensor ``(N, C, H, W)`` in [0, 1], or uint8 numpy ``(N, H, W, C)`` / ``(N, H, W)``.
-        labels: integer class ids ``(N,)``.
-        corruption: a corruption of :func:`pyrepair.corrupt.names`.
-        severities: severities to stack, in this order (1..5, no repeats).
-        n_collect: size of ``D^c`` (>= 1).
-        stratify: stratify the draw by class (see above).
-        seed: key of the corruption RNG and of the draw, in ``[0, 2^64)``.
-        batch_size: images per corruption and forward pass.
-        device: where the model runs (see :func:`pyrepair.train.predict`).
-        scale: severity constants, ``"auto"``, ``"cifar"`` or ``"imagenet"``.
-
-    Returns:
-        A :class:`FailureSplit`; its images have the kind of ``images`` (torch float or uint8 numpy).
-
-    Raises:
-        UnknownNameError, NotImplementedError: unknown or not yet implemented corruption.
-        ValueError: no failures at all, bad severities / n_collect / batch_size, bad image values.
-        ShapeError, DTypeError: bad images or labels.
+def failure_split(*args: Any, **kwargs: Any) -> Any:
+    """Deprecated alias of :func:`pyrepair.scenarios.corruption_failures` (same arguments, same result).
 
     Warns:
-        PyrepairWarning: fewer failures than ``n_collect`` (all of them are collected, ``D^e`` is empty).
+        DeprecationWarning: always; use :func:`pyrepair.scenarios.corruption_failures`.
     """
-    from . import corrupt as _corrupt
-    from ._checks import check_int
-    from .train import predict
-
-    fn = "pyrepair.data.failure_split"
-    _corrupt._check_name(corruption, fn)
-    sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
-    if not sev or len(set(sev)) != len(sev):
-        raise ValueError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
-    n_collect = check_int(n_collect, "n_collect", fn, min_value=1)
-    batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
-    seed = check_int(seed, "seed", fn, min_value=0, max_value=2**64 - 1)
-    if not isinstance(stratify, bool):
-        raise TypeError(f"{fn}: stratify must be a bool, got {stratify!r}")
-    data = as_image_data((images, labels), fn, name="(images, labels)")
-    n = int(data.images.shape[0])
-    uint8_in = isinstance(images, np.ndarray) and images.dtype == np.uint8
-    y_all = data.labels.cpu()
-
-    fail_index: list[np.ndarray] = []
-    fail_images: list[Any] = []
-    for k, s in enumerate(sev):
-        for start in range(0, n, batch_size):
-            stop = min(n, start + batch_size)
-            src = images[start:stop] if uint8_in else data.images[start:stop]
-            xc = _corrupt.apply(src, corruption, s, seed=seed, scale=scale, index_offset=start)
-            xf = _images_from_numpy(xc, "images", fn) if uint8_in else xc
-            pred = predict(model, xf, batch_size=batch_size, device=device).argmax(1)
-            wrong = torch.nonzero(pred != y_all[start:stop]).flatten()
-            if wrong.numel():
-                w = wrong.numpy()
-                fail_index.append(k * n + start + w)
-                fail_images.append(xc[w] if uint8_in else xc[wrong])
-    if not fail_index:
-        raise ValueError(
-            f"{fn}: the model misclassifies none of the {len(sev) * n} corrupted images ({corruption!r}, "
-            f"severities {list(sev)}); there is no failure set to split"
-        )
-    index = np.concatenate(fail_index).astype(np.int64)
-    stacked = np.concatenate(fail_images) if uint8_in else torch.cat(fail_images)
-    n_fail = len(index)
-    fail_labels = y_all.numpy()[index % n]
-
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
-    if n_fail <= n_collect:
-        if n_fail < n_collect:
-            warnings.warn(
-                f"{fn}: only {n_fail} failures for {corruption!r} (severities {list(sev)}), fewer than "
-                f"n_collect={n_collect}; all {n_fail} are collected and the held-out set is empty",
-                PyrepairWarning,
-                stacklevel=2,
-            )
-        pick = np.arange(n_fail)
-    elif stratify:
-        classes, counts = np.unique(fail_labels, return_counts=True)
-        quota = _largest_remainder(counts, n_collect)
-        parts = [
-            rng.choice(np.flatnonzero(fail_labels == c), size=int(q), replace=False)
-            for c, q in zip(classes, quota, strict=True)
-        ]
-        pick = np.sort(np.concatenate(parts))
-    else:
-        pick = np.sort(rng.choice(n_fail, size=n_collect, replace=False))
-    rest = np.setdiff1d(np.arange(n_fail), pick)  # sorted; index is ascending, so both halves stay ascending
-
-    def part(p: np.ndarray) -> ImageData:
-        if uint8_in:
-            return ImageData(np.ascontiguousarray(stacked[p]), fail_labels[p].astype(np.int64))  # type: ignore[arg-type]
-        pt = torch.from_numpy(p)
-        return ImageData(stacked[pt.to(stacked.device)], torch.from_numpy(fail_labels[p].astype(np.int64)))
-
-    sev_arr = np.asarray(sev, dtype=np.int64)
-    return FailureSplit(
-        collected=part(pick),
-        held_out=part(rest),
-        collected_index=index[pick],
-        held_out_index=index[rest],
-        collected_severity=sev_arr[index[pick] // n],
-        held_out_severity=sev_arr[index[rest] // n],
-        n_failures=n_fail,
-        corruption=corruption,
+    warnings.warn(
+        "pyrepair.data.failure_split is deprecated; use pyrepair.scenarios.corruption_failures (same arguments)",
+        DeprecationWarning,
+        stacklevel=2,
     )
+    from .scenarios import corruption_failures  # lazy: scenarios imports the corruption kernels
+
+    return corruption_failures(*args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FailureSplit":  # moved to pyrepair.scenarios; kept importable from here
+        from .scenarios import FailureSplit
+
+        return FailureSplit
+    raise AttributeError(f"module 'pyrepair.data' has no attribute {name!r}")

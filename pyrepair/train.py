@@ -25,15 +25,11 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import sys
-import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,19 +39,33 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    Dataset,
-    IterableDataset,
-    RandomSampler,
-    SequentialSampler,
-    TensorDataset,
-)
-from tqdm.auto import tqdm
+from torch.utils.data import DataLoader, Dataset
 
-from ._checks import check_image, check_in, check_int, check_labels, check_positive, format_shape
-from .errors import CheckpointError, DeviceError, DTypeError, PyrepairWarning, ShapeError
+from ._checks import check_in, check_int, check_positive
+from ._io import PathLike, atomic_torch_save, check_path
+from ._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
+from ._loop import (
+    Callback,
+    LoopHooks,
+    LoopState,
+    LossFn,
+    TrainLoop,
+    amp_settings,
+    as_loader,
+    check_callbacks,
+    check_label_range,
+    check_logits,
+    check_loss_fn,
+    check_model,
+    grad_scaler,
+    make_optimizer,
+    on_device,
+    resolve_device,
+    resolve_progress,
+    run_eval,
+)
+from ._loop import predict as predict_logits
+from .errors import CheckpointError, PyrepairWarning
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -82,16 +92,12 @@ CHECKPOINT_FORMAT = "pyrepair-checkpoint"
 CHECKPOINT_VERSION = 1
 """Version of the checkpoint layout written by :func:`save_checkpoint`."""
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
-"""Optimizer names accepted by :func:`fit`."""
+OPTIMIZERS: tuple[str, ...] = _LOOP_OPTIMIZERS
+"""Optimizer names accepted by :func:`fit`: ``("adam", "adamw", "sgd")``."""
 
 SCHEDULERS: tuple[str, ...] = ("cosine", "none", "step")
 """Learning-rate schedule names accepted by :func:`fit`."""
 
-PathLike = str | os.PathLike[str]
-Callback = Callable[[int, dict[str, Any], nn.Module], Any]
-"""``cb(epoch, record, model)``, called after each epoch; a truthy return value stops training."""
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DataArg = Sequence[Any] | Dataset | DataLoader
 
 _FIT = "pyrepair.train.fit"
@@ -99,7 +105,6 @@ _EVALUATE = "pyrepair.train.evaluate"
 _PREDICT = "pyrepair.train.predict"
 _SAVE = "pyrepair.train.save_checkpoint"
 _LOAD = "pyrepair.train.load_checkpoint"
-_RESOLVE = "pyrepair.train.resolve_device"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -243,390 +248,8 @@ class Checkpoint:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Devices, AMP, progress
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def resolve_device(device: str | int | torch.device | None = None) -> torch.device:
-    """Turn a device request into a concrete, available ``torch.device``.
-
-    Args:
-        device: ``None`` or ``"auto"`` (CUDA when available, else CPU), a device string (``"cpu"``, ``"cuda"``,
-            ``"cuda:1"``, ``"mps"``), a CUDA ordinal (``int``) or a ``torch.device``. ``"cuda"`` without an index
-            resolves to the current CUDA device.
-
-    Returns:
-        The ``torch.device``; CUDA devices always carry an index.
-
-    Raises:
-        DeviceError: the string is not a device, or the device is not available (no CUDA, an index beyond the
-            visible GPUs, no MPS).
-        TypeError: ``device`` has an unsupported type.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    fn = _RESOLVE
-    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        return torch.device("cpu")
-    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
-        raise TypeError(f"{fn}: device must be None, 'auto', a str, an int or a torch.device, got {device!r}")
-    if isinstance(device, int):
-        if device < 0:
-            raise DeviceError(f"{fn}: device index must be >= 0, got {device}")
-        dev = torch.device("cuda", device)
-    elif isinstance(device, str):
-        try:
-            dev = torch.device(device.strip())
-        except (RuntimeError, ValueError) as e:
-            raise DeviceError(
-                f"{fn}: invalid device {device!r}; expected 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps'"
-            ) from e
-    else:
-        dev = device
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                f"{fn}: device {str(dev)!r} requested but CUDA is not available "
-                f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); use device='cpu' or 'auto'"
-            )
-        count = torch.cuda.device_count()
-        index = torch.cuda.current_device() if dev.index is None else dev.index
-        if index >= count:
-            raise DeviceError(f"{fn}: device {str(dev)!r} requested but only {count} CUDA device(s) are visible")
-        return torch.device("cuda", index)
-    if dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise DeviceError(f"{fn}: device 'mps' requested but MPS is not available")
-    return dev
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
-
-
-def _input_dtype(model: nn.Module) -> torch.dtype:
-    """The floating dtype of the model's first floating parameter/buffer (inputs are cast to it), else float32."""
-    for t in model.parameters():
-        if t.is_floating_point():
-            return t.dtype
-    for t in model.buffers():
-        if t.is_floating_point():
-            return t.dtype
-    return torch.float32
-
-
-def _amp_settings(amp: bool | None, dev: torch.device, fn: str) -> tuple[bool, torch.dtype | None, bool]:
-    """Returns ``(enabled, dtype, use_grad_scaler)``."""
-    if amp is not None and not isinstance(amp, bool):
-        raise TypeError(f"{fn}: amp must be None, True or False, got {amp!r}")
-    if dev.type == "cuda":
-        if amp is False:
-            return False, None, False
-        if torch.cuda.is_bf16_supported():
-            return True, torch.bfloat16, False
-        return True, torch.float16, True
-    if dev.type == "cpu":
-        if amp:
-            return True, torch.bfloat16, False
-        return False, None, False
-    if amp:
-        warnings.warn(
-            f"{fn}: amp=True is only supported on CUDA and CPU; training on {dev} in full precision",
-            PyrepairWarning,
-            stacklevel=3,
-        )
-    return False, None, False
-
-
-def _grad_scaler() -> Any:
-    if hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
-        return torch.amp.GradScaler("cuda")
-    return torch.cuda.amp.GradScaler()  # pragma: no cover
-
-
-def _autocast(dev: torch.device, enabled: bool, dtype: torch.dtype | None) -> contextlib.AbstractContextManager[Any]:
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=dev.type, dtype=dtype)
-
-
-def _resolve_progress(progress: bool | None, fn: str) -> bool:
-    if progress is None:
-        if os.environ.get("PYREPAIR_PROGRESS", "").strip() == "0":
-            return False
-        stream = sys.stderr
-        try:
-            return bool(stream is not None and stream.isatty())
-        except (AttributeError, ValueError):
-            return False
-    if not isinstance(progress, bool):
-        raise TypeError(f"{fn}: progress must be None, True or False, got {progress!r}")
-    return progress
-
-
-def _seed_for(seed: int, epoch: int, stream: int) -> int:
-    """A 63-bit seed derived from ``(seed, epoch, stream)``; independent streams for shuffling and layers."""
-    state = np.random.SeedSequence([seed, epoch, stream]).generate_state(1, dtype=np.uint64)[0]
-    return int(state) & ((1 << 63) - 1)
-
-
-def _seed_globals(value: int, dev: torch.device) -> None:
-    torch.random.default_generator.manual_seed(value)
-    if dev.type == "cuda":
-        with torch.cuda.device(dev):
-            torch.cuda.manual_seed(value)
-
-
-@contextlib.contextmanager
-def _forked_rng(dev: torch.device) -> Iterator[None]:
-    """Fork the CPU RNG and, on CUDA, the RNG of the training device only (those are all ``fit`` seeds)."""
-    devices = [dev.index] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, device_type="cuda"):
-        yield
-
-
-def _save_modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
-    return [(m, m.training) for m in model.modules()]
-
-
-def _restore_modes(modes: list[tuple[nn.Module, bool]]) -> None:
-    for m, training in modes:
-        m.training = training
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Data
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _to_tensor(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(x))
-    return x
-
-
-def _as_loader(
-    data: Any,
-    batch_size: int,
-    shuffle: bool,
-    generator: torch.Generator | None,
-    fn: str,
-    *,
-    name: str = "data",
-    pin_memory: bool = False,
-) -> DataLoader:
-    """Wrap ``data`` in a ``DataLoader``.
-
-    Args:
-        data: an ``(images, labels)`` tuple/list of tensors (or numpy arrays), a ``Dataset`` yielding
-            ``(image, label)`` or a ``DataLoader`` (returned unchanged).
-        batch_size: samples per batch.
-        shuffle: reshuffle every time the loader is iterated (ignored for iterable datasets and given loaders).
-        generator: the generator that drives shuffling.
-        fn: qualified name of the public function, for messages.
-        name: the argument name, for messages.
-        pin_memory: pin host memory (only worth it when training on CUDA).
-
-    Returns:
-        The loader.
-
-    Raises:
-        ShapeError, DTypeError: malformed tensors.
-        ValueError: no samples.
-        TypeError: unsupported ``data`` type.
-    """
-    if isinstance(data, DataLoader):
-        return data
-    if isinstance(data, Dataset):
-        if isinstance(data, IterableDataset):
-            return DataLoader(data, batch_size=batch_size, pin_memory=pin_memory)
-        try:
-            n = len(data)  # type: ignore[arg-type]
-        except TypeError:
-            n = None
-        if n == 0:
-            raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator, pin_memory=pin_memory)
-    if isinstance(data, (tuple, list)):
-        if len(data) != 2:
-            raise TypeError(
-                f"{fn}: {name} must be an (images, labels) pair, got a {type(data).__name__} of {len(data)}"
-            )
-        images, labels = (_to_tensor(v) for v in data)
-        sizes = check_image(images, f"{name}[0] (images)", fn, spec="N,C,H,W", channels=None)
-        n = sizes["N"]
-        if n == 0:
-            raise ValueError(
-                f"{fn}: {name} must hold at least one sample, got images of shape {format_shape(images.shape)}"
-            )
-        if not isinstance(labels, torch.Tensor):
-            raise DTypeError(f"{fn}: {name}[1] (labels) must be a torch.Tensor, got {type(labels).__name__}")
-        if labels.ndim == 1 and labels.shape[0] != n:
-            raise ShapeError(
-                f"{fn}: {name} images and labels must have the same N, got images {format_shape(images.shape)} "
-                f"and labels {format_shape(labels.shape)}",
-                actual_shape=tuple(labels.shape),
-                expected="N",
-            )
-        check_labels(labels, n, f"{name}[1] (labels)", fn)
-        if labels.min() < 0:
-            raise ValueError(f"{fn}: {name}[1] (labels) must be >= 0, got minimum {int(labels.min())}")
-        dataset = TensorDataset(images, labels.long())
-        # Index the tensors with a whole batch of indices at once (fast), not sample by sample.
-        base = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        sampler = BatchSampler(base, batch_size=batch_size, drop_last=False)
-        # pinning applies to host memory only: tensors already on the GPU are batched where they are
-        pin = pin_memory and images.device.type == "cpu" and labels.device.type == "cpu"
-        return DataLoader(dataset, sampler=sampler, batch_size=None, generator=generator, pin_memory=pin)
-    raise TypeError(
-        f"{fn}: {name} must be an (images, labels) tuple of tensors, a torch Dataset or a DataLoader, "
-        f"got {type(data).__name__}"
-    )
-
-
-def _len_or_none(loader: Any) -> int | None:
-    try:
-        return len(loader)
-    except TypeError:
-        return None
-
-
-def _unpack_batch(batch: Any, fn: str, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    if isinstance(batch, Mapping):
-        raise TypeError(f"{fn}: {name} must yield (images, labels) batches, got a {type(batch).__name__}")
-    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-        raise TypeError(f"{fn}: {name} must yield (images, labels) batches, got {type(batch).__name__}")
-    x, y = batch[0], batch[1]
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise DTypeError(
-            f"{fn}: {name} must yield tensor batches, got images {type(x).__name__} and labels {type(y).__name__}"
-        )
-    sizes = check_image(x, f"{name} images", fn, spec="N,C,H,W", channels=None)
-    check_labels(y, sizes["N"], f"{name} labels", fn)
-    return x, y
-
-
-def _check_logits(logits: Any, n: int, fn: str) -> int:
-    if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"{fn}: model must return a logits tensor [N, K], got {type(logits).__name__}")
-    if logits.ndim != 2 or logits.shape[0] != n:
-        raise ShapeError(
-            f"{fn}: model must return logits of shape [N, K] with N={n}, got {format_shape(logits.shape)}",
-            actual_shape=tuple(logits.shape),
-            expected="N,K",
-        )
-    return int(logits.shape[1])
-
-
-def _check_label_range(y: torch.Tensor, k: int, fn: str, name: str) -> None:
-    lo, hi = int(y.min()), int(y.max())
-    if lo < 0 or hi >= k:
-        raise ValueError(
-            f"{fn}: {name} labels must lie in [0, {k}) (the model outputs {k} classes), got values in [{lo}, {hi}]"
-        )
-
-
-def _check_model(model: Any, fn: str) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
-
-
-def _check_loss_fn(loss_fn: Any, fn: str) -> None:
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"{fn}: loss_fn must be a callable (logits, labels) -> scalar tensor, got {loss_fn!r}")
-
-
-# --------------------------------------------------------------------------------------------------------------------
 # Evaluation and prediction
 # --------------------------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _on_device(model: nn.Module, device: str | int | torch.device | None) -> Iterator[torch.device]:
-    """Run on ``device`` (default: where the model is), moving the model there and back again if needed."""
-    home = _model_device(model)
-    dev = home if device is None else resolve_device(device)
-    moved = dev != home
-    if moved:
-        model.to(dev)
-    try:
-        yield dev
-    finally:
-        if moved:
-            model.to(home)
-
-
-def _run_eval(
-    model: nn.Module,
-    loader: DataLoader,
-    dev: torch.device,
-    loss_fn: LossFn | None,
-    fn: str,
-    name: str,
-    show: bool,
-    amp_enabled: bool = False,
-    amp_dtype: torch.dtype | None = None,
-    desc: str = "evaluate",
-) -> dict[str, Any]:
-    modes = _save_modes(model)
-    model.eval()
-    loss_sum: torch.Tensor | None = None
-    class_correct: torch.Tensor | None = None
-    class_total: torch.Tensor | None = None
-    k = 0
-    in_dtype = _input_dtype(model)
-    try:
-        with torch.no_grad():
-            bar = tqdm(loader, desc=desc, total=_len_or_none(loader), disable=not show, leave=False, unit="batch")
-            for batch in bar:
-                x, y = _unpack_batch(batch, fn, name)
-                x = x.to(dev, dtype=in_dtype, non_blocking=True)
-                with _autocast(dev, amp_enabled, amp_dtype):
-                    logits = model(x)
-                k_b = _check_logits(logits, x.shape[0], fn)
-                if class_correct is None:
-                    k = k_b
-                    class_correct = torch.zeros(k, dtype=torch.long, device=dev)
-                    class_total = torch.zeros(k, dtype=torch.long, device=dev)
-                    loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
-                elif k_b != k:
-                    raise ShapeError(f"{fn}: model returned {k_b} classes for one batch and {k} for another")
-                _check_label_range(y, k, fn, name)
-                y = y.to(dev, non_blocking=True).long()
-                logits = logits.float()
-                if loss_fn is None:
-                    batch_loss = F.cross_entropy(logits, y, reduction="sum")
-                else:
-                    batch_loss = torch.as_tensor(loss_fn(logits, y), device=dev).reshape(()) * y.shape[0]
-                assert loss_sum is not None and class_total is not None
-                loss_sum += batch_loss.detach().double()
-                hit = (logits.argmax(dim=1) == y).long()
-                # index_add_ rather than bincount/boolean indexing: no host sync per batch on CUDA
-                class_total.index_add_(0, y, torch.ones_like(y))
-                class_correct.index_add_(0, y, hit)
-    finally:
-        _restore_modes(modes)
-    if class_correct is None or class_total is None or loss_sum is None or int(class_total.sum()) == 0:
-        raise ValueError(f"{fn}: {name} must hold at least one sample, got none")
-    total = class_total.cpu().tolist()
-    hits = class_correct.cpu().tolist()
-    n, correct = int(sum(total)), int(sum(hits))
-    return {
-        "accuracy": correct / n,
-        "loss": float(loss_sum) / n,
-        "n": n,
-        "correct": correct,
-        "per_class_accuracy": [h / t if t else float("nan") for h, t in zip(hits, total, strict=True)],
-    }
 
 
 def evaluate(
@@ -668,13 +291,13 @@ def evaluate(
         2
     """
     fn = _EVALUATE
-    _check_model(model, fn)
+    check_model(model, fn)
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
-    _check_loss_fn(loss_fn, fn)
-    show = _resolve_progress(progress, fn)
-    with _on_device(model, device) as dev:
-        loader = _as_loader(data, batch_size, False, None, fn, name="data", pin_memory=dev.type == "cuda")
-        return _run_eval(model, loader, dev, loss_fn, fn, "data", show)
+    check_loss_fn(loss_fn, fn)
+    show = resolve_progress(progress, fn)
+    with on_device(model, device) as dev:
+        loader = as_loader(data, batch_size, False, None, fn, name="data", pin_memory=dev.type == "cuda")
+        return run_eval(model, loader, dev, loss_fn, fn, "data", show)
 
 
 def predict(
@@ -707,29 +330,7 @@ def predict(
         >>> predict(model, torch.zeros(5, 1, 2, 2)).shape
         torch.Size([5, 3])
     """
-    fn = _PREDICT
-    _check_model(model, fn)
-    batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
-    images = _to_tensor(images)
-    sizes = check_image(images, "images", fn, spec="N,C,H,W", channels=None)
-    n = sizes["N"]
-    if n == 0:
-        raise ValueError(f"{fn}: images must hold at least one image, got shape {format_shape(images.shape)}")
-    outs: list[torch.Tensor] = []
-    modes = _save_modes(model)
-    try:
-        with _on_device(model, device) as dev:
-            model.eval()
-            with torch.no_grad():
-                in_dtype = _input_dtype(model)
-                for i in range(0, n, batch_size):
-                    x = images[i : i + batch_size].to(dev, dtype=in_dtype, non_blocking=True)
-                    logits = model(x)
-                    _check_logits(logits, x.shape[0], fn)
-                    outs.append(logits.float().cpu())
-    finally:
-        _restore_modes(modes)
-    return torch.cat(outs)
+    return predict_logits(model, images, _PREDICT, batch_size=batch_size, device=device)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -787,45 +388,6 @@ def _to_plain(value: Any, name: str, fn: str) -> Any:
     )
 
 
-def _check_path(path: Any, name: str, fn: str) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{fn}: {name} must be a str or os.PathLike, got {type(path).__name__}")
-    return Path(os.fspath(path)).expanduser()
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write ``obj`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for a plain open()
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
 def save_checkpoint(
     path: PathLike,
     model: nn.Module,
@@ -874,8 +436,8 @@ def save_checkpoint(
         0
     """
     fn = _SAVE
-    dest = _check_path(path, "path", fn)
-    _check_model(model, fn)
+    dest = check_path(path, "path", fn)
+    check_model(model, fn)
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"{fn}: optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
     if scheduler is not None and not callable(getattr(scheduler, "state_dict", None)):
@@ -911,8 +473,7 @@ def save_checkpoint(
         "history": _to_plain(hist, "history", fn),
         "metadata": meta,
     }
-    _atomic_torch_save(obj, dest)
-    return dest
+    return atomic_torch_save(obj, dest)
 
 
 def load_checkpoint(
@@ -946,9 +507,9 @@ def load_checkpoint(
         (10, 0.93)
     """
     fn = _LOAD
-    src = _check_path(path, "path", fn)
+    src = check_path(path, "path", fn)
     if model is not None:
-        _check_model(model, fn)
+        check_model(model, fn)
     if not src.exists():
         raise FileNotFoundError(f"{fn}: checkpoint file not found: {src}")
     if src.is_dir():
@@ -1000,33 +561,6 @@ def load_checkpoint(
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _make_optimizer(
-    optimizer: str | torch.optim.Optimizer,
-    model: nn.Module,
-    lr: float,
-    weight_decay: float,
-    momentum: float,
-    fn: str,
-) -> torch.optim.Optimizer:
-    if isinstance(optimizer, torch.optim.Optimizer):
-        return optimizer
-    if not isinstance(optimizer, str):
-        raise TypeError(
-            f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)} or a torch.optim.Optimizer, "
-            f"got {type(optimizer).__name__}"
-        )
-    name = optimizer.strip().lower()
-    check_in("optimizer", name, OPTIMIZERS, fn)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError(f"{fn}: model has no trainable parameters (all have requires_grad=False)")
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
 def _make_scheduler(name: str, opt: torch.optim.Optimizer, epochs: int) -> Any | None:
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -1035,87 +569,7 @@ def _make_scheduler(name: str, opt: torch.optim.Optimizer, epochs: int) -> Any |
     return None
 
 
-def _train_epoch(
-    model: nn.Module,
-    loader: DataLoader,
-    opt: torch.optim.Optimizer,
-    scaler: Any | None,
-    loss_fn: LossFn | None,
-    dev: torch.device,
-    amp_enabled: bool,
-    amp_dtype: torch.dtype | None,
-    max_grad_norm: float | None,
-    epoch: int,
-    epochs: int,
-    show: bool,
-    fn: str,
-) -> tuple[float, float, int]:
-    """One pass over ``loader``; returns ``(mean loss, accuracy, samples)``."""
-    params = [p for group in opt.param_groups for p in group["params"]]
-    in_dtype = _input_dtype(model)
-    loss_sum, correct, n = 0.0, 0, 0
-    total = _len_or_none(loader)
-    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", total=total, disable=not show, leave=False, unit="batch")
-    for b, batch in enumerate(bar, 1):
-        x, y = _unpack_batch(batch, fn, "data")
-        opt.zero_grad(set_to_none=True)
-        x = x.to(dev, dtype=in_dtype, non_blocking=True)
-        with _autocast(dev, amp_enabled, amp_dtype):
-            logits = model(x)
-            k = _check_logits(logits, x.shape[0], fn)
-            _check_label_range(y, k, fn, "data")  # before the loss: out-of-range targets abort CUDA kernels
-            y = y.to(dev, non_blocking=True).long()
-            loss = F.cross_entropy(logits.float(), y) if loss_fn is None else loss_fn(logits, y)
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise TypeError(f"{fn}: loss_fn must return a scalar tensor, got {type(loss).__name__}")
-        loss = loss.reshape(())
-        if scaler is not None:
-            scaler.scale(loss).backward()
-        else:
-            loss.backward()
-        hits = (logits.detach().argmax(dim=1) == y).sum()
-        loss_v, hits_v = torch.stack([loss.detach().float(), hits.float()]).tolist()  # one sync per batch
-        if not math.isfinite(loss_v):
-            opt.zero_grad(set_to_none=True)
-            where = f"epoch {epoch}, batch {b}" + (f" of {total}" if total is not None else "")
-            raise FloatingPointError(
-                f"{fn}: training loss is {loss_v} at {where}; the weights were not updated with it. "
-                "Try a lower lr, max_grad_norm, or check the data for NaN/inf values."
-            )
-        if max_grad_norm is not None:
-            if scaler is not None:
-                scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        if scaler is not None:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
-        bs = int(x.shape[0])
-        loss_sum += loss_v * bs
-        correct += int(hits_v)
-        n += bs
-        if show:
-            bar.set_postfix(loss=f"{loss_sum / n:.4f}", acc=f"{correct / n:.3f}", refresh=False)
-    bar.close()
-    if n == 0:
-        raise ValueError(f"{fn}: data must hold at least one sample, got none in epoch {epoch}")
-    return loss_sum / n, correct / n, n
-
-
 _RESUME_KEYS = ("seed", "batch_size", "optimizer", "scheduler", "epochs", "loss_fn")
-
-
-def _end_of_epoch(epoch: int, epochs: int, record: dict[str, Any], model: nn.Module, callbacks: Sequence[Any]) -> bool:
-    """Log the epoch's record and run the callbacks (each sees a copy); True when one of them asks to stop."""
-    logger.info("epoch %d/%d: %s", epoch, epochs, ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
-    stop = False
-    for cb in callbacks:
-        if cb(epoch, dict(record), model):
-            stop = True  # every callback still runs for this epoch
-    if stop:
-        logger.info("early stop requested by a callback after epoch %d/%d", epoch, epochs)
-    return stop
 
 
 def fit(
@@ -1206,7 +660,7 @@ def fit(
         ([1, 2, 3], True)
     """
     fn = _FIT
-    _check_model(model, fn)
+    check_model(model, fn)
     epochs = check_int(epochs, "epochs", fn, min_value=1)
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
     lr = check_positive(lr, "lr", fn)
@@ -1221,28 +675,25 @@ def fit(
     check_in("scheduler", sched_name, SCHEDULERS, fn)
     if isinstance(optimizer, str):
         check_in("optimizer", optimizer.strip().lower(), OPTIMIZERS, fn)
-    _check_loss_fn(loss_fn, fn)
-    cbs: list[Callback] = [callbacks] if callable(callbacks) else list(callbacks)
-    for i, cb in enumerate(cbs):
-        if not callable(cb):
-            raise TypeError(f"{fn}: callbacks[{i}] must be callable cb(epoch, record, model), got {cb!r}")
-    ckpt_path = _check_path(checkpoint, "checkpoint", fn) if checkpoint is not None else None
-    resume_path = _check_path(resume, "resume", fn) if resume is not None else None
+    check_loss_fn(loss_fn, fn)
+    cbs = check_callbacks(callbacks, fn)
+    ckpt_path = check_path(checkpoint, "checkpoint", fn) if checkpoint is not None else None
+    resume_path = check_path(resume, "resume", fn) if resume is not None else None
     if resume_path is not None and not resume_path.exists():
         raise FileNotFoundError(f"{fn}: resume checkpoint not found: {resume_path}")
     dev = resolve_device(device)
-    amp_enabled, amp_dtype, use_scaler = _amp_settings(amp, dev, fn)
-    show = _resolve_progress(progress, fn)
+    amp_enabled, amp_dtype, use_scaler = amp_settings(amp, dev, fn)
+    show = resolve_progress(progress, fn)
 
     generator = torch.Generator()
     pin = dev.type == "cuda"
-    train_loader = _as_loader(data, batch_size, True, generator, fn, name="data", pin_memory=pin)
-    val_loader = None if val is None else _as_loader(val, batch_size, False, None, fn, name="val", pin_memory=pin)
+    train_loader = as_loader(data, batch_size, True, generator, fn, name="data", pin_memory=pin)
+    val_loader = None if val is None else as_loader(val, batch_size, False, None, fn, name="val", pin_memory=pin)
 
     model.to(dev)
-    opt = _make_optimizer(optimizer, model, lr, weight_decay, momentum, fn)
+    opt = make_optimizer(optimizer, model, lr, fn, weight_decay=weight_decay, momentum=momentum)
     sched = _make_scheduler(sched_name, opt, epochs)
-    scaler = _grad_scaler() if use_scaler else None
+    scaler = grad_scaler() if use_scaler else None
     fit_args = {
         "seed": seed,
         "batch_size": batch_size,
@@ -1293,40 +744,41 @@ def fit(
         if start >= epochs:
             logger.info("checkpoint already has %d of %d epoch(s); nothing to train", start, epochs)
 
-    modes = _save_modes(model)
-    try:
-        with _forked_rng(dev):
-            for epoch in range(start, epochs):
-                e1 = epoch + 1
-                _seed_globals(_seed_for(seed, epoch, 0), dev)
-                generator.manual_seed(_seed_for(seed, epoch, 1))
-                lr_now = float(opt.param_groups[0]["lr"])
-                t0 = time.perf_counter()
-                model.train()
-                train_loss, train_acc, _ = _train_epoch(
-                    model, train_loader, opt, scaler, loss_fn, dev, amp_enabled, amp_dtype, max_grad_norm,
-                    e1, epochs, show, fn,
-                )  # fmt: skip
-                record: dict[str, Any] = {"epoch": e1, "train_loss": train_loss, "train_accuracy": train_acc}
-                if val_loader is not None:
-                    res = _run_eval(
-                        model, val_loader, dev, loss_fn, fn, "val", show, amp_enabled, amp_dtype,
-                        desc=f"val {e1}/{epochs}",
-                    )  # fmt: skip
-                    record["val_loss"] = res["loss"]
-                    record["val_accuracy"] = res["accuracy"]
-                record["lr"] = lr_now
-                if sched is not None:
-                    sched.step()
-                record["seconds"] = time.perf_counter() - t0
-                history.epochs.append(record)
-                if ckpt_path is not None:
-                    save_checkpoint(
-                        ckpt_path, model, optimizer=opt, scheduler=sched, epoch=e1, history=history,
-                        metadata={"fit": fit_args}, scaler=scaler,
-                    )  # fmt: skip
-                if _end_of_epoch(e1, epochs, record, model, cbs):
-                    break
-    finally:
-        _restore_modes(modes)
+    def step(module: nn.Module, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[Any, Any]:
+        logits = module(x)
+        k = check_logits(logits, x.shape[0], fn)
+        check_label_range(y, k, fn, "data")  # before the loss: out-of-range targets abort CUDA kernels
+        loss = F.cross_entropy(logits.float(), y) if loss_fn is None else loss_fn(logits, y)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise TypeError(f"{fn}: loss_fn must return a scalar tensor, got {type(loss).__name__}")
+        return loss, logits
+
+    def validate(m: nn.Module, e1: int) -> dict[str, Any]:
+        assert val_loader is not None
+        res = run_eval(m, val_loader, dev, loss_fn, fn, "val", show, amp_enabled, amp_dtype, desc=f"val {e1}/{epochs}")
+        return {"val_loss": res["loss"], "val_accuracy": res["accuracy"]}
+
+    hooks = [] if ckpt_path is None else [_FitCheckpoint(ckpt_path, history, {"fit": fit_args})]
+    loop = TrainLoop(
+        model, train_loader, step, opt, epochs=epochs, seed=seed, device=dev, fn=fn, scheduler=sched,
+        scaler=scaler, amp_dtype=amp_dtype if amp_enabled else None, max_grad_norm=max_grad_norm, hooks=hooks,
+        callbacks=cbs, validate=None if val_loader is None else validate, shuffle_generator=generator,
+        progress=show, log=logger,
+    )  # fmt: skip
+    loop.state.epoch = start
+    loop.state.records = history.epochs  # the loop appends to the History fit returns
+    loop.run()
     return history
+
+
+class _FitCheckpoint(LoopHooks):
+    """Writes :func:`fit`'s checkpoint file (the :func:`save_checkpoint` format) after every epoch."""
+
+    def __init__(self, path: Path, history: History, metadata: dict[str, Any]) -> None:
+        self.path, self.history, self.metadata = path, history, metadata
+
+    def on_epoch_end(self, state: LoopState, record: dict[str, Any]) -> None:
+        save_checkpoint(
+            self.path, state.model, optimizer=state.optimizer, scheduler=state.scheduler, epoch=state.epoch + 1,
+            history=self.history, metadata=self.metadata, scaler=state.scaler,
+        )  # fmt: skip

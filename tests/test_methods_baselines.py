@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -502,3 +503,11 @@ def test_augmix_repairs_mnist_noise_failures(shared_data: Path):
     assert result.metrics["failures"]["before"] == 0.0
     assert held_after >= 0.20, summary
     assert clean_after >= clean_before - 0.03, summary
+
+
+def test_finetune_clips_gradients_when_asked():
+    x, y = make_data(16, 0)
+    a = finetune(tiny_cnn(), (x, y), epochs=1, batch_size=8, progress=False, device="cpu", max_grad_norm=1e-6)
+    assert len(a) == 1 and math.isfinite(a.last["train_loss"])
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        finetune(tiny_cnn(), (x, y), epochs=1, progress=False, device="cpu", max_grad_norm=0)

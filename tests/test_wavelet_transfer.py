@@ -374,17 +374,17 @@ def test_wct2_mode_forwards_or_fails_clearly(monkeypatch):
     import types
 
     x = make_images(1, 3, 16, 16)
-    if importlib.util.find_spec("pyrepair.wavelet.wct2") is None:
-        with pytest.raises(ImportError, match="mode='wct2' needs pyrepair.wavelet.wct2"):
+    if importlib.util.find_spec("pyrepair.wavelet.stylizer") is None:
+        with pytest.raises(ImportError, match="mode='wct2' needs pyrepair.wavelet.stylizer"):
             wavelet.style_transfer(x, x, mode="wct2")
     else:
-        assert wavelet.wct2_transfer is wavelet.wct2.wct2_transfer
+        assert wavelet.wct2_transfer is wavelet.stylizer.wct2_transfer
     calls = {}
 
     def fake(content, style, *, alpha, **kw):
         calls.update(alpha=alpha, **kw)
         return content
 
-    monkeypatch.setitem(sys.modules, "pyrepair.wavelet.wct2", types.SimpleNamespace(wct2_transfer=fake))
+    monkeypatch.setitem(sys.modules, "pyrepair.wavelet.stylizer", types.SimpleNamespace(wct2_transfer=fake))
     assert wavelet.style_transfer(x, x, mode="wct2", alpha=0.5, model="m") is x
     assert calls == {"alpha": 0.5, "model": "m"}

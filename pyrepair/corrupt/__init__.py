@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
 from .. import _dispatch
 from .._checks import check_finite, check_image, check_int, format_shape
+from .._images import Quantize, nchw_to_uint8, uint8_to_nchw
 from ..errors import DTypeError, ShapeError, UnknownNameError
 from . import _jpeg, _kernels, severity
 from . import severity as _sev
@@ -92,7 +93,6 @@ MIN_SIZE = 8
 #: Values this far outside ``[0, 1]`` are tolerated (and clipped); larger excursions are an error.
 RANGE_TOLERANCE = 1e-6
 
-Quantize = Literal["truncate", "round"]
 _FN = "pyrepair.corrupt.apply"
 
 
@@ -162,40 +162,6 @@ def _float_batch(images: Any, fn: str) -> tuple[_dispatch.Converted, torch.Tenso
         )
     check_image(x, "images", fn, min_size=MIN_SIZE)
     return conv, x, single, _check_values(x, "images", fn)
-
-
-def _uint8_to_nchw(x: np.ndarray, fn: str) -> torch.Tensor:
-    if x.ndim == 4:
-        nchw = x.transpose(0, 3, 1, 2)
-    elif x.ndim == 3:
-        nchw = x[:, None]
-    elif x.ndim == 2:
-        nchw = x[None, None]
-    else:
-        raise ShapeError(
-            f"{fn}: images as a uint8 numpy array must have shape [N, H, W, C], [N, H, W] or [H, W], "
-            f"got {format_shape(x.shape)}",
-            actual_shape=x.shape,
-            expected="N,H,W,C",
-        )
-    out = np.empty(nchw.shape, dtype=np.float32)
-    np.divide(nchw, np.float32(255.0), out=out, dtype=np.float32)
-    return torch.from_numpy(out)
-
-
-def _nchw_to_uint8(y: torch.Tensor, like: np.ndarray, quantize: Quantize | None) -> np.ndarray:
-    v = y.detach().cpu().numpy() * np.float32(255.0)  # a new array: the ops below work in place
-    # the reference data sets store np.uint8(x * 255): truncation (floor, values are >= 0 after clipping)
-    if quantize == "round":
-        np.rint(v, out=v)
-    else:
-        np.floor(v, out=v)
-    q = np.clip(v, 0, 255, out=v).astype(np.uint8)
-    if like.ndim == 4:
-        return np.ascontiguousarray(q.transpose(0, 2, 3, 1))
-    if like.ndim == 3:
-        return np.ascontiguousarray(q[:, 0])
-    return np.ascontiguousarray(q[0, 0])
 
 
 def _run(
@@ -288,10 +254,10 @@ def apply(
         )
 
     if isinstance(images, np.ndarray) and images.dtype == np.uint8:
-        x = _uint8_to_nchw(images, fn)
+        x = uint8_to_nchw(images, fn)
         check_image(x, "images", fn, min_size=MIN_SIZE)
         y = _run(x, name, severity, seed, scale, backend, index_offset, in_range=True)  # k / 255 is in [0, 1]
-        return _nchw_to_uint8(y, images, quantize or "truncate")
+        return nchw_to_uint8(y, images, quantize or "truncate")
 
     conv, x, single, in_range = _float_batch(images, fn)
     t = conv.tensor
@@ -418,9 +384,9 @@ def jpeg_roundtrip(images: Any, quality: int, *, backend: str = "auto") -> Any:
     fn = "pyrepair.corrupt.jpeg_roundtrip"
     quality = _jpeg.check_quality(quality, fn)
     if isinstance(images, np.ndarray) and images.dtype == np.uint8:
-        x = _uint8_to_nchw(images, fn)
+        x = uint8_to_nchw(images, fn)
         check_image(x, "images", fn, min_size=MIN_SIZE)
-        return _nchw_to_uint8(_jpeg.run_jpeg(x, quality, backend=backend, fn=fn), images, "round")
+        return nchw_to_uint8(_jpeg.run_jpeg(x, quality, backend=backend, fn=fn), images, "round")
     conv, x, single, _ = _float_batch(images, fn)
     t = conv.tensor
     x32 = x.detach().to(torch.float32).clamp(0.0, 1.0).contiguous()

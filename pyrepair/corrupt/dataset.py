@@ -20,14 +20,15 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
 
 from .._checks import check_int
-from ..data import as_image_data
-from ..train import _resolve_progress
+from .._images import as_image_data
+from .._io import atomic_write
+from .._loop import resolve_progress
 from . import _check_name, _check_seed, apply
 from . import severity as _sev
 
@@ -57,8 +58,9 @@ def make_dataset(
     """Corrupt a data set with every (corruption, severity) and write it as one CIFAR-10-C-layout ``.npz``.
 
     Memory stays bounded by one chunk of corrupted images: each corruption streams into a ``.npy`` memory map in a
-    temporary folder next to ``path``; the maps are then zipped (uncompressed, ZIP64) into a temporary file that
-    replaces ``path`` atomically (``os.replace``). No temporary file survives, also on error.
+    temporary folder next to ``path``; the maps are then zipped (uncompressed, ZIP64) into ``path`` through
+    ``pyrepair._io.atomic_write`` (a temporary file renamed over ``path``). No temporary file survives, also on
+    error.
 
     Image ``i`` uses RNG stream ``index_offset = i`` with key ``seed`` for every corruption and severity, so the file
     does not depend on ``chunk_size``.
@@ -100,7 +102,7 @@ def make_dataset(
     chunk_size = check_int(chunk_size, "chunk_size", fn, min_value=1)
     if scale not in _sev.SCALES:
         raise ValueError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
-    show = _resolve_progress(progress, fn)
+    show = resolve_progress(progress, fn)
 
     data = as_image_data((images, labels), fn, name="(images, labels)")
     n, c, h, w = (int(s) for s in data.images.shape)
@@ -144,14 +146,16 @@ def make_dataset(
             mm.flush()
             del mm
             npy_files.append((name, f))
-        tmp_npz = tmpdir / "out.npz"
-        with zipfile.ZipFile(tmp_npz, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            for name, f in npy_files:
-                zf.write(f, arcname=f"{name}.npy")
-                f.unlink()  # keep disk use near one copy
-            zf.writestr("labels.npy", _npy_bytes(np.tile(lab, len(sev))))
-            zf.writestr("severities.npy", _npy_bytes(np.repeat(np.asarray(sev, dtype=np.uint8), n)))
-        os.replace(tmp_npz, out)
+
+        def write_npz(fobj: IO[bytes]) -> None:
+            with zipfile.ZipFile(fobj, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                for name, f in npy_files:
+                    zf.write(f, arcname=f"{name}.npy")
+                    f.unlink()  # keep disk use near one copy
+                zf.writestr("labels.npy", _npy_bytes(np.tile(lab, len(sev))))
+                zf.writestr("severities.npy", _npy_bytes(np.repeat(np.asarray(sev, dtype=np.uint8), n)))
+
+        atomic_write(out, write_npz, make_parents=False)
     finally:
         if bar is not None:
             bar.close()

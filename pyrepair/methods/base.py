@@ -7,9 +7,10 @@
 * :class:`FineTuningMethod` adds the fine-tuning hyper-parameters shared by DeepRepair and its baselines
   (``shared/spec/deeprepair.md`` §A.7, §A.8): every one of them fine-tunes the pre-trained model on ``D^t ∪ D^c``
   with the same optimiser and budget and differs only in the loss of one step.
-* :func:`finetune` is that loop: SGD (momentum 0.9, Nesterov, weight decay 5e-4) with a per-step cosine schedule to
-  0 over the epoch budget, shuffling with an explicit generator reseeded every epoch, a ``step`` callable that turns
-  a batch into a loss.
+* :func:`finetune` is that fine-tuning: SGD (momentum 0.9, Nesterov, weight decay 5e-4) with a per-step cosine
+  schedule to 0 over the epoch budget, shuffling with an explicit generator reseeded every epoch, a ``step`` callable
+  that turns a batch into a loss. It runs on :class:`pyrepair._loop.TrainLoop`, the loop :func:`pyrepair.train.fit`
+  runs on too (per-step and per-epoch hooks, resume, callbacks, one NaN check).
 
 Terms of the DeepRepair protocol (§A.1, §A.2): ``D^t`` is the training set (``train``), ``D^c`` the collected failure
 cases (``failures``), ``D^v`` the clean test set (usually ``val``) and ``D^e`` the held-out failures used only to
@@ -28,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -36,44 +36,44 @@ import math
 import numbers
 import os
 import time
-import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler
-from tqdm.auto import tqdm
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from .._checks import check_in, check_int, check_positive, format_shape
-from ..data import ImageData, as_image_data
-from ..errors import CheckpointError, ShapeError
-from ..train import (
+from .._images import ImageData, as_image_data
+from .._io import atomic_json_dump
+from .._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
+from .._loop import (
     Callback,
-    History,
-    _as_loader,
-    _check_label_range,
-    _check_logits,
-    _end_of_epoch,
-    _forked_rng,
-    _input_dtype,
-    _len_or_none,
-    _resolve_progress,
-    _restore_modes,
-    _run_eval,
-    _save_modes,
-    _seed_for,
-    _seed_globals,
-    _unpack_batch,
-    evaluate,
-    load_checkpoint,
+    LoopHooks,
+    LoopState,
+    StepFn,
+    TrainLoop,
+    as_loader,
+    batched_loader,
+    check_callbacks,
+    check_label_range,
+    check_logits,
+    check_not_empty,
+    cross_entropy_step,
+    input_dtype,
+    len_or_none,
+    make_optimizer,
     resolve_device,
-    save_checkpoint,
+    resolve_progress,
+    restore_modes,
+    run_eval,
+    save_modes,
 )
+from ..errors import CheckpointError, ShapeError
+from ..train import History, evaluate, load_checkpoint, save_checkpoint
 
 __all__ = [
     "DataArg",
@@ -96,15 +96,8 @@ torch ``Dataset`` yielding ``(image, label)``."""
 DeviceArg = str | int | torch.device | None
 """A device request, as accepted by :func:`pyrepair.train.resolve_device`."""
 
-StepFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
-"""``step(model, images, labels, generator) -> loss``: one training step's forward pass and loss (a scalar tensor).
-
-``images`` (``[B, C, H, W]``, the model's floating dtype) and ``labels`` (``[B]`` int64) are already on the training
-device; ``model`` is in train mode; ``generator`` is a ``torch.Generator`` on the training device that the step must
-use for all its random draws (augmentation). The step must not call ``backward`` or touch the optimiser."""
-
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
-"""Optimizer names accepted by :func:`finetune`."""
+OPTIMIZERS: tuple[str, ...] = _LOOP_OPTIMIZERS
+"""Optimizer names accepted by :func:`finetune`: ``("adam", "adamw", "sgd")``."""
 
 SCHEDULERS: tuple[str, ...] = ("cosine", "none")
 """Learning-rate schedules accepted by :func:`finetune`: per-step cosine annealing to 0, or constant."""
@@ -183,15 +176,13 @@ def union(*parts: ImageData | Dataset) -> ImageData | Dataset:
 
 def _make_train_loader(data: Any, batch_size: int, generator: torch.Generator, fn: str, pin_memory: bool) -> DataLoader:
     if isinstance(data, _Union) and data.batched:
-        # Same batched-index path as pyrepair.train._as_loader uses for one tensor pair.
-        sampler = BatchSampler(RandomSampler(data, generator=generator), batch_size=batch_size, drop_last=False)
-        pin = pin_memory and data.device.type == "cpu"
-        return DataLoader(data, sampler=sampler, batch_size=None, generator=generator, pin_memory=pin)
+        # the batched-index path that as_loader uses for one tensor pair
+        return batched_loader(data, batch_size, True, generator, pin_memory and data.device.type == "cpu")
     if isinstance(data, ImageData):
         data = (data.images, data.labels)
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
         pin_memory = pin_memory and data[0].device.type == "cpu"
-    return _as_loader(data, batch_size, True, generator, fn, name="data", pin_memory=pin_memory)
+    return as_loader(data, batch_size, True, generator, fn, name="data", pin_memory=pin_memory)
 
 
 def _check_data(data: Any, name: str, fn: str) -> ImageData | Dataset:
@@ -203,12 +194,7 @@ def _check_data(data: Any, name: str, fn: str) -> ImageData | Dataset:
         )
     if isinstance(data, Dataset):
         if not isinstance(data, IterableDataset):
-            try:
-                n = len(data)  # type: ignore[arg-type]
-            except TypeError:
-                n = None
-            if n == 0:
-                raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
+            check_not_empty(data, name, fn)
         return data
     return as_image_data(data, fn, name=name)
 
@@ -229,26 +215,6 @@ def _sample_shape(data: ImageData | Dataset) -> tuple[int, ...] | None:
 # --------------------------------------------------------------------------------------------------------------------
 # The fine-tuning loop
 # --------------------------------------------------------------------------------------------------------------------
-
-
-def cross_entropy_step(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """The plain step: cross-entropy of ``model(images)`` against ``labels`` (``generator`` unused)."""
-    return F.cross_entropy(model(images).float(), labels)
-
-
-def _make_optimizer(
-    name: str, model: nn.Module, lr: float, momentum: float, nesterov: bool, weight_decay: float, fn: str
-) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError(f"{fn}: model has no trainable parameters (all have requires_grad=False)")
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 def _check_optim_args(
@@ -286,24 +252,16 @@ def _check_optim_args(
     return out
 
 
-def _check_callbacks(callbacks: Iterable[Callback] | Callback, fn: str) -> list[Callback]:
-    cbs: list[Callback] = [callbacks] if callable(callbacks) else list(callbacks)
-    for i, cb in enumerate(cbs):
-        if not callable(cb):
-            raise TypeError(f"{fn}: callbacks[{i}] must be callable cb(epoch, record, model), got {cb!r}")
-    return cbs
-
-
 def _num_classes(model: nn.Module, image: torch.Tensor, dev: torch.device, fn: str) -> int:
     """K from one forward of a single image in eval mode (no gradients, no change to BatchNorm statistics)."""
-    modes = _save_modes(model)
+    modes = save_modes(model)
     try:
         model.eval()
         with torch.no_grad():
-            x = image.unsqueeze(0).to(dev, dtype=_input_dtype(model))
-            return _check_logits(model(x), 1, fn)
+            x = image.unsqueeze(0).to(dev, dtype=input_dtype(model))
+            return check_logits(model(x), 1, fn)
     finally:
-        _restore_modes(modes)
+        restore_modes(modes)
 
 
 def finetune(
@@ -324,6 +282,7 @@ def finetune(
     step: StepFn | None = None,
     val: DataArg | None = None,
     callbacks: Iterable[Callback] | Callback = (),
+    max_grad_norm: float | None = None,
 ) -> History:
     """Fine-tune ``model`` in place with a custom per-batch loss; the loop shared by every repair method.
 
@@ -360,6 +319,8 @@ def finetune(
         val: optional validation data (pair or Dataset); adds ``val_loss`` / ``val_accuracy`` to every record.
         callbacks: ``cb(epoch, record, model)`` called after every epoch (``epoch`` 1-based, ``record`` a copy of
             the history record); a truthy return value stops training after that epoch.
+        max_grad_norm: clip the global gradient norm to this value before every step; ``None`` (default): no
+            clipping; > 0.
 
     Returns:
         The :class:`~pyrepair.train.History`; each record has ``epoch``, ``train_loss`` (mean of the step losses,
@@ -395,114 +356,67 @@ def finetune(
         step = cross_entropy_step
     elif not callable(step):
         raise TypeError(f"{fn}: step must be a callable step(model, images, labels, generator) -> loss, got {step!r}")
-    cbs = _check_callbacks(callbacks, fn)
+    cbs = check_callbacks(callbacks, fn)
     dev = resolve_device(device)
-    show = _resolve_progress(progress, fn)
+    show = resolve_progress(progress, fn)
     pin = dev.type == "cuda"
 
     shuffle_gen = torch.Generator()
-    aug_gen = torch.Generator(device=dev)
     loader = _make_train_loader(data, batch_size, shuffle_gen, fn, pin)
-    val_loader = None if val is None else _as_loader(val, _EVAL_BATCH, False, None, fn, name="val")
+    val_loader = None if val is None else as_loader(val, _EVAL_BATCH, False, None, fn, name="val")
 
     model.to(dev)
-    opt = _make_optimizer(args["optimizer"], model, lr, args["momentum"], args["nesterov"], args["weight_decay"], fn)
-    steps_per_epoch = _len_or_none(loader)
-    # Per-step cosine from lr to 0 over the whole budget; per epoch when the loader has no length.
-    total = epochs * steps_per_epoch if steps_per_epoch else epochs
+    opt = make_optimizer(args["optimizer"], model, lr, fn, weight_decay=args["weight_decay"],
+                         momentum=args["momentum"], nesterov=args["nesterov"])  # fmt: skip
+    n_classes: list[int] = []  # K, from one forward of the first image (labels are checked before the step)
+    user_step = step
 
-    def lr_at(t: int) -> float:
-        if args["scheduler"] == "none":
-            return lr
-        return 0.5 * lr * (1.0 + math.cos(math.pi * min(t, total) / total))
+    def checked_step(module: nn.Module, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> Any:
+        if not n_classes:
+            n_classes.append(_num_classes(module, x[0], dev, fn))
+        check_label_range(y, n_classes[0], fn, "data")  # before the loss: bad targets abort CUDA kernels
+        return user_step(module, x, y, gen)
 
-    history = History()
-    modes = _save_modes(model)
-    in_dtype = _input_dtype(model)
-    n_classes: int | None = None
-    t_global = 0
-    try:
-        with _forked_rng(dev):
-            for epoch in range(epochs):
-                e1 = epoch + 1
-                _seed_globals(_seed_for(seed, epoch, 0), dev)
-                shuffle_gen.manual_seed(_seed_for(seed, epoch, 1))
-                aug_gen.manual_seed(_seed_for(seed, epoch, 2))
-                if not steps_per_epoch:
-                    for g in opt.param_groups:
-                        g["lr"] = lr_at(epoch)
-                lr_first: float | None = None
-                t0 = time.perf_counter()
-                model.train()
-                loss_sum, n = 0.0, 0
-                bar = tqdm(loader, desc=f"epoch {e1}/{epochs}", total=steps_per_epoch, disable=not show,
-                           leave=False, unit="batch")  # fmt: skip
-                for b, batch in enumerate(bar, 1):
-                    x, y = _unpack_batch(batch, fn, "data")
-                    if n_classes is None:
-                        n_classes = _num_classes(model, x[0], dev, fn)
-                    _check_label_range(y, n_classes, fn, "data")  # before the loss: bad targets abort CUDA kernels
-                    if steps_per_epoch:
-                        for g in opt.param_groups:
-                            g["lr"] = lr_at(t_global)
-                    if lr_first is None:
-                        lr_first = float(opt.param_groups[0]["lr"])
-                    x = x.to(dev, dtype=in_dtype, non_blocking=True)
-                    y = y.to(dev, non_blocking=True).long()
-                    opt.zero_grad(set_to_none=True)
-                    loss = step(model, x, y, aug_gen)
-                    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                        raise TypeError(f"{fn}: step must return a scalar loss tensor, got {type(loss).__name__}")
-                    loss = loss.reshape(())
-                    loss.backward()
-                    loss_v = float(loss.detach())
-                    if not math.isfinite(loss_v):
-                        opt.zero_grad(set_to_none=True)
-                        where = f"epoch {e1}, batch {b}" + (f" of {steps_per_epoch}" if steps_per_epoch else "")
-                        raise FloatingPointError(
-                            f"{fn}: training loss is {loss_v} at {where}; the weights were not updated with it. "
-                            "Try a lower lr or check the data for NaN/inf values."
-                        )
-                    opt.step()
-                    t_global += 1
-                    bs = int(x.shape[0])
-                    loss_sum += loss_v * bs
-                    n += bs
-                    if show:
-                        bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False)
-                bar.close()
-                if n == 0:
-                    raise ValueError(f"{fn}: data must hold at least one sample, got none in epoch {e1}")
-                record: dict[str, Any] = {"epoch": e1, "train_loss": loss_sum / n}
-                if val_loader is not None:
-                    res = _run_eval(model, val_loader, dev, None, fn, "val", show, desc=f"val {e1}/{epochs}")
-                    record["val_loss"] = res["loss"]
-                    record["val_accuracy"] = res["accuracy"]
-                record["lr"] = lr_first if lr_first is not None else float(opt.param_groups[0]["lr"])
-                record["seconds"] = time.perf_counter() - t0
-                history.epochs.append(record)
-                if _end_of_epoch(e1, epochs, record, model, cbs):
-                    break
-    finally:
-        _restore_modes(modes)
-    return history
+    def validate(m: nn.Module, e1: int) -> dict[str, Any]:
+        assert val_loader is not None
+        res = run_eval(m, val_loader, dev, None, fn, "val", show, desc=f"val {e1}/{epochs}")
+        return {"val_loss": res["loss"], "val_accuracy": res["accuracy"]}
+
+    hooks = [] if args["scheduler"] == "none" else [_CosineLR(lr, epochs, len_or_none(loader))]
+    loop = TrainLoop(
+        model, loader, checked_step, opt, epochs=epochs, seed=seed, device=dev, fn=fn, hooks=hooks, callbacks=cbs,
+        validate=None if val_loader is None else validate, shuffle_generator=shuffle_gen, progress=show, log=logger,
+        max_grad_norm=max_grad_norm,
+    )  # fmt: skip
+    return History(loop.run())
+
+
+class _CosineLR(LoopHooks):
+    """Cosine annealing of the learning rate from ``lr`` to 0 over the whole budget (§A.7), set before every step;
+    once per epoch when the loader has no length."""
+
+    def __init__(self, lr: float, epochs: int, steps_per_epoch: int | None) -> None:
+        self.lr, self.per_step = lr, bool(steps_per_epoch)
+        self.total = epochs * steps_per_epoch if steps_per_epoch else epochs
+
+    def _set(self, state: LoopState, t: int) -> None:
+        value = 0.5 * self.lr * (1.0 + math.cos(math.pi * min(t, self.total) / self.total))
+        for g in state.optimizer.param_groups:
+            g["lr"] = value
+
+    def on_epoch_start(self, state: LoopState) -> None:
+        if not self.per_step:
+            self._set(state, state.epoch)
+
+    def before_step(self, state: LoopState, images: torch.Tensor, labels: Any) -> tuple[torch.Tensor, Any]:
+        if self.per_step:
+            self._set(state, state.step)
+        return images, labels
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # RepairResult
 # --------------------------------------------------------------------------------------------------------------------
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON through a temporary file renamed over ``path`` (never a partial file)."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def _read_json(path: Path, fn: str) -> Any:
@@ -568,9 +482,9 @@ class RepairResult:
         out.mkdir(parents=True, exist_ok=True)
         meta = {"method": self.method, "config": self.config, "metrics": self.metrics}
         save_checkpoint(out / "model.pt", self.model, history=self.history, metadata=meta)
-        _write_json(out / "metrics.json", self.metrics)
-        _write_json(out / "history.json", self.history.to_dict())
-        _write_json(out / "config.json", {"method": self.method, "config": self.config})
+        atomic_json_dump(self.metrics, out / "metrics.json")
+        atomic_json_dump(self.history.to_dict(), out / "history.json")
+        atomic_json_dump({"method": self.method, "config": self.config}, out / "config.json")
         return out
 
     @classmethod
@@ -741,7 +655,7 @@ class RepairMethod(ABC):
         if not isinstance(inplace, bool):
             raise TypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
         seed = check_int(seed, "seed", fn, min_value=0)
-        cbs = _check_callbacks(callbacks, fn)
+        cbs = check_callbacks(callbacks, fn)
         tr = _check_data(train, "train", fn)
         fa = None if failures is None else _check_data(failures, "failures", fn)
         va = None if val is None else _check_data(val, "val", fn)
@@ -775,7 +689,7 @@ class RepairMethod(ABC):
             k = _num_classes(work, first, dev, fn)
             for name, d in (("train", tr), ("failures", fa), ("val", va)):
                 if isinstance(d, ImageData):
-                    _check_label_range(d.labels, k, fn, name)
+                    check_label_range(d.labels, k, fn, name)
 
         sets = {"val": va, "failures": fa}
         before = {key: _accuracy(work, d) for key, d in sets.items() if d is not None}

@@ -10,7 +10,7 @@ DeepRepair's style operation re-renders a clean image in the "style" of a failur
   carries noise level, blur, contrast, brightness, haze and blockiness of the style onto the content while keeping
   the content's edges; ``mode="spectral"`` is the same transform per spatial frequency with statistics pooled over
   the batch and the bank (training-free, the strongest corruption transplant); ``mode="wct2"`` runs the WCT2
-  network (:mod:`pyrepair.wavelet.wct2`, user weights).
+  network (:mod:`pyrepair.wavelet.stylizer`, user weights).
 
 Kernels (``csrc/wavelet``): Haar analysis / synthesis, per-group channel moments, Jacobi eigendecomposition of small
 symmetric matrices (C <= 16; larger ones use ``torch.linalg.eigh``), the affine apply pass, and the spectral mode's
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -51,16 +52,20 @@ __all__ = ["MODES", "auto_levels", "haar_dwt2d", "haar_idwt2d", "max_levels", "r
 MODES: tuple[str, ...] = ("pixel", "spectral", "wct2")
 """Values of ``style_transfer(mode=...)``."""
 
-_LAZY = ("wct2",)
+_LAZY = ("stylizer",)
 _U64 = 2**64
 _RANGE_TOL = 1e-6
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:  # pyrepair.wavelet.wct2 (the WCT2 network) loads on first use
+    if name in _LAZY:  # pyrepair.wavelet.stylizer (the WCT2 network) loads on first use
         return importlib.import_module(f".{name}", __name__)
-    if name == "wct2_transfer":  # re-exported lazily from pyrepair.wavelet.wct2
-        return importlib.import_module(".wct2", __name__).wct2_transfer
+    if name == "wct2_transfer":  # re-exported lazily from pyrepair.wavelet.stylizer
+        return importlib.import_module(".stylizer", __name__).wct2_transfer
+    if name == "wct2":  # the module's former name
+        warnings.warn("pyrepair.wavelet.wct2 was renamed pyrepair.wavelet.stylizer; use that name",
+                      DeprecationWarning, stacklevel=2)
+        return importlib.import_module(".stylizer", __name__)
     raise AttributeError(f"module 'pyrepair.wavelet' has no attribute {name!r}")
 
 
@@ -145,9 +150,9 @@ def style_transfer(
     depends on the rest of the batch (use batches of a few dozen images or more); ``seed`` only draws the
     references.
 
-    ``mode="wct2"``: the WCT2 network of :mod:`pyrepair.wavelet.wct2`; ``content``, ``style``, ``alpha`` and every
-    extra keyword argument (e.g. ``model=...``) go to ``wct2.wct2_transfer``, as do ``style_probs`` and ``seed``
-    when given.
+    ``mode="wct2"``: the WCT2 network of :mod:`pyrepair.wavelet.stylizer`; ``content``, ``style``, ``alpha`` and
+    every extra keyword argument (e.g. ``model=...``) go to ``stylizer.wct2_transfer``, as do ``style_probs`` and
+    ``seed`` when given.
 
     Args:
         content: float tensor (N, C, H, W) in [0, 1], H, W >= 1, on any device.
@@ -199,7 +204,7 @@ def style_transfer(
         ValueError: NaN/inf or values outside [0, 1], bad probabilities, ``levels``/``alpha``/``seed`` out of
             range, unknown ``mode`` / ``bands`` / keyword arguments in pixel and spectral mode, or a pixel-only
             option with ``mode="spectral"``.
-        ImportError: ``mode="wct2"`` when :mod:`pyrepair.wavelet.wct2` is not available.
+        ImportError: ``mode="wct2"`` when :mod:`pyrepair.wavelet.stylizer` is not available.
     """
     fn = "pyrepair.wavelet.style_transfer"
     check_in("mode", mode, MODES, fn)
@@ -207,9 +212,9 @@ def style_transfer(
         if levels is not None:
             raise ValueError(f"{fn}: levels applies to mode='pixel' only, got levels={levels!r} with mode='wct2'")
         try:
-            wct2 = importlib.import_module(".wct2", __name__)
+            stylizer = importlib.import_module(".stylizer", __name__)
         except ImportError as exc:
-            raise ImportError(f"{fn}: mode='wct2' needs pyrepair.wavelet.wct2, which could not be imported: "
+            raise ImportError(f"{fn}: mode='wct2' needs pyrepair.wavelet.stylizer, which could not be imported: "
                               f"{exc}") from exc
         extra = dict(kwargs)
         if style_probs is not None:
@@ -218,7 +223,7 @@ def style_transfer(
             extra["seed"] = seed
         if backend != "auto":
             extra["backend"] = backend
-        return wct2.wct2_transfer(content, style, alpha=alpha, **extra)
+        return stylizer.wct2_transfer(content, style, alpha=alpha, **extra)
     if kwargs:
         raise TypeError(f"{fn}: unexpected keyword argument(s) for mode={mode!r}: {', '.join(sorted(kwargs))}")
     check_in("bands", bands, ("joint", "band"), fn)

@@ -1,4 +1,4 @@
-"""WCT2 network (pyrepair.wavelet.wct2): Haar pooling, batched WCT numerics, transfer wiring, training, checkpoints.
+"""WCT2 network (pyrepair.wavelet.stylizer): Haar pooling, batched WCT numerics, transfer wiring, training, checkpoints.
 
 Random weights throughout (no checkpoints exist offline); images are tiny so the file runs in seconds on CPU.
 """
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from pyrepair.errors import CheckpointError, DeviceError, DTypeError, ShapeError, UnknownNameError
-from pyrepair.wavelet import wct2 as W
-from pyrepair.wavelet.wct2 import (
+from pyrepair.wavelet import stylizer as W
+from pyrepair.wavelet.stylizer import (
     HAAR_KERNELS,
     WCT2,
     HaarPool2d,
@@ -411,3 +411,10 @@ def test_cuda_matches_cpu(model):
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=2e-3, atol=2e-3)
     with pytest.raises(DeviceError):
         wct2_transfer(x, s, model=gm)
+
+
+def test_former_module_name_warns():
+    from pyrepair import wavelet
+
+    with pytest.warns(DeprecationWarning, match="renamed pyrepair.wavelet.stylizer"):
+        assert wavelet.wct2 is W

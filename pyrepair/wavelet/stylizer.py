@@ -20,7 +20,7 @@ load the published checkpoints that you obtained yourself with :func:`load_publi
 
 Example:
     >>> import torch
-    >>> from pyrepair.wavelet.wct2 import WCT2, wct2_transfer
+    >>> from pyrepair.wavelet.stylizer import WCT2, wct2_transfer
     >>> model = WCT2().eval()
     >>> content, style = torch.rand(2, 3, 16, 16), torch.rand(1, 3, 16, 16)
     >>> wct2_transfer(content, style, model=model).shape
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +39,11 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import TensorDataset
 
 from .._checks import check_finite, check_image, check_in, check_int, check_positive, check_range, format_shape
+from .._io import atomic_torch_save
+from .._loop import TrainLoop, batched_loader
 from ..errors import CheckpointError, DeviceError, ShapeError
 
 __all__ = [
@@ -430,7 +432,7 @@ class WCT2(nn.Module):
         """Run the styles ``[S, 3, H, W]`` (in [0, 1], H and W multiples of 8) through the whole network without
         transfer and keep the mean and colouring factor of every feature ``transfer_at`` needs (spec §D.4 step 1).
         """
-        fn = "pyrepair.wavelet.wct2.WCT2.style_stats"
+        fn = "pyrepair.wavelet.stylizer.WCT2.style_stats"
         ta = _check_transfer_at(transfer_at, fn)
         eps = check_positive(eps, "eps", fn)
         _check_images(style, "style", fn)
@@ -479,7 +481,7 @@ class WCT2(nn.Module):
             eps: covariance regulariser added to both sides (1 in WCT2; absolute, in feature units); with cached
                 statistics the cache's own ``eps`` is used.
         """
-        fn = "pyrepair.wavelet.wct2.WCT2.transfer"
+        fn = "pyrepair.wavelet.stylizer.WCT2.transfer"
         alpha = check_range(alpha, "alpha", fn, 0.0, 1.0)
         _check_images(content, "content", fn)
         b = int(content.shape[0])
@@ -574,7 +576,7 @@ def _check_images(x: Any, name: str, fn: str, *, multiple: int = 8) -> None:
 
 _NO_MODEL = (
     "{fn}: model is None. WCT2 needs trained weights and pyrepair ships none and downloads nothing. Either train one "
-    "on your own images with pyrepair.wavelet.wct2.train_wct2(images, epochs=...) and keep it with save_wct2/"
+    "on your own images with pyrepair.wavelet.stylizer.train_wct2(images, epochs=...) and keep it with save_wct2/"
     "load_wct2, or load the published checkpoints you obtained yourself with load_published_wct2(encoder_path, "
     "decoder_path) (files wave_encoder_cat5_l4.pth / wave_decoder_cat5_l4.pth of clovaai/WCT2). For a training-free "
     "alternative use the pixel-wavelet style transfer (pyrepair.wavelet.style_transfer with its default mode)."
@@ -624,7 +626,7 @@ def wct2_transfer(
     if model is None:
         raise ValueError(_NO_MODEL.format(fn=fn))
     if not isinstance(model, WCT2):
-        raise TypeError(f"{fn}: model must be a pyrepair.wavelet.wct2.WCT2 (see train_wct2, load_wct2, "
+        raise TypeError(f"{fn}: model must be a pyrepair.wavelet.stylizer.WCT2 (see train_wct2, load_wct2, "
                         f"load_published_wct2), got {type(model).__name__}")
     _check_images(content, "content", fn)
     if isinstance(style, torch.Tensor):
@@ -690,17 +692,20 @@ def train_wct2(
     Args:
         images: ``[N, 3, H, W]`` float in [0, 1], H and W multiples of 8.
         epochs, batch_size, lr: Adam training schedule.
-        seed: seeds the initial weights (new model) and the shuffling; the global RNG is left untouched.
+        seed: seeds the initial weights (new model) and the shuffling (reseeded every epoch from ``(seed, epoch)``,
+            as in :func:`pyrepair.train.fit`); the global RNG is left untouched.
         feature_weight: weight of the feature loss (>= 0).
         model: continue training this model instead of a new one (trained in place and returned).
         unpool: ``"cat5"`` or ``"sum"`` for a new model.
         device: where to train (default: the model's device, else the images' device).
-        progress: True prints one line per epoch to stderr; a callable gets ``(epoch, mean_loss)``.
+        progress: True shows a tqdm bar over the batches of each epoch (per-epoch losses are logged at INFO level
+            on the ``pyrepair._loop`` logger); a callable gets ``(epoch, mean_loss)`` after every epoch (0-based
+            epoch).
 
     Returns:
         The trained model, in eval mode, on ``device``.
     """
-    fn = "pyrepair.wavelet.wct2.train_wct2"
+    fn = "pyrepair.wavelet.stylizer.train_wct2"
     _check_images(images, "images", fn)
     epochs = check_int(epochs, "epochs", fn, min_value=1)
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
@@ -722,27 +727,25 @@ def train_wct2(
         dev = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(dev)
     model.encoder.requires_grad_(train_encoder)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    n = int(images.shape[0])
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=gen)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            x = images[order[start:start + batch_size]].to(dev, torch.float32)
-            loss = _ae_loss(model, x, feature_weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * x.shape[0]
-        mean = total / n
+    try:
+        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+        gen = torch.Generator()
+        loader = batched_loader(TensorDataset(images), batch_size, True, gen, pin_memory=False)
+        callbacks = []
         if callable(progress) and not isinstance(progress, bool):
-            progress(epoch, mean)
-        elif progress:
-            print(f"train_wct2: epoch {epoch + 1}/{epochs} loss {mean:.6f}", file=sys.stderr)
-    model.encoder.requires_grad_(True)
+            report = progress
+            callbacks.append(lambda epoch, record, m: report(epoch - 1, record["train_loss"]))
+
+        def step(m: nn.Module, x: torch.Tensor, labels: Any, g: torch.Generator) -> torch.Tensor:
+            return _ae_loss(m, x, feature_weight)  # type: ignore[arg-type]
+
+        TrainLoop(
+            model, loader, step, opt, epochs=epochs, seed=seed, device=dev, fn=fn, callbacks=callbacks,
+            prepare=lambda batch: (batch[0].to(dev, torch.float32), None), shuffle_generator=gen,
+            progress=progress is True,
+        ).run()  # fmt: skip
+    finally:
+        model.encoder.requires_grad_(True)
     return model.eval()
 
 
@@ -754,20 +757,16 @@ def reconstruction_loss(model: WCT2, images: torch.Tensor, *, feature_weight: fl
 
 def save_wct2(model: WCT2, path: str | os.PathLike[str]) -> Path:
     """Save ``model`` (weights + ``unpool``) to ``path``; read it back with :func:`load_wct2`."""
-    fn = "pyrepair.wavelet.wct2.save_wct2"
+    fn = "pyrepair.wavelet.stylizer.save_wct2"
     if not isinstance(model, WCT2):
         raise TypeError(f"{fn}: model must be a WCT2, got {type(model).__name__}")
-    from ..train import _atomic_torch_save
-
-    p = Path(path)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _atomic_torch_save({"format": _CKPT_FORMAT, "unpool": model.unpool, "state_dict": state}, p)
-    return p
+    return atomic_torch_save({"format": _CKPT_FORMAT, "unpool": model.unpool, "state_dict": state}, path)
 
 
 def load_wct2(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> WCT2:
     """Load a model written by :func:`save_wct2` (eval mode, on ``map_location``)."""
-    fn = "pyrepair.wavelet.wct2.load_wct2"
+    fn = "pyrepair.wavelet.stylizer.load_wct2"
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{fn}: no such file {p}")
@@ -844,7 +843,7 @@ def load_published_wct2(
     Raises:
         CheckpointError: missing or unexpected keys, wrong shapes, or Haar filters that are not the Haar filters.
     """
-    fn = "pyrepair.wavelet.wct2.load_published_wct2"
+    fn = "pyrepair.wavelet.stylizer.load_published_wct2"
 
     def read(src: Any, name: str) -> tuple[Any, str]:
         if isinstance(src, Mapping):

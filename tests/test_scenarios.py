@@ -1,4 +1,5 @@
-"""pyrepair.data.failure_split (spec/deeprepair.md §A.2) on a tiny hand-made model."""
+"""pyrepair.scenarios.corruption_failures (spec/deeprepair.md §A.2) on a tiny hand-made model, and the deprecated
+name pyrepair.data.failure_split."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from pyrepair import corrupt
-from pyrepair.data import FailureSplit, failure_split
+from pyrepair import corrupt, data, scenarios
 from pyrepair.errors import PyrepairWarning, UnknownNameError
+from pyrepair.scenarios import FailureSplit, corruption_failures
 
 N = 40
 
@@ -48,7 +49,7 @@ def model() -> Brightness:
 def test_partition_and_model_unchanged(model: Brightness) -> None:
     x, y = _data()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    split = failure_split(model, x, y, "brightness", n_collect=10, seed=0, batch_size=16, scale="cifar")
+    split = corruption_failures(model, x, y, "brightness", n_collect=10, seed=0, batch_size=16, scale="cifar")
     assert isinstance(split, FailureSplit) and split.corruption == "brightness"
     every = np.concatenate([split.collected_index, split.held_out_index])
     assert len(set(every.tolist())) == split.n_failures == len(every)
@@ -72,9 +73,9 @@ def test_partition_and_model_unchanged(model: Brightness) -> None:
 
 def test_reproducible_from_seed(model: Brightness) -> None:
     x, y = _data()
-    a = failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=3, scale="imagenet")
-    b = failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=3, batch_size=7, scale="imagenet")
-    c = failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=4, scale="imagenet")
+    a = corruption_failures(model, x, y, "gaussian_noise", n_collect=5, seed=3, scale="imagenet")
+    b = corruption_failures(model, x, y, "gaussian_noise", n_collect=5, seed=3, batch_size=7, scale="imagenet")
+    c = corruption_failures(model, x, y, "gaussian_noise", n_collect=5, seed=4, scale="imagenet")
     np.testing.assert_array_equal(a.collected_index, b.collected_index)
     assert torch.equal(a.collected.images, b.collected.images)
     assert not np.array_equal(a.collected_index, c.collected_index)
@@ -82,7 +83,7 @@ def test_reproducible_from_seed(model: Brightness) -> None:
 
 def test_stratified_counts(model: Brightness) -> None:
     x, y = _data()
-    split = failure_split(model, x, y, "gaussian_noise", n_collect=9, stratify=True, scale="imagenet")
+    split = corruption_failures(model, x, y, "gaussian_noise", n_collect=9, stratify=True, scale="imagenet")
     labels_all = y.numpy()[np.concatenate([split.collected_index, split.held_out_index]) % N]
     counts = np.bincount(labels_all, minlength=2)
     exact = counts * 9 / counts.sum()
@@ -93,7 +94,7 @@ def test_stratified_counts(model: Brightness) -> None:
 def test_numpy_uint8_input(model: Brightness) -> None:
     x, y = _data()
     u8 = np.uint8(x[:, 0].numpy() * 255)  # (N, H, W) grey
-    split = failure_split(model, u8, y.numpy(), "brightness", n_collect=4, scale="cifar")
+    split = corruption_failures(model, u8, y.numpy(), "brightness", n_collect=4, scale="cifar")
     assert isinstance(split.collected.images, np.ndarray) and split.collected.images.dtype == np.uint8
     assert split.collected.images.shape == (4, 8, 8)
     i = int(split.collected_index[0])
@@ -104,21 +105,42 @@ def test_numpy_uint8_input(model: Brightness) -> None:
 def test_fewer_failures_warns(model: Brightness) -> None:
     x, y = _data()
     with pytest.warns(PyrepairWarning, match=r"only \d+ failures"):
-        split = failure_split(model, x, y, "brightness", n_collect=10_000, scale="cifar")
+        split = corruption_failures(model, x, y, "brightness", n_collect=10_000, scale="cifar")
     assert len(split.held_out_index) == 0 and len(split.collected_index) == split.n_failures > 0
 
 
 def test_zero_failures_error(model: Brightness) -> None:
     x = torch.full((4, 1, 8, 8), 0.1)
     with pytest.raises(ValueError, match="misclassifies none"):
-        failure_split(model, x, torch.zeros(4, dtype=torch.long), "contrast", severities=(1,), scale="cifar")
+        corruption_failures(model, x, torch.zeros(4, dtype=torch.long), "contrast", severities=(1,), scale="cifar")
 
 
 def test_argument_errors(model: Brightness) -> None:
     x, y = _data()
     with pytest.raises(UnknownNameError, match="valid"):
-        failure_split(model, x, y, "fogg")
+        corruption_failures(model, x, y, "fogg")
     with pytest.raises(ValueError, match="severities"):
-        failure_split(model, x, y, "contrast", severities=(1, 1))
+        corruption_failures(model, x, y, "contrast", severities=(1, 1))
     with pytest.raises(ValueError, match="n_collect"):
-        failure_split(model, x, y, "contrast", n_collect=0)
+        corruption_failures(model, x, y, "contrast", n_collect=0)
+
+
+def test_deprecated_data_alias_warns_and_matches(model: Brightness) -> None:
+    x, y = _data()
+    want = corruption_failures(model, x, y, "gaussian_noise", n_collect=5, seed=3, scale="imagenet")
+    with pytest.warns(DeprecationWarning, match="pyrepair.scenarios.corruption_failures"):
+        got = data.failure_split(model, x, y, "gaussian_noise", n_collect=5, seed=3, scale="imagenet")
+    assert isinstance(got, FailureSplit) and got.n_failures == want.n_failures
+    np.testing.assert_array_equal(got.collected_index, want.collected_index)
+    np.testing.assert_array_equal(got.held_out_index, want.held_out_index)
+    assert torch.equal(got.collected.images, want.collected.images)
+
+
+def test_moved_names_stay_importable() -> None:
+    assert data.FailureSplit is scenarios.FailureSplit
+    from pyrepair.data import FailureSplit as old
+
+    assert old is FailureSplit
+    import pyrepair
+
+    assert pyrepair.scenarios is scenarios and "scenarios" in pyrepair.__all__
