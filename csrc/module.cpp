@@ -24,7 +24,8 @@ namespace pyrepair {
 void register_random(py::module_& m);
 void register_transform(py::module_& m);
 void register_corrupt(py::module_& m);
-void register_corrupt2(py::module_& m);
+void register_fogpixel(py::module_& m);
+void register_elastic(py::module_& m);
 void register_corrupt_blur(py::module_& m);
 void register_snowfrost(py::module_& m);
 void register_corrupt_spatter(py::module_& m);
@@ -77,7 +78,8 @@ PYBIND11_MODULE(_core, m) {
   pyrepair::register_random(m);
   pyrepair::register_transform(m);
   pyrepair::register_corrupt(m);
-  pyrepair::register_corrupt2(m);
+  pyrepair::register_fogpixel(m);
+  pyrepair::register_elastic(m);
   pyrepair::register_corrupt_blur(m);
   pyrepair::register_snowfrost(m);
   pyrepair::register_corrupt_spatter(m);

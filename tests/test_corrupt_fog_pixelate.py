@@ -1,6 +1,6 @@
-"""fog, pixelate and elastic_transform kernels (csrc/corrupt/corrupt2*, elastic*) against the torch reference.
+"""fog, pixelate and elastic_transform kernels (csrc/corrupt/fogpixel*, elastic*) against the torch reference.
 
-The reference is pyrepair/corrupt/_weather.py. Exactness on CPU: fog and elastic_transform are compared bit for bit
+The references are pyrepair/corrupt/_fogpixel.py and _elastic.py. Exactness on CPU: fog and elastic_transform are compared bit for bit
 (same float64 operations in the same order); pixelate up to 1e-6 (float64 summation order of the box sums, at most
 one float32 ULP). Pixelate is also checked against Pillow's BOX resize on uint8 images (within one grey level:
 Pillow rounds to uint8 after each pass).
@@ -14,7 +14,8 @@ import torch
 
 from pyrepair import corrupt
 from pyrepair.corrupt import _kernels as K
-from pyrepair.corrupt import _weather as W
+from pyrepair.corrupt import _elastic as E
+from pyrepair.corrupt import _fogpixel as W
 from pyrepair.testing import num_threads
 
 CONSTANTS = {
@@ -47,6 +48,7 @@ def _close(a: torch.Tensor, b: torch.Tensor, name: str) -> None:
 def test_registered():
     assert {"fog", "pixelate", "elastic_transform"} <= set(K.IMPLEMENTED)
     assert W.IDS == {n: K.CORRUPTION_IDS[n] for n in W.IDS}
+    assert E.ID == K.CORRUPTION_IDS["elastic_transform"]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))

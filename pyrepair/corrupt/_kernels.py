@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 
 from .. import _backend, _dispatch
-from . import _blur, _jpeg, _snowfrost, _spatter, _weather, reference
+from . import _blur, _elastic, _fogpixel, _jpeg, _snowfrost, _spatter, reference
 
 __all__ = ["CORRUPTION_IDS", "IMPLEMENTED", "run"]
 
@@ -149,9 +149,13 @@ def run(
         if "quality" not in constants:
             raise KeyError(f"{fn}: missing constants ['quality'] (expected ['quality'])")
         return _jpeg.run_jpeg(images, round(float(constants["quality"])), backend=backend, fn=fn)
-    if name in _weather.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_weather.py, corrupt2.h
-        return _weather.run_extra(
+    if name in _fogpixel.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_fogpixel.py, fogpixel.h
+        return _fogpixel.run_fogpixel(
             name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
+        )
+    if name == "elastic_transform":  # pyrepair/corrupt/_elastic.py, csrc/corrupt/elastic.h
+        return _elastic.run_elastic(
+            images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
         )
     if name in _snowfrost.IDS and name in IMPLEMENTED:  # snow, frost: pyrepair/corrupt/_snowfrost.py, snowfrost.h
         return _snowfrost.run_snowfrost(

@@ -10,7 +10,7 @@
 //
 // Float discipline: compiled without FMA contraction (-ffp-contract=off / --fmad=false, CMakeLists.txt); the
 // plasma map and the fog blend are evaluated in float64 in the reference's operation order
-// (pyrepair/corrupt/_weather.py is the torch oracle), so CPU, CUDA and the reference agree bit for bit.
+// (pyrepair/corrupt/_fogpixel.py is the torch oracle), so CPU, CUDA and the reference agree bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -21,19 +21,19 @@
 
 namespace pyrepair {
 
-enum class Corruption2 : int {
+enum class FogPixelKind : int {
   Fog = 10,
   Pixelate = 14,
 };
 
-struct Corrupt2Params {
+struct FogPixelParams {
   const float* x;         // input (B, C, H, W), contiguous float32 in [0, 1]
   float* out;             // output, same shape; may not alias x
   int64_t b;              // batch size
   int64_t c;              // channels (1 or 3)
   int64_t h;              // height
   int64_t w;              // width
-  Corruption2 kind;       // which corruption
+  FogPixelKind kind;       // which corruption
   float a;                // fog: strength; pixelate: unused
   float b2;               // fog: wibbledecay; pixelate: unused
   int64_t n1;             // fog: plasma map size N (power of two >= max(H, W)); pixelate: down height
@@ -45,7 +45,7 @@ struct Corrupt2Params {
   PR_HD int64_t image() const { return c * h * w; }
 };
 
-PR_HD uint64_t corrupt2_stream(const Corrupt2Params& p, int64_t image) {
+PR_HD uint64_t fogpixel_stream(const FogPixelParams& p, int64_t image) {
   return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(p.kind)) * 8u +
          static_cast<uint64_t>(p.severity);
 }
@@ -142,10 +142,10 @@ PR_HD float fog_value(float x, double p, double strength, double xmax) {
   return clip01(static_cast<float>(v * xmax / den));
 }
 
-// Entry points: corrupt2_cpu.cpp (OpenMP) and corrupt2_cuda.cu.
-void corrupt2_cpu(const Corrupt2Params& p);
+// Entry points: fogpixel_cpu.cpp (OpenMP) and fogpixel_cuda.cu.
+void fogpixel_cpu(const FogPixelParams& p);
 #if PYREPAIR_WITH_CUDA
-void corrupt2_cuda(const Corrupt2Params& p, uintptr_t stream, int device);
+void fogpixel_cuda(const FogPixelParams& p, uintptr_t stream, int device);
 #endif
 
 }  // namespace pyrepair

@@ -1,4 +1,4 @@
-// CUDA kernels of fog and pixelate; the per-value math is corrupt2.h's, shared with the CPU loops. Compiled with
+// CUDA kernels of fog and pixelate; the per-value math is fogpixel.h's, shared with the CPU loops. Compiled with
 // --fmad=false (CMakeLists.txt) so float64 products and sums round as on the CPU and in torch.
 #include <cuda_runtime.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/cuda_utils.cuh"
 #include "common/rng.h"
-#include "corrupt/corrupt2.h"
+#include "corrupt/fogpixel.h"
 
 namespace pyrepair {
 
@@ -15,7 +15,7 @@ namespace {
 constexpr int kThreads = 256;
 
 // Pixelate: one thread per output element.
-__global__ void pixelate_kernel(Corrupt2Params p) {
+__global__ void pixelate_kernel(FogPixelParams p) {
   const int64_t hw = p.plane();
   const int64_t total = p.b * p.c * hw;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
@@ -28,7 +28,7 @@ __global__ void pixelate_kernel(Corrupt2Params p) {
 
 // One phase of one plasma octave over all images: phase 0 = square step (cells (half + i*step, half + j*step)),
 // phase 1 = diamond step (both midpoint lattices). Thread t covers cell t of the phase's lattice of one image.
-__global__ void plasma_phase_kernel(Corrupt2Params p, double* maps, int64_t step, int phase, double wib) {
+__global__ void plasma_phase_kernel(FogPixelParams p, double* maps, int64_t step, int phase, double wib) {
   const int64_t n = p.n1;
   const int64_t half = step / 2;
   const int64_t per = n / step;                             // lattice points per axis
@@ -51,7 +51,7 @@ __global__ void plasma_phase_kernel(Corrupt2Params p, double* maps, int64_t step
       q = (k % per) * step;
     }
     double* m = maps + img * n * n;
-    const uint64_t stream = corrupt2_stream(p, img);
+    const uint64_t stream = fogpixel_stream(p, img);
     const double base = phase == 0 ? plasma_square(m, n, r, q, half) : plasma_diamond(m, n, r, q, half);
     m[r * n + q] = base + plasma_noise(p.seed, stream, r * n + q, wib);
   }
@@ -59,7 +59,7 @@ __global__ void plasma_phase_kernel(Corrupt2Params p, double* maps, int64_t step
 
 // Fog blend: one CUDA block per image; min / max of the map and max of the image by tree reduction (exact for
 // min / max, so independent of the order), then the point operation.
-__global__ void fog_apply_kernel(Corrupt2Params p, const double* maps) {
+__global__ void fog_apply_kernel(FogPixelParams p, const double* maps) {
   __shared__ double smin[kThreads];
   __shared__ double smax[kThreads];
   __shared__ float sx[kThreads];
@@ -105,11 +105,11 @@ __global__ void fog_apply_kernel(Corrupt2Params p, const double* maps) {
 
 }  // namespace
 
-void corrupt2_cuda(const Corrupt2Params& p, uintptr_t stream, int device) {
+void fogpixel_cuda(const FogPixelParams& p, uintptr_t stream, int device) {
   if (p.b <= 0 || p.image() <= 0) return;
   DeviceGuard guard(device);
   const cudaStream_t s = reinterpret_cast<cudaStream_t>(stream);
-  if (p.kind == Corruption2::Pixelate) {
+  if (p.kind == FogPixelKind::Pixelate) {
     pixelate_kernel<<<grid_for(p.b * p.image(), kThreads), kThreads, 0, s>>>(p);
     PR_CUDA_CHECK(cudaGetLastError());
     return;
