@@ -18,8 +18,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/index.h"
 #include "common/macros.h"
 #include "common/rng.h"
+#include "corrupt/stream.h"
 
 namespace pyrepair {
 
@@ -57,7 +59,6 @@ struct BlurParams {
 
 PR_HD float blur_clip01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
 
-PR_HD int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 // cv2 BORDER_REFLECT_101 (`d c b | a b c d`), folded as often as needed; n = 1 -> 0.
 PR_HD int64_t reflect101(int64_t i, int64_t n) {
@@ -155,7 +156,7 @@ PR_HD float zoom_at(const float* plane, int64_t h, int64_t w, int64_t y, int64_t
 PR_HD float quantize_u8(float v) { return floorf(blur_clip01(v) * 255.f) / 255.f; }
 
 PR_HD uint64_t glass_stream(uint64_t index_offset, int64_t image, int severity) {
-  return ((index_offset + static_cast<uint64_t>(image)) * 32u + 5u) * 8u + static_cast<uint64_t>(severity);
+  return corruption_stream(index_offset, image, CorruptionId::GlassBlur, severity);
 }
 
 // Uniform integer in [-delta, delta) from one 32-bit word (multiply-shift, exact on every back-end).

@@ -11,8 +11,7 @@
 
 #include "common/parallel.h"
 #include "corrupt/blur.h"
-#include "corrupt/cpu_simd.h"
-#include "corrupt/philox_batch.h"
+#include "common/simd.h"
 
 namespace pyrepair {
 

@@ -1,8 +1,8 @@
 // Kernel family `corrupt`: the per-pixel CIFAR-10-C / ImageNet-C corruptions (spec/deeprepair.md §C.2 items 1, 2,
 // 3, 11, 12, 16, 19), batched over float32 (B, C, H, W) images in [0, 1], C in {1, 3}.
 //
-// Randomness (common/rng.h, Philox 4x32-10): key = seed; image b draws from the 64-bit stream
-//   ((index_offset + b) * 32 + corruption id) * 8 + severity            (wraps mod 2^64)
+// Randomness (common/rng.h, Philox 4x32-10): key = seed; image b draws from the 64-bit stream of corrupt/stream.h,
+//   corruption_stream(index_offset, b, corruption id, severity) = ((index_offset + b) * 32 + id) * 8 + severity,
 // and element i (NCHW-flat index within the image) from fixed blocks of it:
 //   gaussian / speckle: Box-Muller on block i / 4 (words (0, 1) for i % 4 < 2, else (2, 3); cosine for even i,
 //     sine for odd i), with the vectorisable fm_log / fm_sincos_2pi of common/fastmath.h;
@@ -27,19 +27,20 @@
 #include "common/fastmath.h"
 #include "common/macros.h"
 #include "common/rng.h"
+#include "corrupt/stream.h"
 #include "random/random.h"
 
 namespace pyrepair {
 
 // Stable ids (spec §C.1 order); part of the RNG key. Only the per-pixel ones have kernels here.
 enum class Corruption : int {
-  GaussianNoise = 1,
-  ShotNoise = 2,
-  ImpulseNoise = 3,
-  Brightness = 11,
-  Contrast = 12,
-  SpeckleNoise = 16,
-  Saturate = 19,
+  GaussianNoise = static_cast<int>(CorruptionId::GaussianNoise),
+  ShotNoise = static_cast<int>(CorruptionId::ShotNoise),
+  ImpulseNoise = static_cast<int>(CorruptionId::ImpulseNoise),
+  Brightness = static_cast<int>(CorruptionId::Brightness),
+  Contrast = static_cast<int>(CorruptionId::Contrast),
+  SpeckleNoise = static_cast<int>(CorruptionId::SpeckleNoise),
+  Saturate = static_cast<int>(CorruptionId::Saturate),
 };
 
 struct CorruptParams {
@@ -64,8 +65,7 @@ constexpr double kPoissonInversionMax = 10.0;  // lambda < this: inversion; othe
 constexpr int kInversionMaxK = 100;           // sequential search cap (P(k > 100 | lambda < 10) < 1e-60)
 
 PR_HD uint64_t corrupt_stream(const CorruptParams& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(p.kind)) * 8u +
-         static_cast<uint64_t>(p.severity);
+  return corruption_stream(p.index_offset, image, static_cast<CorruptionId>(p.kind), p.severity);
 }
 
 PR_HD float clip01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }

@@ -7,7 +7,7 @@
 
 #include "common/parallel.h"
 #include "corrupt/corrupt.h"
-#include "corrupt/cpu_simd.h"
+#include "common/simd.h"
 
 namespace pyrepair {
 

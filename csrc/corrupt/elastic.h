@@ -21,7 +21,6 @@
 
 namespace pyrepair {
 
-constexpr int kElasticId = 13;
 constexpr uint64_t kElasticDxBlock = 1ull << 32;
 constexpr uint64_t kElasticDyBlock = 1ull << 33;
 
@@ -40,8 +39,7 @@ struct ElasticParams {
 };
 
 PR_HD uint64_t elastic_stream(const ElasticParams& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(kElasticId)) * 8u +
-         static_cast<uint64_t>(p.severity);
+  return corruption_stream(p.index_offset, image, CorruptionId::ElasticTransform, p.severity);
 }
 
 // Half-sample symmetric fold (scipy 'reflect'): ... b a | a b ... ; period 2n.

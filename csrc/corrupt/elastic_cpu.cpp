@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "common/parallel.h"
-#include "corrupt/cpu_simd.h"
+#include "common/simd.h"
 #include "corrupt/elastic.h"
-#include "corrupt/philox_batch.h"
 
 namespace pyrepair {
 

@@ -22,8 +22,8 @@
 namespace pyrepair {
 
 enum class FogPixelKind : int {
-  Fog = 10,
-  Pixelate = 14,
+  Fog = static_cast<int>(CorruptionId::Fog),
+  Pixelate = static_cast<int>(CorruptionId::Pixelate),
 };
 
 struct FogPixelParams {
@@ -46,8 +46,7 @@ struct FogPixelParams {
 };
 
 PR_HD uint64_t fogpixel_stream(const FogPixelParams& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(p.kind)) * 8u +
-         static_cast<uint64_t>(p.severity);
+  return corruption_stream(p.index_offset, image, static_cast<CorruptionId>(p.kind), p.severity);
 }
 
 // ---- pixelate: Pillow's BOX filter (libImaging/Resample.c precompute_coeffs, box_filter) ----------------------

@@ -10,8 +10,7 @@
 
 #include "common/parallel.h"
 #include "corrupt/fogpixel.h"
-#include "corrupt/cpu_simd.h"
-#include "corrupt/philox_batch.h"
+#include "common/simd.h"
 
 namespace pyrepair {
 

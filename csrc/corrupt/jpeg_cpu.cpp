@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/parallel.h"
-#include "corrupt/cpu_simd.h"
+#include "common/simd.h"
 #include "corrupt/jpeg.h"
 
 namespace pyrepair {

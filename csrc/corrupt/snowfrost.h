@@ -59,7 +59,7 @@ struct FrostParams {
 };
 
 PR_HD uint64_t snow_stream(uint64_t index_offset, int64_t image, int severity) {
-  return ((index_offset + static_cast<uint64_t>(image)) * 32u + 8u) * 8u + static_cast<uint64_t>(severity);
+  return corruption_stream(index_offset, image, CorruptionId::Snow, severity);
 }
 
 // Layer value mu + std * n_i of element i (before the zoom).
