@@ -27,6 +27,7 @@
 #include "common/fastmath.h"
 #include "common/macros.h"
 #include "common/rng.h"
+#include "corrupt/poisson_table.h"
 #include "corrupt/stream.h"
 #include "random/random.h"
 
@@ -236,6 +237,82 @@ PR_HD void saturate_rgb(float r, float g, float b, float scale, float shift, flo
 }
 
 PR_HD float contrast_value(float x, float mean, float factor) { return clip01((x - mean) * factor + mean); }
+
+// ---- thread bodies of corrupt_cuda.cu (also run on the host by the CpuPath::Device route, digital_cpu.cpp) ----
+
+// Gaussian, speckle, impulse: thread t = (image, Philox block of four elements); nblk = blocks per image.
+PR_HD void block_noise_thread(const CorruptParams& p, int64_t nblk, int64_t t) {
+  const int64_t n = p.image();
+  const int64_t img = t / nblk;
+  const int64_t blk = t % nblk;
+  const Philox4 w = philox_block(p.seed, corrupt_stream(p, img), static_cast<uint64_t>(blk));
+  const float* x = p.x + img * n;
+  float* out = p.out + img * n;
+  if (p.kind == Corruption::ImpulseNoise) {
+    impulse_block(x, out, blk * 4, n, w, p.a);
+  } else {
+    normal_noise_block(x, out, blk * 4, n, w, p.a, p.kind == Corruption::SpeckleNoise);
+  }
+}
+
+// Shot noise: thread t = one element (each element owns its Philox blocks). With tables (tv.cdf != nullptr, i.e.
+// photons <= kTableMaxPhotons), 8-bit elements invert their table (poisson_table.h).
+PR_HD void shot_thread(const CorruptParams& p, const PoissonTableView& tv, int64_t t) {
+  const int64_t n = p.image();
+  const float x = p.x[t];
+  const uint64_t stream = corrupt_stream(p, t / n);
+  const uint64_t elem = static_cast<uint64_t>(t % n);
+  const int key = tv.cdf != nullptr ? shot_table_key(x) : -1;
+  if (key >= 0) {
+    const Philox4 w = philox_block(p.seed, stream, elem * static_cast<uint64_t>(kPoissonBlocks));
+    const double k = poisson_table_sample(tv, key, unit53(w.v[0], w.v[1]));
+    p.out[t] = clip01(static_cast<float>(k) / p.a);
+  } else {
+    p.out[t] = shot_value(x, p.a, p.seed, stream, elem);
+  }
+}
+
+// Brightness and saturate: thread t = one pixel (all channels).
+PR_HD void hsv_thread(const CorruptParams& p, int64_t t) {
+  const int64_t hw = p.plane();
+  if (p.c == 1) {
+    p.out[t] = p.kind == Corruption::Brightness ? clip01(p.x[t] + p.a) : clip01(p.x[t]);
+    return;
+  }
+  const int64_t img = t / hw;
+  const int64_t k = t % hw;
+  const float* x = p.x + img * 3 * hw + k;
+  float* out = p.out + img * 3 * hw + k;
+  float o[3];
+  if (p.kind == Corruption::Brightness) {
+    brightness_rgb(x[0], x[hw], x[2 * hw], p.a, o);
+  } else {
+    saturate_rgb(x[0], x[hw], x[2 * hw], p.a, p.b2, o);
+  }
+  out[0] = o[0];
+  out[hw] = o[1];
+  out[2 * hw] = o[2];
+}
+
+// Contrast: one CUDA block of kContrastThreads threads per plane. Thread `tid`'s float64 partial sum of the plane
+// (elements tid, tid + n_threads, ...); the block adds the partials by a halving tree (contrast_tree_sum), then
+// every thread maps its elements with contrast_value.
+constexpr int kContrastThreads = 256;
+
+PR_HD double contrast_partial(const float* x, int64_t hw, int64_t tid, int64_t n_threads) {
+  double s = 0.0;
+  for (int64_t k = tid; k < hw; k += n_threads) s += static_cast<double>(x[k]);
+  return s;
+}
+
+// The block's tree over the partials (n a power of two), in the kernel's order: partial[i] += partial[i + stride]
+// for stride = n / 2, n / 4, ..., 1; the sum is partial[0]. The plane mean, rounded to float32.
+PR_HD float contrast_tree_mean(double* partial, int n, int64_t hw) {
+  for (int stride = n / 2; stride > 0; stride >>= 1) {
+    for (int i = 0; i < stride; ++i) partial[i] += partial[i + stride];
+  }
+  return static_cast<float>(partial[0] / static_cast<double>(hw));
+}
 
 // Entry points. noise_cpu.cpp: gaussian / shot / impulse / speckle; digital_cpu.cpp: brightness / contrast /
 // saturate. corrupt_cuda.cu: all seven.

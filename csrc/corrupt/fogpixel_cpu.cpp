@@ -5,9 +5,11 @@
 // each down-sampled pixel once (same float64 sum, same order) and gathers it; fog draws the plasma noise of all
 // cells up front (same Philox words) and wraps indices with masks when N is a power of two.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
 #include "corrupt/fogpixel.h"
 #include "common/simd.h"
@@ -158,8 +160,37 @@ void fog_cpu(const FogPixelParams& p) {
 
 }  // namespace
 
+// CpuPath::Device: fogpixel_cuda.cu's launches: pixelate_thread; plasma_schedule of plasma_phase_thread, then per
+// image the map's min / max and the image's max (exact in any order) and fog_pixel.
+static void fogpixel_device_path(const FogPixelParams& p) {
+  if (p.kind == FogPixelKind::Pixelate) {
+    host_launch(p.b * p.image(), [&](int64_t t) { pixelate_thread(p, t); });
+    return;
+  }
+  const int64_t n = p.n1;
+  std::vector<double> maps(static_cast<size_t>(p.b * n * n), 0.0);
+  plasma_schedule(p, [&](int64_t step, int phase, double wib, int64_t cells) {
+    host_launch(p.b * cells, [&](int64_t t) { plasma_phase_thread(p, maps.data(), step, phase, wib, t); });
+  });
+  parallel_for(p.b, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t img = begin; img < end; ++img) {
+      const double* m = maps.data() + img * n * n;
+      const float* x = p.x + img * p.image();
+      double lo = m[0], hi = m[0];
+      for (int64_t k = 0; k < n * n; ++k) {
+        lo = std::fmin(lo, m[k]);
+        hi = std::fmax(hi, m[k]);
+      }
+      float xm = x[0];
+      for (int64_t k = 0; k < p.image(); ++k) xm = std::fmax(xm, x[k]);
+      for (int64_t k = 0; k < p.plane(); ++k) fog_pixel(p, m, img, k, lo, hi - lo, static_cast<double>(xm));
+    }
+  });
+}
+
 void fogpixel_cpu(const FogPixelParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return fogpixel_device_path(p);
   if (p.kind == FogPixelKind::Fog) {
     fog_cpu(p);
   } else {

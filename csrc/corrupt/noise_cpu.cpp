@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/device_path.h"
 #include "common/fastmath.h"
 #include "common/parallel.h"
 #include "common/rng.h"
@@ -264,8 +265,22 @@ std::shared_ptr<const PoissonTables> cached_poisson_tables(float photons) {
   return last;
 }
 
+// CpuPath::Device: corrupt_cuda.cu's launches, thread bodies block_noise_thread / shot_thread (corrupt.h).
+static void noise_device_path(const CorruptParams& p) {
+  if (p.kind != Corruption::ShotNoise) {
+    const int64_t nblk = (p.image() + 3) / 4;
+    host_launch(p.b * nblk, [&](int64_t t) { block_noise_thread(p, nblk, t); });
+    return;
+  }
+  std::shared_ptr<const PoissonTables> tables;
+  if (p.a <= kTableMaxPhotons) tables = cached_poisson_tables(p.a);
+  const PoissonTableView tv = tables ? tables->view() : PoissonTableView{nullptr, nullptr, nullptr, nullptr};
+  host_launch(p.b * p.image(), [&](int64_t t) { shot_thread(p, tv, t); });
+}
+
 void corrupt_noise_cpu(const CorruptParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return noise_device_path(p);
   if (p.kind == Corruption::ShotNoise) {
     shot_noise_cpu(p);
   } else {

@@ -1,0 +1,76 @@
+"""The CUDA kernels' math, run on the CPU (csrc/common/device_path.h; coverage table in csrc/README.md).
+
+With ``_core.set_cpu_path("device")`` every ``*_cpu`` binding runs the thread bodies of its family's CUDA kernels
+(the ``PR_HD`` functions the ``.cu`` files call), launch by launch, instead of its fast CPU loops. These tests
+compare that route with the torch reference (the oracle) and with the fast CPU path, so the GPU's per-element math
+is checked on CPU-only CI; tests marked ``cuda`` check the GPU itself where there is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from pyrepair import _backend, corrupt
+
+# torch reference vs compiled tolerances of the corruption kernels (tests/test_corrupt_*.py); 0 = bit for bit
+REF_ATOL = {"contrast": 1e-6, "pixelate": 1e-6, "zoom_blur": 2e-6, "snow": 1e-5}
+# device route vs fast CPU loops: contrast's mean is summed in another order (the kernel's tree)
+FAST_ATOL = {"contrast": 1e-6}
+
+
+@pytest.fixture
+def device_route() -> Iterator[None]:
+    core = _backend.core()
+    previous = core.set_cpu_path("device")
+    try:
+        yield
+    finally:
+        core.set_cpu_path(previous)
+
+
+def _images(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+    if x.numel() >= 8:
+        x.view(-1)[:4] = torch.tensor([0.0, 1.0, 0.5, 0.25])
+    if shape[0] > 0 and shape[1] == 3 and shape[2] * shape[3] > 3:
+        x[0, :, 0, 3] = 0.5  # a grey pixel (brightness / saturate edge case)
+    return (x * 255).round() / 255 if seed % 2 else x  # odd seeds: 8-bit values (shot noise's table path)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, atol: float, what: str) -> None:
+    if atol == 0.0:
+        assert torch.equal(a, b), f"{what}: {(a != b).sum().item()} elements differ, max {(a - b).abs().max():.3g}"
+    else:
+        torch.testing.assert_close(a, b, atol=atol, rtol=0.0, msg=what)
+
+
+def test_set_cpu_path_round_trip_and_errors():
+    core = _backend.core()
+    assert core.set_cpu_path("fast") == "fast"
+    assert core.set_cpu_path("device") == "fast"
+    assert core.set_cpu_path("fast") == "device"
+    with pytest.raises(ValueError, match="set_cpu_path: path must be 'fast' or 'device', got 'gpu'"):
+        core.set_cpu_path("gpu")
+
+
+@pytest.mark.parametrize(
+    "shape", [(2, 3, 33, 29), (3, 1, 17, 40), (1, 3, 8, 8), (0, 3, 8, 8)], ids=lambda s: "x".join(map(str, s))
+)
+@pytest.mark.parametrize("name", corrupt.names())
+def test_corruption_device_route_matches_reference_and_fast_path(name: str, shape: tuple[int, ...], device_route):
+    core = _backend.core()
+    for seed, severity, scale in ((1, 1, "cifar10"), (2, 5, "imagenet"), (3, 3, "imagenet")):
+        x = _images(shape, seed)
+        dev = corrupt.apply(x, name, severity, seed=seed, scale=scale, backend="cpu")
+        ref = corrupt.apply(x, name, severity, seed=seed, scale=scale, backend="reference")
+        core.set_cpu_path("fast")
+        try:
+            fast = corrupt.apply(x, name, severity, seed=seed, scale=scale, backend="cpu")
+        finally:
+            core.set_cpu_path("device")
+        what = f"{name} s{severity} {scale} seed {seed}"
+        _close(dev, ref, REF_ATOL.get(name, 0.0), f"device route vs reference: {what}")
+        _close(dev, fast, FAST_ATOL.get(name, 0.0), f"device route vs fast path: {what}")
