@@ -74,3 +74,64 @@ def test_corruption_device_route_matches_reference_and_fast_path(name: str, shap
         what = f"{name} s{severity} {scale} seed {seed}"
         _close(dev, ref, REF_ATOL.get(name, 0.0), f"device route vs reference: {what}")
         _close(dev, fast, FAST_ATOL.get(name, 0.0), f"device route vs fast path: {what}")
+
+
+# ---- wavelet (csrc/wavelet): the apply kernels' thread bodies; Haar / moments / eigh share their math already --
+
+def _wavelet_cases(g: torch.Generator) -> list[tuple[str, object, object]]:
+    """(name, kernel call on a backend, float64 reference value) of every wavelet kernel."""
+    from pyrepair.wavelet import _kernels as WK
+    from pyrepair.wavelet import reference as WR
+
+    cases: list[tuple[str, object, object]] = []
+    for gg, c, n in ((1, 3, 16), (5, 9, 33), (2, 40, 7)):
+        x, mat = torch.randn(gg, c, n, generator=g), torch.randn(gg, c, c, generator=g)
+        center, bias = torch.randn(gg, c, generator=g), torch.randn(gg, c, generator=g)
+        z, nm = torch.randn(gg, c, n, generator=g), torch.randn(gg, c, c, generator=g)
+        for zz, mm in ((None, None), (z, nm)):
+            cases.append((
+                "wct_apply",
+                lambda b, x=x, mat=mat, center=center, bias=bias, zz=zz, mm=mm: WK.wct_apply(
+                    x, mat, center, bias, zz, mm, b),
+                WR.wct_apply(x.double(), mat.double(), center.double(), bias.double(),
+                             None if zz is None else zz.double(), None if mm is None else mm.double()).float(),
+            ))  # fmt: skip
+    for n, c, k in ((1, 3, 17), (9, 3, 300), (5, 8, 33)):
+        x = torch.randn(n, c, k, 2, generator=g)
+        w = torch.rand(n, generator=g, dtype=torch.float64)
+        for ww in (None, w):
+            cases.append(("spectral_cross", lambda b, x=x, ww=ww: WK.spectral_cross(x, ww, b),
+                          WR.spectral_cross(x, ww)))
+        mat, z, scale = torch.randn(c, c, k, 2, generator=g), torch.randn(n, c, k, 2, generator=g), torch.rand(k)
+        for zz, ss in ((None, None), (z, scale)):
+            cases.append((
+                "spectral_apply",
+                lambda b, x=x, mat=mat, zz=zz, ss=ss: WK.spectral_apply(x, mat, zz, ss, b),
+                WR.spectral_apply(x.double(), mat.double(), None if zz is None else zz.double(),
+                                  None if ss is None else ss.double()).float(),
+            ))  # fmt: skip
+    img = torch.rand(3, 3, 33, 18, generator=g)
+    cases.append(("dwt", lambda b, img=img: WK.dwt(img, b)[1], WK.dwt(img, "reference")[1]))
+    a = torch.randn(7, 5, 5, dtype=torch.float64, generator=g)
+    a = a @ a.transpose(1, 2)
+    cases.append(("eigh", lambda b, a=a: WK.eigh(a, b)[0], WK.eigh(a, "reference")[0]))
+    xm = torch.rand(4, 6, 50, generator=g)
+    cases.append(("moments", lambda b, xm=xm: WK.moments(xm, b)[1].double(), WK.moments(xm, "reference")[1].double()))
+    return cases
+
+
+WAVELET_TOL = {"spectral_cross": 1e-10, "eigh": 1e-9}
+
+
+def test_wavelet_device_route_matches_reference_and_fast_path(device_route):
+    core = _backend.core()
+    for name, call, ref in _wavelet_cases(torch.Generator().manual_seed(7)):
+        dev = call("cpu")
+        core.set_cpu_path("fast")
+        try:
+            fast = call("cpu")
+        finally:
+            core.set_cpu_path("device")
+        tol = WAVELET_TOL.get(name, 1e-5)
+        torch.testing.assert_close(dev, ref.to(dev.dtype), rtol=tol, atol=tol, msg=f"{name}: device route vs ref")
+        torch.testing.assert_close(dev, fast, rtol=tol, atol=tol, msg=f"{name}: device route vs fast path")
