@@ -135,3 +135,31 @@ def test_wavelet_device_route_matches_reference_and_fast_path(device_route):
         tol = WAVELET_TOL.get(name, 1e-5)
         torch.testing.assert_close(dev, ref.to(dev.dtype), rtol=tol, atol=tol, msg=f"{name}: device route vs ref")
         torch.testing.assert_close(dev, fast, rtol=tol, atol=tol, msg=f"{name}: device route vs fast path")
+
+
+# ---- transform (csrc/transform): warp_kernel's thread body; point / enhance share point_lut / blend already -----
+
+def test_transform_warp_device_route_matches_reference_and_fast_path(device_route):
+    from pyrepair import transform as T
+
+    core = _backend.core()
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(3, 3, 9, 13, generator=g)
+    p = T.identity_params(6)
+    p[:, 0] = torch.rand(6, generator=g) * 60 - 30  # rotation (degrees); SENSEI rows (tests/test_transform.py)
+    p[:, 1:3] = torch.rand(6, 2, generator=g) * 4 - 2  # translation
+    p[:, 3] = 0.8 + 0.4 * torch.rand(6, generator=g)  # zoom
+    idx = torch.tensor([2, 0, 0, 1, 2, 2])
+    for kwargs in ({}, {"index": idx, "mean": (0.49, 0.48, 0.45), "std": (0.25, 0.24, 0.26)}):
+        xs = x if kwargs else x.repeat(2, 1, 1, 1)
+        dev = T.affine_photometric(xs, p, **kwargs)
+        ref = T.affine_photometric(xs, p, backend="reference", **kwargs)
+        core.set_cpu_path("fast")
+        try:
+            fast = T.affine_photometric(xs, p, **kwargs)
+            rot_fast = T.rotate(x, torch.tensor([10.0, -20.0, 33.0]))
+        finally:
+            core.set_cpu_path("device")
+        assert torch.equal(dev, fast)
+        torch.testing.assert_close(dev, ref, atol=1e-5 / 0.24 if kwargs else 1e-5, rtol=0.0)
+    assert torch.equal(T.rotate(x, torch.tensor([10.0, -20.0, 33.0])), rot_fast)

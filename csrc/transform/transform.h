@@ -179,6 +179,15 @@ PR_HD void warp_pixel(const WarpParams& p, int64_t pv, int64_t n, int64_t y, int
   }
 }
 
+// Thread body of warp_kernel (transform_cuda.cu) and of the CpuPath::Device route of warp_cpu: thread i = pixel
+// (y, x) of output item n * P + pv.
+template <Sampler S>
+PR_HD void warp_thread(const WarpParams& p, int64_t i) {
+  const int64_t plane = p.h * p.w;
+  const int64_t item = i / plane;  // n * P + pv
+  warp_pixel<S>(p, item % p.variants, item / p.variants, (i / p.w) % p.h, i % p.w);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Point (8-bit lookup tables)
 // ---------------------------------------------------------------------------------------------------------------
