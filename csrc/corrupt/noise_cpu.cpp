@@ -5,8 +5,9 @@
 // inversion in lock step, the first PTRS attempt), with the same operations in the same order, so the results
 // equal the scalar definitions (and the CUDA kernel) bit for bit. The hot loops are cloned for AVX-512 / AVX2
 // (GCC target_clones, chosen at load time); the Philox lanes are common/rng.h philox_lanes (random/philox_lanes.cpp).
-// Shot noise on 8-bit elements inverts the per-photons CDF tables of poisson_table.h (one uniform per element). Every output is written from its own indices: any thread count,
-// same result.
+// Shot noise on 8-bit elements inverts the per-photons CDF tables of poisson_table.h (one uniform per element).
+// Every output is written from its own indices: any thread count, same result. With the CpuPath::Device switch
+// (common/device_path.h) the kernels run corrupt_cuda.cu's thread bodies instead (block_noise_thread, shot_thread).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

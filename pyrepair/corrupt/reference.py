@@ -69,7 +69,11 @@ def _f32(v: float) -> float:
 
 
 def image_streams(batch: int, corruption_id: int, severity: int, index_offset: int) -> list[int]:
-    """The 64-bit Philox stream of each image: ``((index_offset + b) * 32 + corruption_id) * 8 + severity``."""
+    """The 64-bit Philox stream of each image: ``((index_offset + b) * 32 + corruption_id) * 8 + severity``.
+
+    The one Python form of the key (every corruption module calls it); the C++ twin is ``corruption_stream`` in
+    ``csrc/corrupt/stream.h``.
+    """
     return [(((index_offset + b) * 32 + corruption_id) * 8 + severity) % _U64 for b in range(batch)]
 
 
