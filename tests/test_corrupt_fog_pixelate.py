@@ -1,8 +1,8 @@
 """fog and pixelate kernels (csrc/corrupt/fogpixel*) against the torch reference (pyrepair/corrupt/_fogpixel.py).
 
-Exactness on CPU: fog is compared bit for bit (same float64 operations in the same order); pixelate up to 1e-6 (float64 summation order of the box sums, at most
-one float32 ULP). Pixelate is also checked against Pillow's BOX resize on uint8 images (within one grey level:
-Pillow rounds to uint8 after each pass).
+Exactness on CPU: fog is compared bit for bit (same float64 operations in the same order); pixelate up to 1e-6
+(float64 summation order of the box sums, at most one float32 ULP). Pixelate is also checked against Pillow's BOX
+resize on uint8 images (within one grey level: Pillow rounds to uint8 after each pass).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from pyrepair import corrupt
-from pyrepair.corrupt import _kernels as K
 from pyrepair.corrupt import _fogpixel as W
+from pyrepair.corrupt import _kernels as K
 from pyrepair.testing import num_threads
 
 CONSTANTS = {

@@ -78,6 +78,7 @@ def test_corruption_device_route_matches_reference_and_fast_path(name: str, shap
 
 # ---- wavelet (csrc/wavelet): the apply kernels' thread bodies; Haar / moments / eigh share their math already --
 
+
 def _wavelet_cases(g: torch.Generator) -> list[tuple[str, object, object]]:
     """(name, kernel call on a backend, float64 reference value) of every wavelet kernel."""
     from pyrepair.wavelet import _kernels as WK
@@ -100,8 +101,9 @@ def _wavelet_cases(g: torch.Generator) -> list[tuple[str, object, object]]:
         x = torch.randn(n, c, k, 2, generator=g)
         w = torch.rand(n, generator=g, dtype=torch.float64)
         for ww in (None, w):
-            cases.append(("spectral_cross", lambda b, x=x, ww=ww: WK.spectral_cross(x, ww, b),
-                          WR.spectral_cross(x, ww)))
+            cases.append(
+                ("spectral_cross", lambda b, x=x, ww=ww: WK.spectral_cross(x, ww, b), WR.spectral_cross(x, ww))
+            )
         mat, z, scale = torch.randn(c, c, k, 2, generator=g), torch.randn(n, c, k, 2, generator=g), torch.rand(k)
         for zz, ss in ((None, None), (z, scale)):
             cases.append((
@@ -138,6 +140,7 @@ def test_wavelet_device_route_matches_reference_and_fast_path(device_route):
 
 
 # ---- transform (csrc/transform): warp_kernel's thread body; point / enhance share point_lut / blend already -----
+
 
 def test_transform_warp_device_route_matches_reference_and_fast_path(device_route):
     from pyrepair import transform as T

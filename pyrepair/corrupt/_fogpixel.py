@@ -24,8 +24,6 @@ order, no FMA). pixelate differs by at most one float32 ULP
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .. import _backend, _dispatch
