@@ -19,7 +19,7 @@ import torch
 
 from .. import _backend, _dispatch
 from ..random.reference import philox4x32_10
-from .reference import _f32, _unit53, image_streams
+from .reference import _f32, _unit53, image_streams, rng_args
 
 __all__ = ["ID", "KEYS", "elastic_transform", "run_elastic"]
 
@@ -28,7 +28,6 @@ ID = 13
 #: constant keys, in the order the compiled kernel takes them.
 KEYS: tuple[str, ...] = ("alpha", "sigma", "affine")
 _MASK32 = 0xFFFFFFFF
-_U64 = 2**64
 
 
 _DX_BLOCK = 1 << 32
@@ -213,11 +212,8 @@ def run_elastic(
     missing = [k for k in KEYS if k not in constants]
     if missing:
         raise KeyError(f"{fn}: missing constants {missing} (expected {list(KEYS)})")
-    if not 0 <= int(seed) < _U64:
-        raise ValueError(f"{fn}: seed must be in [0, 2^64), got {seed}")
-    if not 0 <= int(index_offset) < _U64:
-        raise ValueError(f"{fn}: index_offset must be in [0, 2^64), got {index_offset}")
-    seed, index_offset, severity = int(seed), int(index_offset), int(severity)
+    seed, index_offset = rng_args(fn, seed, index_offset)
+    severity = int(severity)
     x = images.detach().contiguous()
     impl = _dispatch.select(fn, x.device, backend)
     alpha, sigma, affine = (float(constants[k]) for k in KEYS)

@@ -28,7 +28,7 @@ import torch
 
 from .. import _backend, _dispatch
 from ..random.reference import philox4x32_10
-from .reference import _f32, _unit53, image_streams
+from .reference import _f32, _unit53, image_streams, rng_args
 
 __all__ = [
     "IDS",
@@ -47,7 +47,6 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "pixelate": ("scale",),
 }
 _MASK32 = 0xFFFFFFFF
-_U64 = 2**64
 
 
 # ---- pixelate ----------------------------------------------------------------------------------------------------
@@ -242,11 +241,8 @@ def run_fogpixel(
     missing = [k for k in keys if k not in constants]
     if missing:
         raise KeyError(f"{fn}: missing constants {missing} (expected {list(keys)})")
-    if not 0 <= int(seed) < _U64:
-        raise ValueError(f"{fn}: seed must be in [0, 2^64), got {seed}")
-    if not 0 <= int(index_offset) < _U64:
-        raise ValueError(f"{fn}: index_offset must be in [0, 2^64), got {index_offset}")
-    seed, index_offset, severity = int(seed), int(index_offset), int(severity)
+    seed, index_offset = rng_args(fn, seed, index_offset)
+    severity = int(severity)
     cid = IDS[name]
     x = images.detach().contiguous()
     _, _, h, w = x.shape

@@ -94,7 +94,6 @@ _CONSTANTS: dict[str, tuple[str, ...]] = {
     "contrast": ("factor",),
     "saturate": ("scale", "shift"),
 }
-_U64 = 2**64
 
 
 def _reference(name: str, x: torch.Tensor, c: tuple[float, float], seed: int, streams: list[int]) -> torch.Tensor:
@@ -162,8 +161,7 @@ def run(
             name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
         )
     if name in _blur.BLUR_OPS and name in IMPLEMENTED:  # filters: pyrepair/corrupt/_blur.py, csrc/corrupt/blur.h
-        if not (0 <= int(seed) < _U64 and 0 <= int(index_offset) < _U64):
-            raise ValueError(f"{fn}: seed and index_offset must be in [0, 2^64), got {seed}, {index_offset}")
+        seed, index_offset = reference.rng_args(fn, seed, index_offset)
         return _blur.run_blur(
             name, images, constants, seed=int(seed), severity=int(severity), index_offset=int(index_offset),
             backend=backend,
@@ -179,11 +177,8 @@ def run(
     if missing:
         raise KeyError(f"{fn}: missing constants {missing} (expected {list(keys)})")
     c = (float(constants[keys[0]]), float(constants[keys[1]]) if len(keys) > 1 else 0.0)
-    if not 0 <= int(seed) < _U64:
-        raise ValueError(f"{fn}: seed must be in [0, 2^64), got {seed}")
-    if not 0 <= int(index_offset) < _U64:
-        raise ValueError(f"{fn}: index_offset must be in [0, 2^64), got {index_offset}")
-    seed, index_offset, severity = int(seed), int(index_offset), int(severity)
+    seed, index_offset = reference.rng_args(fn, seed, index_offset)
+    severity = int(severity)
     cid = CORRUPTION_IDS[name]
     x = images.detach().contiguous()
     impl = _dispatch.select(fn, x.device, backend)
