@@ -264,31 +264,12 @@ def run_fogpixel(
     if impl == "cuda":
         stream, device = _dispatch.cuda_launch(x)
         core.corrupt_fogpixel_cuda(
-            x.data_ptr(),
-            out.data_ptr(),
-            tuple(x.shape),
-            cid,
-            a,
-            b,
-            n1,
-            n2,
-            seed,
-            index_offset,
-            severity,
-            stream,
+            x.data_ptr(), out.data_ptr(), tuple(x.shape), cid, a, b, n1, n2, seed, index_offset, severity, stream,
             device,
-        )
+        )  # fmt: skip
     else:
         core.corrupt_fogpixel_cpu(
-            _dispatch.cpu_array(x, "images"),
-            _dispatch.cpu_array(out, "out"),
-            cid,
-            a,
-            b,
-            n1,
-            n2,
-            seed,
-            index_offset,
+            _dispatch.cpu_array(x, "images"), _dispatch.cpu_array(out, "out"), cid, a, b, n1, n2, seed, index_offset,
             severity,
-        )
+        )  # fmt: skip
     return out
