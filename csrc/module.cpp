@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/check.h"
+#include "common/device_path.h"
 #include "common/macros.h"
 #include "common/parallel.h"
 
@@ -24,7 +25,8 @@ namespace pyrepair {
 void register_random(py::module_& m);
 void register_transform(py::module_& m);
 void register_corrupt(py::module_& m);
-void register_corrupt2(py::module_& m);
+void register_fogpixel(py::module_& m);
+void register_elastic(py::module_& m);
 void register_corrupt_blur(py::module_& m);
 void register_snowfrost(py::module_& m);
 void register_corrupt_spatter(py::module_& m);
@@ -74,10 +76,28 @@ PYBIND11_MODULE(_core, m) {
         pyrepair::set_max_threads(n);
       },
       py::arg("n"), "Set the number of threads the CPU kernels use (no effect without OpenMP).");
+  m.def(
+      "set_cpu_path",
+      [](const std::string& path) {
+        using pyrepair::CpuPath;
+        const int prev = pyrepair::cpu_path_state().load();
+        if (path == "fast") {
+          pyrepair::cpu_path_state().store(static_cast<int>(CpuPath::Fast));
+        } else if (path == "device") {
+          pyrepair::cpu_path_state().store(static_cast<int>(CpuPath::Device));
+        } else {
+          pyrepair::fail("set_cpu_path", "path must be 'fast' or 'device', got '", path, "'");
+        }
+        return std::string(prev == static_cast<int>(CpuPath::Device) ? "device" : "fast");
+      },
+      py::arg("path"),
+      "Test hook: the loop the *_cpu kernels run, 'fast' (default: the CPU loops) or 'device' (the CUDA kernels' "
+      "thread bodies, run on the host; csrc/common/device_path.h). Returns the previous path.");
   pyrepair::register_random(m);
   pyrepair::register_transform(m);
   pyrepair::register_corrupt(m);
-  pyrepair::register_corrupt2(m);
+  pyrepair::register_fogpixel(m);
+  pyrepair::register_elastic(m);
   pyrepair::register_corrupt_blur(m);
   pyrepair::register_snowfrost(m);
   pyrepair::register_corrupt_spatter(m);

@@ -1,4 +1,4 @@
-"""Fast CPU paths of the blur / geometric / weather / digital corruptions (csrc/corrupt/*_cpu.cpp): the
+"""Fast CPU paths of the blur / geometric / fog-pixelate / digital corruptions (csrc/corrupt/*_cpu.cpp): the
 register-blocked widths (64, 32, 8 and a scalar tail), the input left untouched now that in-range inputs are
 handed to the kernels without a clamp copy, and the single min/max validation pass."""
 

@@ -28,9 +28,7 @@ struct GlassArgs {
 
 BlurParams make_blur_params(const std::vector<long long>& shape, int op, int64_t n_weights, int64_t kh, int64_t kw,
                             int64_t n_offsets, const GlassArgs& g, const char* fn) {
-  PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
-  for (long long s : shape) PR_CHECK(s >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
-  PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
+  check_image_batch(shape, fn);
   PR_CHECK(op >= 0 && op <= 4, fn, "op must be 0 (gaussian), 1 (correlate), 2 (motion), 3 (zoom) or 4 (glass), got ",
            op);
   BlurParams p{};
@@ -47,7 +45,7 @@ BlurParams make_blur_params(const std::vector<long long>& shape, int op, int64_t
   p.seed = g.seed;
   p.index_offset = g.index_offset;
   p.severity = g.severity;
-  PR_CHECK(g.severity >= 0 && g.severity <= 7, fn, "severity must be in [0, 7] (RNG key), got ", g.severity);
+  check_severity(g.severity, fn);
   PR_CHECK(n_weights >= 0, fn, "weights must not be negative in size");
   if (p.op == BlurOp::Gaussian || p.op == BlurOp::Glass) {
     PR_CHECK(p.op != BlurOp::Glass || (g.delta >= 1 && g.iterations >= 0), fn,

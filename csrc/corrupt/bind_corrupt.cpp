@@ -41,10 +41,8 @@ bool is_noise(Corruption k) {
 
 CorruptParams make_params(const std::vector<long long>& shape, int corruption, float a, float b, uint64_t seed,
                           uint64_t index_offset, int severity, const char* fn) {
-  PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
-  for (long long s : shape) PR_CHECK(s >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
-  PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
-  PR_CHECK(severity >= 0 && severity <= 7, fn, "severity must be in [0, 7] (RNG key), got ", severity);
+  check_image_batch(shape, fn);
+  check_severity(severity, fn);
   CorruptParams p{};
   p.b = shape[0];
   p.c = shape[1];

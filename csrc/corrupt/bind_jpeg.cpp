@@ -18,9 +18,7 @@ namespace {
 using f32_array = py::array_t<float, py::array::c_style>;
 
 JpegParams make_jpeg_params(const std::vector<long long>& shape, int quality, const char* fn) {
-  PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
-  for (long long s : shape) PR_CHECK(s >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
-  PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
+  check_image_batch(shape, fn);
   PR_CHECK(quality >= 1 && quality <= 100, fn, "quality must be in [1, 100], got ", quality);
   JpegParams p{};
   p.b = shape[0];

@@ -19,17 +19,11 @@ using f32_array = py::array_t<float, py::array::c_style>;
 using i32_array = py::array_t<int32_t, py::array::c_style>;
 using i64_array = py::array_t<int64_t, py::array::c_style>;
 
-void check_shape(const std::vector<long long>& shape, const char* fn) {
-  PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
-  for (long long s : shape) PR_CHECK(s >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
-  PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
-}
-
 SnowParams make_snow(const std::vector<long long>& shape, float mean, float std, float zoom, float threshold,
                      float blend, int64_t n_weights, uint64_t seed, uint64_t index_offset, int severity,
                      const char* fn) {
-  check_shape(shape, fn);
-  PR_CHECK(severity >= 0 && severity <= 7, fn, "severity must be in [0, 7] (RNG key), got ", severity);
+  check_image_batch(shape, fn);
+  check_severity(severity, fn);
   PR_CHECK(zoom > 0.f && zoom < 1e4f, fn, "zoom must be in (0, 1e4), got ", zoom);
   PR_CHECK(n_weights >= 1 && n_weights % 2 == 1, fn, "motion-blur taps must be an odd number >= 1, got ", n_weights);
   SnowParams p{};
@@ -72,7 +66,7 @@ void snow_cpu_py(const f32_array& x, f32_array& out, float mean, float std, floa
 }
 
 FrostParams make_frost(const std::vector<long long>& shape, float a, float f, const char* fn) {
-  check_shape(shape, fn);
+  check_image_batch(shape, fn);
   FrostParams p{};
   p.b = shape[0];
   p.c = shape[1];

@@ -21,11 +21,9 @@ using f64_array = py::array_t<double, py::array::c_style>;
 SpatterParams make_spatter(const std::vector<long long>& shape, long long ntaps, long long nmud, float mean,
                            float std_, float thr, float intensity, int mode, uint64_t seed, uint64_t index_offset,
                            int severity, const char* fn) {
-  PR_CHECK(shape.size() == 4, fn, "images must have shape [B, C, H, W], got ", shape_str(shape));
-  for (long long v : shape) PR_CHECK(v >= 0, fn, "images must have non-negative sizes, got ", shape_str(shape));
-  PR_CHECK(shape[1] == 1 || shape[1] == 3, fn, "images must have 1 or 3 channels, got shape ", shape_str(shape));
+  check_image_batch(shape, fn);
   PR_CHECK(shape[2] * shape[3] < (1ll << 31), fn, "images must have fewer than 2^31 pixels, got ", shape_str(shape));
-  PR_CHECK(severity >= 0 && severity <= 7, fn, "severity must be in [0, 7] (RNG key), got ", severity);
+  check_severity(severity, fn);
   PR_CHECK(mode == 0 || mode == 1, fn, "mode must be 0 (water) or 1 (mud), got ", mode);
   PR_CHECK(ntaps >= 1 && ntaps % 2 == 1, fn, "taps must have an odd, positive length, got ", ntaps);
   PR_CHECK(mode == 0 || (nmud >= 1 && nmud % 2 == 1), fn, "mud_taps must have an odd, positive length, got ", nmud);

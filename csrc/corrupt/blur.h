@@ -18,8 +18,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/index.h"
 #include "common/macros.h"
 #include "common/rng.h"
+#include "corrupt/stream.h"
 
 namespace pyrepair {
 
@@ -56,8 +58,6 @@ struct BlurParams {
 };
 
 PR_HD float blur_clip01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
-
-PR_HD int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 // cv2 BORDER_REFLECT_101 (`d c b | a b c d`), folded as often as needed; n = 1 -> 0.
 PR_HD int64_t reflect101(int64_t i, int64_t n) {
@@ -155,7 +155,7 @@ PR_HD float zoom_at(const float* plane, int64_t h, int64_t w, int64_t y, int64_t
 PR_HD float quantize_u8(float v) { return floorf(blur_clip01(v) * 255.f) / 255.f; }
 
 PR_HD uint64_t glass_stream(uint64_t index_offset, int64_t image, int severity) {
-  return ((index_offset + static_cast<uint64_t>(image)) * 32u + 5u) * 8u + static_cast<uint64_t>(severity);
+  return corruption_stream(index_offset, image, CorruptionId::GlassBlur, severity);
 }
 
 // Uniform integer in [-delta, delta) from one 32-bit word (multiply-shift, exact on every back-end).
@@ -186,6 +186,65 @@ PR_HD void glass_shuffle(float* img, int64_t c, int64_t h, int64_t w, int64_t de
         }
       }
     }
+  }
+}
+
+// ---- thread bodies and launch sequence of blur_cuda.cu (also the CpuPath::Device route of blur_cpu.cpp) ------
+
+// Gaussian pass: thread t = one element; pass 0 writes the H pass of src into dst, pass 1 the W pass, clipped
+// (quantize = false) or truncated to 8-bit levels (quantize = true, glass blur).
+PR_HD void gauss_thread(const BlurParams& p, const float* src, float* dst, int pass, bool quantize, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t pl = t / hw;
+  const int64_t y = (t % hw) / p.w;
+  const int64_t x = t % p.w;
+  if (pass == 0) {
+    dst[t] = gauss_pass(src + pl * hw, p.h, p.w, y, x, p.weights, p.n_weights, true);
+  } else {
+    const float v = gauss_pass(src + pl * hw, p.h, p.w, y, x, p.weights, p.n_weights, false);
+    dst[t] = quantize ? quantize_u8(v) : blur_clip01(v);
+  }
+}
+
+// Correlate, motion, zoom: thread t = one output element.
+PR_HD void pointwise_thread(const BlurParams& p, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t pl = t / hw;
+  const int64_t y = (t % hw) / p.w;
+  const int64_t x = t % p.w;
+  const float* plane = p.x + pl * hw;
+  if (p.op == BlurOp::Correlate) {
+    p.out[t] = blur_clip01(correlate_at(plane, p.h, p.w, y, x, p.weights, p.kh, p.kw));
+  } else if (p.op == BlurOp::Motion) {
+    const int32_t* off = p.offsets + (pl / p.c) * p.n_weights * 2;
+    p.out[t] = motion_at(plane, p.h, p.w, y, x, p.weights, off, p.n_weights);
+  } else {
+    p.out[t] = zoom_at(plane, p.h, p.w, y, x, p.weights, p.n_weights);
+  }
+}
+
+// Glass shuffle: thread = image b (the shuffle is sequential within an image).
+PR_HD void glass_shuffle_thread(const BlurParams& p, float* work, int64_t b) {
+  glass_shuffle(work + b * p.image(), p.c, p.h, p.w, p.delta, p.iterations, p.seed,
+                glass_stream(p.index_offset, b, p.severity));
+}
+
+// The launches of one call (host side): gauss(src, dst, pass, quantize) and shuffle(work) for Gaussian / Glass
+// (x -> tmp -> out; glass: x -> tmp -> work (8 bit) -> shuffle work -> tmp -> out), pointwise() otherwise.
+template <typename Gauss, typename Shuffle, typename Pointwise>
+void blur_schedule(const BlurParams& p, float* tmp, float* work, const Gauss& gauss, const Shuffle& shuffle,
+                   const Pointwise& pointwise) {
+  if (p.op == BlurOp::Gaussian) {
+    gauss(p.x, tmp, 0, false);
+    gauss(tmp, p.out, 1, false);
+  } else if (p.op == BlurOp::Glass) {
+    gauss(p.x, tmp, 0, false);
+    gauss(tmp, work, 1, true);
+    shuffle(work);
+    gauss(work, tmp, 0, false);
+    gauss(tmp, p.out, 1, false);
+  } else {
+    pointwise();
   }
 }
 

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
 #include "corrupt/blur.h"
-#include "corrupt/cpu_simd.h"
-#include "corrupt/philox_batch.h"
+#include "common/simd.h"
 
 namespace pyrepair {
 
@@ -336,8 +336,23 @@ PR_CLONES void zoom_finish(float* __restrict d, int64_t n, float count) {
 
 }  // namespace
 
+// CpuPath::Device: blur_cuda.cu's launches (blur_schedule of gauss_thread, glass_shuffle_thread, pointwise_thread)
+// with host scratch in place of tmp / work.
+static void blur_device_path(const BlurParams& p) {
+  const int64_t total = p.b * p.image();
+  std::vector<float> tmp(static_cast<size_t>(total)), work(static_cast<size_t>(total));
+  blur_schedule(
+      p, tmp.data(), work.data(),
+      [&](const float* src, float* dst, int pass, bool quantize) {
+        host_launch(total, [&](int64_t t) { gauss_thread(p, src, dst, pass, quantize, t); });
+      },
+      [&](float* img) { host_launch(p.b, [&](int64_t b) { glass_shuffle_thread(p, img, b); }); },
+      [&] { host_launch(total, [&](int64_t t) { pointwise_thread(p, t); }); });
+}
+
 void corrupt_blur_cpu(const BlurParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return blur_device_path(p);
   if (p.op == BlurOp::Glass) {
     glass_cpu(p);
     return;

@@ -1,8 +1,8 @@
 // Kernel family `corrupt`: the per-pixel CIFAR-10-C / ImageNet-C corruptions (spec/deeprepair.md §C.2 items 1, 2,
 // 3, 11, 12, 16, 19), batched over float32 (B, C, H, W) images in [0, 1], C in {1, 3}.
 //
-// Randomness (common/rng.h, Philox 4x32-10): key = seed; image b draws from the 64-bit stream
-//   ((index_offset + b) * 32 + corruption id) * 8 + severity            (wraps mod 2^64)
+// Randomness (common/rng.h, Philox 4x32-10): key = seed; image b draws from the 64-bit stream of corrupt/stream.h,
+//   corruption_stream(index_offset, b, corruption id, severity) = ((index_offset + b) * 32 + id) * 8 + severity,
 // and element i (NCHW-flat index within the image) from fixed blocks of it:
 //   gaussian / speckle: Box-Muller on block i / 4 (words (0, 1) for i % 4 < 2, else (2, 3); cosine for even i,
 //     sine for odd i), with the vectorisable fm_log / fm_sincos_2pi of common/fastmath.h;
@@ -27,19 +27,21 @@
 #include "common/fastmath.h"
 #include "common/macros.h"
 #include "common/rng.h"
+#include "corrupt/poisson_table.h"
+#include "corrupt/stream.h"
 #include "random/random.h"
 
 namespace pyrepair {
 
 // Stable ids (spec §C.1 order); part of the RNG key. Only the per-pixel ones have kernels here.
 enum class Corruption : int {
-  GaussianNoise = 1,
-  ShotNoise = 2,
-  ImpulseNoise = 3,
-  Brightness = 11,
-  Contrast = 12,
-  SpeckleNoise = 16,
-  Saturate = 19,
+  GaussianNoise = static_cast<int>(CorruptionId::GaussianNoise),
+  ShotNoise = static_cast<int>(CorruptionId::ShotNoise),
+  ImpulseNoise = static_cast<int>(CorruptionId::ImpulseNoise),
+  Brightness = static_cast<int>(CorruptionId::Brightness),
+  Contrast = static_cast<int>(CorruptionId::Contrast),
+  SpeckleNoise = static_cast<int>(CorruptionId::SpeckleNoise),
+  Saturate = static_cast<int>(CorruptionId::Saturate),
 };
 
 struct CorruptParams {
@@ -64,8 +66,7 @@ constexpr double kPoissonInversionMax = 10.0;  // lambda < this: inversion; othe
 constexpr int kInversionMaxK = 100;           // sequential search cap (P(k > 100 | lambda < 10) < 1e-60)
 
 PR_HD uint64_t corrupt_stream(const CorruptParams& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(p.kind)) * 8u +
-         static_cast<uint64_t>(p.severity);
+  return corruption_stream(p.index_offset, image, static_cast<CorruptionId>(p.kind), p.severity);
 }
 
 PR_HD float clip01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
@@ -236,6 +237,82 @@ PR_HD void saturate_rgb(float r, float g, float b, float scale, float shift, flo
 }
 
 PR_HD float contrast_value(float x, float mean, float factor) { return clip01((x - mean) * factor + mean); }
+
+// ---- thread bodies of corrupt_cuda.cu (also run on the host by the CpuPath::Device route, digital_cpu.cpp) ----
+
+// Gaussian, speckle, impulse: thread t = (image, Philox block of four elements); nblk = blocks per image.
+PR_HD void block_noise_thread(const CorruptParams& p, int64_t nblk, int64_t t) {
+  const int64_t n = p.image();
+  const int64_t img = t / nblk;
+  const int64_t blk = t % nblk;
+  const Philox4 w = philox_block(p.seed, corrupt_stream(p, img), static_cast<uint64_t>(blk));
+  const float* x = p.x + img * n;
+  float* out = p.out + img * n;
+  if (p.kind == Corruption::ImpulseNoise) {
+    impulse_block(x, out, blk * 4, n, w, p.a);
+  } else {
+    normal_noise_block(x, out, blk * 4, n, w, p.a, p.kind == Corruption::SpeckleNoise);
+  }
+}
+
+// Shot noise: thread t = one element (each element owns its Philox blocks). With tables (tv.cdf != nullptr, i.e.
+// photons <= kTableMaxPhotons), 8-bit elements invert their table (poisson_table.h).
+PR_HD void shot_thread(const CorruptParams& p, const PoissonTableView& tv, int64_t t) {
+  const int64_t n = p.image();
+  const float x = p.x[t];
+  const uint64_t stream = corrupt_stream(p, t / n);
+  const uint64_t elem = static_cast<uint64_t>(t % n);
+  const int key = tv.cdf != nullptr ? shot_table_key(x) : -1;
+  if (key >= 0) {
+    const Philox4 w = philox_block(p.seed, stream, elem * static_cast<uint64_t>(kPoissonBlocks));
+    const double k = poisson_table_sample(tv, key, unit53(w.v[0], w.v[1]));
+    p.out[t] = clip01(static_cast<float>(k) / p.a);
+  } else {
+    p.out[t] = shot_value(x, p.a, p.seed, stream, elem);
+  }
+}
+
+// Brightness and saturate: thread t = one pixel (all channels).
+PR_HD void hsv_thread(const CorruptParams& p, int64_t t) {
+  const int64_t hw = p.plane();
+  if (p.c == 1) {
+    p.out[t] = p.kind == Corruption::Brightness ? clip01(p.x[t] + p.a) : clip01(p.x[t]);
+    return;
+  }
+  const int64_t img = t / hw;
+  const int64_t k = t % hw;
+  const float* x = p.x + img * 3 * hw + k;
+  float* out = p.out + img * 3 * hw + k;
+  float o[3];
+  if (p.kind == Corruption::Brightness) {
+    brightness_rgb(x[0], x[hw], x[2 * hw], p.a, o);
+  } else {
+    saturate_rgb(x[0], x[hw], x[2 * hw], p.a, p.b2, o);
+  }
+  out[0] = o[0];
+  out[hw] = o[1];
+  out[2 * hw] = o[2];
+}
+
+// Contrast: one CUDA block of kContrastThreads threads per plane. Thread `tid`'s float64 partial sum of the plane
+// (elements tid, tid + n_threads, ...); the block adds the partials by a halving tree (contrast_tree_sum), then
+// every thread maps its elements with contrast_value.
+constexpr int kContrastThreads = 256;
+
+PR_HD double contrast_partial(const float* x, int64_t hw, int64_t tid, int64_t n_threads) {
+  double s = 0.0;
+  for (int64_t k = tid; k < hw; k += n_threads) s += static_cast<double>(x[k]);
+  return s;
+}
+
+// The block's tree over the partials (n a power of two), in the kernel's order: partial[i] += partial[i + stride]
+// for stride = n / 2, n / 4, ..., 1; the sum is partial[0]. The plane mean, rounded to float32.
+PR_HD float contrast_tree_mean(double* partial, int n, int64_t hw) {
+  for (int stride = n / 2; stride > 0; stride >>= 1) {
+    for (int i = 0; i < stride; ++i) partial[i] += partial[i + stride];
+  }
+  return static_cast<float>(partial[0] / static_cast<double>(hw));
+}
 
 // Entry points. noise_cpu.cpp: gaussian / shot / impulse / speckle; digital_cpu.cpp: brightness / contrast /
 // saturate. corrupt_cuda.cu: all seven.

@@ -18,42 +18,18 @@ constexpr int kThreads = 256;
 
 // Gaussian, speckle, impulse: one thread per (image, Philox block of four elements), grid-stride loop.
 __global__ void block_noise_kernel(CorruptParams p, int64_t nblk) {
-  const int64_t n = p.image();
   const int64_t total = p.b * nblk;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / nblk;
-    const int64_t blk = t % nblk;
-    const Philox4 w = philox_block(p.seed, corrupt_stream(p, img), static_cast<uint64_t>(blk));
-    const float* x = p.x + img * n;
-    float* out = p.out + img * n;
-    if (p.kind == Corruption::ImpulseNoise) {
-      impulse_block(x, out, blk * 4, n, w, p.a);
-    } else {
-      normal_noise_block(x, out, blk * 4, n, w, p.a, p.kind == Corruption::SpeckleNoise);
-    }
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    block_noise_thread(p, nblk, t);
 }
 
-// Shot noise: one thread per element (each element owns its Philox blocks). With tables (tv.cdf != nullptr, i.e.
-// photons <= kTableMaxPhotons), 8-bit elements invert their table (poisson_table.h), as on the CPU.
+// Shot noise: one thread per element (shot_thread).
 __global__ void shot_kernel(CorruptParams p, PoissonTableView tv) {
-  const int64_t n = p.image();
-  const int64_t total = p.b * n;
+  const int64_t total = p.b * p.image();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const float x = p.x[t];
-    const uint64_t stream = corrupt_stream(p, t / n);
-    const uint64_t elem = static_cast<uint64_t>(t % n);
-    const int key = tv.cdf != nullptr ? shot_table_key(x) : -1;
-    if (key >= 0) {
-      const Philox4 w = philox_block(p.seed, stream, elem * static_cast<uint64_t>(kPoissonBlocks));
-      const double k = poisson_table_sample(tv, key, unit53(w.v[0], w.v[1]));
-      p.out[t] = clip01(static_cast<float>(k) / p.a);
-    } else {
-      p.out[t] = shot_value(x, p.a, p.seed, stream, elem);
-    }
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    shot_thread(p, tv, t);
 }
 
 // Shot noise launch: the host tables (cached) copied to one scratch buffer of the stream, freed after the kernel.
@@ -84,41 +60,21 @@ void shot_launch(const CorruptParams& p, cudaStream_t s) {
 
 // Brightness and saturate: one thread per pixel (all channels).
 __global__ void hsv_kernel(CorruptParams p) {
-  const int64_t hw = p.plane();
-  const int64_t total = p.b * hw;
+  const int64_t total = p.b * p.plane();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    if (p.c == 1) {
-      p.out[t] = p.kind == Corruption::Brightness ? clip01(p.x[t] + p.a) : clip01(p.x[t]);
-      continue;
-    }
-    const int64_t img = t / hw;
-    const int64_t k = t % hw;
-    const float* x = p.x + img * 3 * hw + k;
-    float* out = p.out + img * 3 * hw + k;
-    float o[3];
-    if (p.kind == Corruption::Brightness) {
-      brightness_rgb(x[0], x[hw], x[2 * hw], p.a, o);
-    } else {
-      saturate_rgb(x[0], x[hw], x[2 * hw], p.a, p.b2, o);
-    }
-    out[0] = o[0];
-    out[hw] = o[1];
-    out[2 * hw] = o[2];
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    hsv_thread(p, t);
 }
 
-// Contrast: one CUDA block per plane (image, channel): float64 tree reduction of the mean in shared memory, then
-// the point operation on the same plane (no scratch buffer, one launch).
+// Contrast: one CUDA block per plane (image, channel): contrast_partial per thread, the float64 halving tree in
+// shared memory (contrast_tree_mean's order), then the point operation on the same plane (one launch).
 __global__ void contrast_kernel(CorruptParams p) {
-  __shared__ double partial[kThreads];
+  __shared__ double partial[kContrastThreads];
   const int64_t hw = p.plane();
   for (int64_t pl = blockIdx.x; pl < p.b * p.c; pl += gridDim.x) {
     const float* x = p.x + pl * hw;
     float* out = p.out + pl * hw;
-    double s = 0.0;
-    for (int64_t k = threadIdx.x; k < hw; k += blockDim.x) s += static_cast<double>(x[k]);
-    partial[threadIdx.x] = s;
+    partial[threadIdx.x] = contrast_partial(x, hw, threadIdx.x, blockDim.x);
     __syncthreads();
     for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
       if (static_cast<int>(threadIdx.x) < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
@@ -154,7 +110,7 @@ void corrupt_cuda(const CorruptParams& p, uintptr_t stream, int device) {
     case Corruption::Contrast: {
       const int64_t planes = p.b * p.c;
       const unsigned blocks = static_cast<unsigned>(planes < 65535 * 8 ? planes : 65535 * 8);
-      contrast_kernel<<<blocks, kThreads, 0, s>>>(p);
+      contrast_kernel<<<blocks, kContrastThreads, 0, s>>>(p);
       break;
     }
   }

@@ -5,9 +5,10 @@
 // same bits.
 #include <cstdint>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
 #include "corrupt/corrupt.h"
-#include "corrupt/cpu_simd.h"
+#include "common/simd.h"
 
 namespace pyrepair {
 
@@ -111,8 +112,28 @@ void contrast_cpu(const CorruptParams& p) {
 
 }  // namespace
 
+// CpuPath::Device: corrupt_cuda.cu's hsv_kernel (hsv_thread) and contrast_kernel (one block of kContrastThreads
+// per plane: contrast_partial per thread, the kernel's tree, contrast_value), so the mean has the GPU's bits too.
+static void digital_device_path(const CorruptParams& p) {
+  if (p.kind != Corruption::Contrast) {
+    host_launch(p.b * p.plane(), [&](int64_t t) { hsv_thread(p, t); });
+    return;
+  }
+  const int64_t hw = p.plane();
+  parallel_for(p.b * p.c, 1, [&](int64_t begin, int64_t end) {
+    double partial[kContrastThreads];
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* x = p.x + pl * hw;
+      for (int tid = 0; tid < kContrastThreads; ++tid) partial[tid] = contrast_partial(x, hw, tid, kContrastThreads);
+      const float mean = contrast_tree_mean(partial, kContrastThreads, hw);
+      for (int64_t k = 0; k < hw; ++k) p.out[pl * hw + k] = contrast_value(x[k], mean, p.a);
+    }
+  });
+}
+
 void corrupt_digital_cpu(const CorruptParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return digital_device_path(p);
   if (p.kind == Corruption::Contrast) {
     contrast_cpu(p);
   } else {

@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "common/macros.h"
 #include "common/rng.h"
@@ -21,7 +22,6 @@
 
 namespace pyrepair {
 
-constexpr int kElasticId = 13;
 constexpr uint64_t kElasticDxBlock = 1ull << 32;
 constexpr uint64_t kElasticDyBlock = 1ull << 33;
 
@@ -40,8 +40,7 @@ struct ElasticParams {
 };
 
 PR_HD uint64_t elastic_stream(const ElasticParams& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(kElasticId)) * 8u +
-         static_cast<uint64_t>(p.severity);
+  return corruption_stream(p.index_offset, image, CorruptionId::ElasticTransform, p.severity);
 }
 
 // Half-sample symmetric fold (scipy 'reflect'): ... b a | a b ... ; period 2n.
@@ -147,6 +146,66 @@ PR_HD int64_t elastic_radius(float sigma) {
 PR_HD double elastic_noise(uint64_t seed, uint64_t stream, uint64_t base, int64_t cell) {
   const Philox4 r = philox_block(seed, stream, base + static_cast<uint64_t>(cell));
   return -1.0 + 2.0 * unit53(r.v[0], r.v[1]);
+}
+
+// ---- host helper and thread bodies of elastic_cuda.cu (also run by the CpuPath::Device route of elastic_cpu.cpp) --
+
+// Normalised Gaussian weights, k = -radius..radius (scipy _gaussian_kernel1d), on the host (std::exp): the CUDA
+// launch copies them to the device, so every back-end uses the same doubles.
+inline std::vector<double> elastic_gauss_weights(float sigma, int64_t radius) {
+  std::vector<double> wts(static_cast<size_t>(2 * radius + 1), 1.0);
+  if (radius == 0) return wts;
+  const double s2 = static_cast<double>(sigma) * static_cast<double>(sigma);
+  double sum = 0.0;
+  for (int64_t k = -radius; k <= radius; ++k) {
+    const double kd = static_cast<double>(k);
+    wts[static_cast<size_t>(k + radius)] = std::exp(-0.5 / s2 * (kd * kd));
+    sum += wts[static_cast<size_t>(k + radius)];
+  }
+  for (double& v : wts) v = v / sum;
+  return wts;
+}
+
+// Rows pass: thread t = element k of field f (0 = dx, 1 = dy) of image img, t = (img * 2 + f) * H W + k: the
+// noise, smoothed along axis 0, into tmp[t].
+PR_HD void elastic_rows_thread(const ElasticParams& p, const double* wts, int64_t radius, double* tmp, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t img = t / (2 * hw);
+  const int64_t f = (t / hw) % 2;
+  const int64_t k = t % hw;
+  const int64_t i = k / p.w, j = k % p.w;
+  const uint64_t stream = elastic_stream(p, img);
+  const uint64_t base = f == 0 ? kElasticDxBlock : kElasticDyBlock;
+  double acc = 0.0;
+  for (int64_t d = -radius; d <= radius; ++d) {
+    acc += wts[d + radius] * elastic_noise(p.seed, stream, base, fold_reflect(i + d, p.h) * p.w + j);
+  }
+  tmp[t] = acc;
+}
+
+// Columns pass (same t): axis 1 of tmp, times alpha, into field[t].
+PR_HD void elastic_cols_thread(const ElasticParams& p, const double* wts, int64_t radius, const double* tmp,
+                               double* field, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t k = t % hw;
+  const int64_t row = (t - k) + (k / p.w) * p.w;
+  const int64_t j = k % p.w;
+  double acc = 0.0;
+  for (int64_t d = -radius; d <= radius; ++d) acc += wts[d + radius] * tmp[row + fold_reflect(j + d, p.w)];
+  field[t] = static_cast<double>(p.alpha) * acc;
+}
+
+// Sample: thread t = one output element.
+PR_HD void elastic_sample_thread(const ElasticParams& p, const double* field, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t pl = t / hw;
+  const int64_t img = pl / p.c;
+  const int64_t k = t % hw;
+  double m[6];
+  elastic_inverse_affine(p, elastic_stream(p, img), m);
+  const double* dx = field + img * 2 * hw;
+  const double* dy = dx + hw;
+  p.out[t] = elastic_value(p.x + pl * hw, p.h, p.w, m, k / p.w, k % p.w, dy[k], dx[k]);
 }
 
 void elastic_cpu(const ElasticParams& p);

@@ -8,29 +8,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
-#include "corrupt/cpu_simd.h"
+#include "common/simd.h"
 #include "corrupt/elastic.h"
-#include "corrupt/philox_batch.h"
 
 namespace pyrepair {
 
 namespace {
-
-// Normalised Gaussian weights, k = -radius..radius (scipy _gaussian_kernel1d).
-std::vector<double> gaussian_weights(float sigma, int64_t radius) {
-  std::vector<double> wts(static_cast<size_t>(2 * radius + 1), 1.0);
-  if (radius == 0) return wts;
-  const double s2 = static_cast<double>(sigma) * static_cast<double>(sigma);
-  double sum = 0.0;
-  for (int64_t k = -radius; k <= radius; ++k) {
-    const double kd = static_cast<double>(k);
-    wts[static_cast<size_t>(k + radius)] = std::exp(-0.5 / s2 * (kd * kd));
-    sum += wts[static_cast<size_t>(k + radius)];
-  }
-  for (double& v : wts) v = v / sum;
-  return wts;
-}
 
 // field <- alpha * G(noise): axis 0 (rows) into tmp, then axis 1, half-sample symmetric borders; per value
 // acc = 0, acc += w_k v_k for k = -radius..radius (the scalar loop's order). pad: scratch of w + 2 radius.
@@ -118,11 +103,23 @@ PR_CLONES void noise_from_words(const uint32_t* __restrict w0, const uint32_t* _
 
 }  // namespace
 
+// CpuPath::Device: elastic_cuda.cu's three launches (rows, columns, sample thread bodies of elastic.h).
+static void elastic_device_path(const ElasticParams& p) {
+  const int64_t radius = elastic_radius(p.sigma);
+  const std::vector<double> wts = elastic_gauss_weights(p.sigma, radius);
+  const int64_t nf = p.b * 2 * p.plane();
+  std::vector<double> tmp(static_cast<size_t>(nf)), field(static_cast<size_t>(nf));
+  host_launch(nf, [&](int64_t t) { elastic_rows_thread(p, wts.data(), radius, tmp.data(), t); });
+  host_launch(nf, [&](int64_t t) { elastic_cols_thread(p, wts.data(), radius, tmp.data(), field.data(), t); });
+  host_launch(p.b * p.image(), [&](int64_t t) { elastic_sample_thread(p, field.data(), t); });
+}
+
 void elastic_cpu(const ElasticParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return elastic_device_path(p);
   const int64_t hw = p.plane();
   const int64_t radius = elastic_radius(p.sigma);
-  const std::vector<double> wts = gaussian_weights(p.sigma, radius);
+  const std::vector<double> wts = elastic_gauss_weights(p.sigma, radius);
   parallel_for(p.b, 1, [&](int64_t begin, int64_t end) {
     std::vector<double> dx(static_cast<size_t>(hw)), dy(static_cast<size_t>(hw)), tmp(static_cast<size_t>(hw));
     std::vector<double> pad(static_cast<size_t>(p.w + 2 * radius)), warped(static_cast<size_t>(p.image()));

@@ -18,56 +18,27 @@ constexpr int kThreads = 256;
 
 // Field f (0 = dx, 1 = dy) of every image: noise, then the axis-0 (row) pass into tmp.
 __global__ void elastic_rows_kernel(ElasticParams p, const double* wts, int64_t radius, double* tmp) {
-  const int64_t hw = p.plane();
-  const int64_t total = p.b * 2 * hw;
+  const int64_t total = p.b * 2 * p.plane();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / (2 * hw);
-    const int64_t f = (t / hw) % 2;
-    const int64_t k = t % hw;
-    const int64_t i = k / p.w, j = k % p.w;
-    const uint64_t stream = elastic_stream(p, img);
-    const uint64_t base = f == 0 ? kElasticDxBlock : kElasticDyBlock;
-    double acc = 0.0;
-    for (int64_t d = -radius; d <= radius; ++d) {
-      acc += wts[d + radius] * elastic_noise(p.seed, stream, base, fold_reflect(i + d, p.h) * p.w + j);
-    }
-    tmp[t] = acc;
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    elastic_rows_thread(p, wts, radius, tmp, t);
 }
 
 // Axis-1 (column) pass, times alpha.
 __global__ void elastic_cols_kernel(ElasticParams p, const double* wts, int64_t radius, const double* tmp,
                                     double* field) {
-  const int64_t hw = p.plane();
-  const int64_t total = p.b * 2 * hw;
-  const double alpha = static_cast<double>(p.alpha);
+  const int64_t total = p.b * 2 * p.plane();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t k = t % hw;
-    const int64_t row = (t - k) + (k / p.w) * p.w;
-    const int64_t j = k % p.w;
-    double acc = 0.0;
-    for (int64_t d = -radius; d <= radius; ++d) acc += wts[d + radius] * tmp[row + fold_reflect(j + d, p.w)];
-    field[t] = alpha * acc;
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    elastic_cols_thread(p, wts, radius, tmp, field, t);
 }
 
 // One thread per output element.
 __global__ void elastic_sample_kernel(ElasticParams p, const double* field) {
-  const int64_t hw = p.plane();
-  const int64_t total = p.b * p.c * hw;
+  const int64_t total = p.b * p.image();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t pl = t / hw;
-    const int64_t img = pl / p.c;
-    const int64_t k = t % hw;
-    double m[6];
-    elastic_inverse_affine(p, elastic_stream(p, img), m);
-    const double* dx = field + img * 2 * hw;
-    const double* dy = dx + hw;
-    p.out[t] = elastic_value(p.x + pl * hw, p.h, p.w, m, k / p.w, k % p.w, dy[k], dx[k]);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    elastic_sample_thread(p, field, t);
 }
 
 }  // namespace
@@ -77,17 +48,7 @@ void elastic_cuda(const ElasticParams& p, uintptr_t stream, int device) {
   DeviceGuard guard(device);
   const cudaStream_t s = reinterpret_cast<cudaStream_t>(stream);
   const int64_t radius = elastic_radius(p.sigma);
-  std::vector<double> wts(static_cast<size_t>(2 * radius + 1), 1.0);
-  if (radius > 0) {
-    const double s2 = static_cast<double>(p.sigma) * static_cast<double>(p.sigma);
-    double sum = 0.0;
-    for (int64_t k = -radius; k <= radius; ++k) {
-      const double kd = static_cast<double>(k);
-      wts[static_cast<size_t>(k + radius)] = std::exp(-0.5 / s2 * (kd * kd));
-      sum += wts[static_cast<size_t>(k + radius)];
-    }
-    for (double& v : wts) v = v / sum;
-  }
+  const std::vector<double> wts = elastic_gauss_weights(p.sigma, radius);
   const int64_t nf = p.b * 2 * p.plane();
   const size_t bytes = (wts.size() + 2 * static_cast<size_t>(nf)) * sizeof(double);
   double* buf = nullptr;

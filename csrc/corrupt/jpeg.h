@@ -338,6 +338,34 @@ PR_HD void jpeg_decode_pixel(const JpegParams& p, int64_t img, int64_t k, const 
   out[2 * hw + k] = static_cast<float>(b) / 255.0f;
 }
 
+// ---- thread bodies of jpeg_cuda.cu (also run by the CpuPath::Device route of jpeg_cpu.cpp) ------------------
+// Scratch of a batch: planes (B, C, H, W) uint8, luma (B, H, W), chroma (B, 2, ch, cw) (jpeg_chroma_size per image).
+
+PR_HD int64_t jpeg_chroma_size(const JpegParams& p) { return p.c == 3 ? 2 * p.ch() * p.cw() : 0; }
+
+// Encode: thread t = pixel t % (H W) of image t / (H W).
+PR_HD void jpeg_encode_thread(const JpegParams& p, uint8_t* planes, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t img = t / hw;
+  jpeg_encode_pixel(p, img, t % hw, planes + img * p.c * hw);
+}
+
+// Blocks: thread t = block t % blocks() of image t / blocks(); d: jpeg_dct_matrix.
+PR_HD void jpeg_block_thread(const JpegParams& p, const uint8_t* planes, uint8_t* luma, uint8_t* chroma,
+                             const double* d, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t per = p.blocks();
+  const int64_t img = t / per;
+  jpeg_block_roundtrip(p, t % per, planes + img * p.c * hw, luma + img * hw, chroma + img * jpeg_chroma_size(p), d);
+}
+
+// Decode: thread t = pixel t % (H W) of image t / (H W).
+PR_HD void jpeg_decode_thread(const JpegParams& p, const uint8_t* luma, const uint8_t* chroma, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t img = t / hw;
+  jpeg_decode_pixel(p, img, t % hw, luma + img * hw, chroma + img * jpeg_chroma_size(p));
+}
+
 // Entry points: jpeg_cpu.cpp (OpenMP over the batch; blocks 4 at a time in SIMD lanes, vectorised row loops for
 // steps 1-2 and 7-8 with the same integer arithmetic as the per-pixel helpers above) and jpeg_cuda.cu.
 void jpeg_cpu(const JpegParams& p);

@@ -12,8 +12,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
-#include "corrupt/cpu_simd.h"
+#include "common/simd.h"
 #include "corrupt/jpeg.h"
 
 namespace pyrepair {
@@ -211,8 +212,22 @@ PR_CLONES void jpeg_rgb_row(const uint8_t* __restrict yv, const int32_t* __restr
 
 }  // namespace
 
+// CpuPath::Device: jpeg_cuda.cu's three launches (encode, block, decode thread bodies of jpeg.h).
+static void jpeg_device_path(const JpegParams& p) {
+  double d[128];
+  jpeg_dct_matrix(d);
+  std::vector<uint8_t> planes(static_cast<size_t>(p.b * p.c * p.plane()));
+  std::vector<uint8_t> luma(static_cast<size_t>(p.b * p.plane()));
+  std::vector<uint8_t> chroma(static_cast<size_t>(p.b * jpeg_chroma_size(p) + 1));
+  host_launch(p.b * p.plane(), [&](int64_t t) { jpeg_encode_thread(p, planes.data(), t); });
+  host_launch(p.b * p.blocks(),
+              [&](int64_t t) { jpeg_block_thread(p, planes.data(), luma.data(), chroma.data(), d, t); });
+  host_launch(p.b * p.plane(), [&](int64_t t) { jpeg_decode_thread(p, luma.data(), chroma.data(), t); });
+}
+
 void jpeg_cpu(const JpegParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return jpeg_device_path(p);
   const int64_t hw = p.plane();
   double d[128];
   jpeg_dct_matrix(d);

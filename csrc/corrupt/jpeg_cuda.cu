@@ -16,42 +16,30 @@ constexpr int kThreads = 256;
 constexpr int kBlockThreads = 64;  // the block kernel keeps two 64-double arrays per thread
 
 __global__ void jpeg_encode_kernel(JpegParams p, uint8_t* planes) {
-  const int64_t hw = p.plane();
-  const int64_t total = p.b * hw;
+  const int64_t total = p.b * p.plane();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / hw;
-    jpeg_encode_pixel(p, img, t % hw, planes + img * p.c * hw);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    jpeg_encode_thread(p, planes, t);
 }
 
 __global__ void jpeg_block_kernel(JpegParams p, const uint8_t* planes, uint8_t* luma, uint8_t* chroma) {
-  __shared__ double d[128];  // D, then D transposed (jpeg_dct_matrix)
+  __shared__ double d[128];  // jpeg_dct_matrix: D, then D transposed, filled by the block's threads
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
     const int j = i % 64;
     d[i] = i < 64 ? jpeg_dct_coef(j / 8, j % 8) : jpeg_dct_coef(j % 8, j / 8);
   }
   __syncthreads();
-  const int64_t hw = p.plane();
-  const int64_t csize = p.c == 3 ? 2 * p.ch() * p.cw() : 0;
-  const int64_t per = p.blocks();
-  const int64_t total = p.b * per;
+  const int64_t total = p.b * p.blocks();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / per;
-    jpeg_block_roundtrip(p, t % per, planes + img * p.c * hw, luma + img * hw, chroma + img * csize, d);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    jpeg_block_thread(p, planes, luma, chroma, d, t);
 }
 
 __global__ void jpeg_decode_kernel(JpegParams p, const uint8_t* luma, const uint8_t* chroma) {
-  const int64_t hw = p.plane();
-  const int64_t csize = p.c == 3 ? 2 * p.ch() * p.cw() : 0;
-  const int64_t total = p.b * hw;
+  const int64_t total = p.b * p.plane();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / hw;
-    jpeg_decode_pixel(p, img, t % hw, luma + img * hw, chroma + img * csize);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    jpeg_decode_thread(p, luma, chroma, t);
 }
 
 }  // namespace
@@ -61,7 +49,7 @@ void jpeg_cuda(const JpegParams& p, uintptr_t stream, int device) {
   DeviceGuard guard(device);
   const cudaStream_t s = reinterpret_cast<cudaStream_t>(stream);
   const int64_t hw = p.plane();
-  const int64_t csize = p.c == 3 ? 2 * p.ch() * p.cw() : 0;
+  const int64_t csize = jpeg_chroma_size(p);
   const size_t n_planes = static_cast<size_t>(p.b * p.c * hw);
   const size_t n_luma = static_cast<size_t>(p.b * hw);
   const size_t n_chroma = static_cast<size_t>(p.b * csize);

@@ -4,149 +4,37 @@
 // corrupt.h as loops over lanes that the compiler vectorises (Philox rounds, fm_log, fm_sincos_2pi, the Poisson
 // inversion in lock step, the first PTRS attempt), with the same operations in the same order, so the results
 // equal the scalar definitions (and the CUDA kernel) bit for bit. The hot loops are cloned for AVX-512 / AVX2
-// (GCC target_clones, chosen at load time); Philox has hand-written AVX2 (x86-64 with AVX2, checked at load time).
-// Shot noise on 8-bit elements inverts the per-photons CDF tables of poisson_table.h (one uniform per element). Every output is written from its own indices: any thread count,
-// same result.
+// (GCC target_clones, chosen at load time); the Philox lanes are common/rng.h philox_lanes (random/philox_lanes.cpp).
+// Shot noise on 8-bit elements inverts the per-photons CDF tables of poisson_table.h (one uniform per element).
+// Every output is written from its own indices: any thread count, same result. With the CpuPath::Device switch
+// (common/device_path.h) the kernels run corrupt_cuda.cu's thread bodies instead (block_noise_thread, shot_thread).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 
+#include "common/device_path.h"
 #include "common/fastmath.h"
 #include "common/parallel.h"
 #include "common/rng.h"
+#include "common/simd.h"
 #include "corrupt/corrupt.h"
 #include "corrupt/poisson_table.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define PR_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define PR_SIMD_CLONES
-#endif
-#if defined(__GNUC__) && defined(__x86_64__)
-#define PR_PHILOX_AVX2 1
-#include <immintrin.h>
-#else
-#define PR_PHILOX_AVX2 0
-#endif
 
 namespace pyrepair {
 
 namespace {
 
-constexpr int kLanes = 64;  // Philox blocks (gaussian, speckle, impulse) or elements (shot) per chunk
+constexpr int kLanes = kPhiloxLanes;  // Philox blocks (gaussian, speckle, impulse) or elements (shot) per chunk
 
-struct Words {
-  uint32_t w[4][kLanes];
-};
-
-// Philox 4x32-10 of blocks base + l * stride (l < kLanes) of (seed, stream): philox_block, lane-parallel.
-PR_SIMD_CLONES void philox_lanes_generic(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
-  using namespace philox_detail;
-  uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    const uint64_t blk = base + static_cast<uint64_t>(l) * stride;
-    c0[l] = static_cast<uint32_t>(blk);
-    c1[l] = static_cast<uint32_t>(blk >> 32);
-    c2[l] = static_cast<uint32_t>(stream);
-    c3[l] = static_cast<uint32_t>(stream >> 32);
-  }
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  for (int r = 0; r < 10; ++r) {
-    for (int l = 0; l < kLanes; ++l) {
-      const uint64_t p0 = static_cast<uint64_t>(kM0) * c0[l];
-      const uint64_t p1 = static_cast<uint64_t>(kM1) * c2[l];
-      const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1[l] ^ k0;
-      const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3[l] ^ k1;
-      c0[l] = n0;
-      c1[l] = static_cast<uint32_t>(p1);
-      c2[l] = n2;
-      c3[l] = static_cast<uint32_t>(p0);
-    }
-    k0 += kW0;
-    k1 += kW1;
-  }
-  for (int l = 0; l < kLanes; ++l) {
-    out.w[0][l] = c0[l];
-    out.w[1][l] = c1[l];
-    out.w[2][l] = c2[l];
-    out.w[3][l] = c3[l];
-  }
-}
-
-#if PR_PHILOX_AVX2
-// 32 x 32 -> 64 bit products of 8 lanes by m (in every 32-bit half): low and high words, lane order kept.
-__attribute__((target("avx2"))) inline void mul_lo_hi(__m256i a, __m256i m, __m256i* lo, __m256i* hi) {
-  const __m256i ev = _mm256_mul_epu32(a, m);                         // lanes 0, 2, 4, 6
-  const __m256i od = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  // lanes 1, 3, 5, 7
-  *lo = _mm256_blend_epi32(ev, _mm256_slli_epi64(od, 32), 0xAA);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(ev, 32), od, 0xAA);
-}
-
-// philox_lanes_generic with AVX2 intrinsics (the compiler's vectorisation of the 64-bit products shuffles a lot):
-// the same words.
-__attribute__((target("avx2"))) void philox_lanes_avx2(uint64_t seed, uint64_t stream, uint64_t base,
-                                                       uint64_t stride, Words& out) {
-  using namespace philox_detail;
-  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kM0)), m1 = _mm256_set1_epi32(static_cast<int>(kM1));
-  const __m256i s2 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(stream)));
-  const __m256i s3 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(stream >> 32)));
-  for (int v = 0; v < kLanes; v += 8) {
-    alignas(32) uint32_t lo[8], hi[8];
-    for (int l = 0; l < 8; ++l) {
-      const uint64_t blk = base + static_cast<uint64_t>(v + l) * stride;
-      lo[l] = static_cast<uint32_t>(blk);
-      hi[l] = static_cast<uint32_t>(blk >> 32);
-    }
-    __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
-    __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
-    __m256i c2 = s2, c3 = s3;
-    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-    for (int r = 0; r < 10; ++r) {
-      __m256i p0lo, p0hi, p1lo, p1hi;
-      mul_lo_hi(c0, m0, &p0lo, &p0hi);
-      mul_lo_hi(c2, m1, &p1lo, &p1hi);
-      const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(p1hi, c1), _mm256_set1_epi32(static_cast<int>(k0)));
-      const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(p0hi, c3), _mm256_set1_epi32(static_cast<int>(k1)));
-      c0 = n0;
-      c1 = p1lo;
-      c2 = n2;
-      c3 = p0lo;
-      k0 += kW0;
-      k1 += kW1;
-    }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[0] + v), c0);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[1] + v), c1);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[2] + v), c2);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[3] + v), c3);
-  }
-}
-
-const bool kHasAvx2 = [] {
-  __builtin_cpu_init();  // static initialiser: may run before libgcc's own CPU detection
-  return __builtin_cpu_supports("avx2") != 0;
-}();
-#endif
-
-void philox_lanes(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride, Words& out) {
-#if PR_PHILOX_AVX2
-  if (kHasAvx2) return philox_lanes_avx2(seed, stream, base, stride, out);
-#endif
-  philox_lanes_generic(seed, stream, base, stride, out);
-}
+using Words = PhiloxLanes;  // w[k][l]: word k of the lane-l block (common/rng.h)
 
 // Standard normals of kLanes blocks, interleaved as in the stream: z[4 l + k] = element k of block l.
-PR_SIMD_CLONES void box_muller_lanes(const Words& w, float* z) {
+PR_CLONES void box_muller_lanes(const Words& w, float* z) {
   float zc[2][kLanes], zs[2][kLanes];
   for (int pair = 0; pair < 2; ++pair) {
-    for (int l = 0; l < kLanes; ++l) {
-      const float r = sqrtf(-2.0f * fm_log(uint_to_unit_float(w.w[2 * pair][l])));
-      float s, c;
-      fm_sincos_2pi(uint_to_unit_float(w.w[2 * pair + 1][l]), &s, &c);
-      zc[pair][l] = r * c;
-      zs[pair][l] = r * s;
-    }
+    for (int l = 0; l < kLanes; ++l) box_muller(w.w[2 * pair][l], w.w[2 * pair + 1][l], &zc[pair][l], &zs[pair][l]);
   }
   for (int l = 0; l < kLanes; ++l) {
     z[4 * l] = zc[0][l];
@@ -156,7 +44,7 @@ PR_SIMD_CLONES void box_muller_lanes(const Words& w, float* z) {
   }
 }
 
-PR_SIMD_CLONES void normal_apply(const float* x, float* out, const float* z, int64_t cnt, float sigma, bool speckle) {
+PR_CLONES void normal_apply(const float* x, float* out, const float* z, int64_t cnt, float sigma, bool speckle) {
   if (speckle) {
     for (int64_t j = 0; j < cnt; ++j) out[j] = normal_noise_value(x[j], z[j], sigma, true);
   } else {
@@ -164,7 +52,7 @@ PR_SIMD_CLONES void normal_apply(const float* x, float* out, const float* z, int
   }
 }
 
-PR_SIMD_CLONES void impulse_apply(const float* x, float* out, const Words& w, int64_t cnt, float amount) {
+PR_CLONES void impulse_apply(const float* x, float* out, const Words& w, int64_t cnt, float amount) {
   float u[4 * kLanes];
   for (int l = 0; l < kLanes; ++l) {
     for (int k = 0; k < 4; ++k) u[4 * l + k] = uint_to_unit_float(w.w[k][l]);
@@ -218,7 +106,7 @@ PR_HD double unit53_split(uint32_t hi, uint32_t lo) {
 
 // Inversion lanes (lam < 10): exp_neg_poly, then poisson_inversion's sequential search in lock step; k[l] = count
 // (other lanes: 0).
-PR_SIMD_CLONES void inversion_lanes(const double* lam, const Words& w, double* k) {
+PR_CLONES void inversion_lanes(const double* lam, const Words& w, double* k) {
   double t[kLanes], u[kLanes], p[kLanes], s[kLanes];
   int64_t act[kLanes];
   for (int l = 0; l < kLanes; ++l) {
@@ -264,7 +152,7 @@ PR_SIMD_CLONES void inversion_lanes(const double* lam, const Words& w, double* k
 
 // Shot noise on one chunk of `cnt` <= kLanes elements: counts k[l] and a flag ok[l] (0: lane needs the full
 // scalar poisson_draw from attempt 1, i.e. a PTRS lane whose attempt 0 was rejected).
-PR_SIMD_CLONES void poisson_lanes(const float* x, float photons, const Words& w, int64_t cnt, double* kout,
+PR_CLONES void poisson_lanes(const float* x, float photons, const Words& w, int64_t cnt, double* kout,
                                   int64_t* ok) {
   double lam[kLanes], k[kLanes];
   const double ph = static_cast<double>(photons);
@@ -315,7 +203,7 @@ PR_SIMD_CLONES void poisson_lanes(const float* x, float photons, const Words& w,
   }
 }
 
-PR_SIMD_CLONES void shot_apply(const double* k, float* out, int64_t cnt, float photons) {
+PR_CLONES void shot_apply(const double* k, float* out, int64_t cnt, float photons) {
   for (int64_t j = 0; j < cnt; ++j) out[j] = clip01(static_cast<float>(k[j]) / photons);
 }
 
@@ -378,8 +266,22 @@ std::shared_ptr<const PoissonTables> cached_poisson_tables(float photons) {
   return last;
 }
 
+// CpuPath::Device: corrupt_cuda.cu's launches, thread bodies block_noise_thread / shot_thread (corrupt.h).
+static void noise_device_path(const CorruptParams& p) {
+  if (p.kind != Corruption::ShotNoise) {
+    const int64_t nblk = (p.image() + 3) / 4;
+    host_launch(p.b * nblk, [&](int64_t t) { block_noise_thread(p, nblk, t); });
+    return;
+  }
+  std::shared_ptr<const PoissonTables> tables;
+  if (p.a <= kTableMaxPhotons) tables = cached_poisson_tables(p.a);
+  const PoissonTableView tv = tables ? tables->view() : PoissonTableView{nullptr, nullptr, nullptr, nullptr};
+  host_launch(p.b * p.image(), [&](int64_t t) { shot_thread(p, tv, t); });
+}
+
 void corrupt_noise_cpu(const CorruptParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
+  if (device_path()) return noise_device_path(p);
   if (p.kind == Corruption::ShotNoise) {
     shot_noise_cpu(p);
   } else {

@@ -59,7 +59,7 @@ struct FrostParams {
 };
 
 PR_HD uint64_t snow_stream(uint64_t index_offset, int64_t image, int severity) {
-  return ((index_offset + static_cast<uint64_t>(image)) * 32u + 8u) * 8u + static_cast<uint64_t>(severity);
+  return corruption_stream(index_offset, image, CorruptionId::Snow, severity);
 }
 
 // Layer value mu + std * n_i of element i (before the zoom).
@@ -125,6 +125,37 @@ PR_HD float frost_value(const FrostParams& p, int64_t img, int64_t ch, int64_t y
   const int64_t plane = p.c == 3 ? ch : 3;
   const float t = p.texture[cr[0] + (plane * th + (cr[3] + y) % th) * tw + (cr[4] + x) % tw];
   return frost_blend(p, p.x[((img * p.c + ch) * p.h + y) * p.w + x], t);
+}
+
+// ---- thread bodies of snowfrost_cuda.cu (also the CpuPath::Device route of snowfrost_cpu.cpp) ---------------
+
+// Snow, pass 1: thread t = layer element t % (H W) of image t / (H W) into layer (B, H, W).
+PR_HD void snow_layer_thread(const SnowParams& p, float* layer, int64_t t) {
+  const int64_t hw = p.h * p.w;
+  const int64_t img = t / hw;
+  const int64_t k = t % hw;
+  layer[t] = snow_layer_at(p, snow_stream(p.index_offset, img, p.severity), k / p.w, k % p.w);
+}
+
+// Snow, pass 2: streaks (motion blur of the layer at the pixel and at its 180-degree rotation) and the blend.
+PR_HD void snow_blend_thread(const SnowParams& p, const float* layers, int64_t t) {
+  const int64_t hw = p.h * p.w;
+  const int64_t img = t / hw;
+  const int64_t k = t % hw;
+  const int64_t y = k / p.w, x = k % p.w;
+  const float* layer = layers + img * hw;
+  const int32_t* off = p.offsets + img * p.n_weights * 2;
+  const float m = motion_at(layer, p.h, p.w, y, x, p.weights, off, p.n_weights);
+  const float mr = motion_at(layer, p.h, p.w, p.h - 1 - y, p.w - 1 - x, p.weights, off, p.n_weights);
+  snow_blend(p, img, y, x, m, mr);
+}
+
+// Frost: thread t = one output element.
+PR_HD void frost_thread(const FrostParams& p, int64_t t) {
+  const int64_t hw = p.h * p.w;
+  const int64_t pl = t / hw;
+  const int64_t k = t % hw;
+  p.out[t] = frost_value(p, pl / p.c, pl % p.c, k / p.w, k % p.w);
 }
 
 // Entry points: snowfrost_cpu.cpp (OpenMP over images), snowfrost_cuda.cu.

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
 #include "corrupt/snowfrost.h"
 
@@ -10,6 +11,12 @@ namespace pyrepair {
 
 void corrupt_snow_cpu(const SnowParams& p) {
   if (p.b <= 0 || p.c * p.h * p.w <= 0) return;
+  if (device_path()) {  // snowfrost_cuda.cu's two launches, a host layer in place of p.layer
+    std::vector<float> layers(static_cast<size_t>(p.b * p.h * p.w));
+    host_launch(p.b * p.h * p.w, [&](int64_t t) { snow_layer_thread(p, layers.data(), t); });
+    host_launch(p.b * p.h * p.w, [&](int64_t t) { snow_blend_thread(p, layers.data(), t); });
+    return;
+  }
   const int64_t hw = p.h * p.w;
   std::vector<ZoomAxis> zy(static_cast<size_t>(p.h)), zx(static_cast<size_t>(p.w));
   for (int64_t y = 0; y < p.h; ++y) zy[y] = zoom_axis(y, p.h, p.zoom);
@@ -48,6 +55,7 @@ void corrupt_snow_cpu(const SnowParams& p) {
 
 void corrupt_frost_cpu(const FrostParams& p) {
   if (p.b <= 0 || p.c * p.h * p.w <= 0) return;
+  if (device_path()) return host_launch(p.b * p.c * p.h * p.w, [&](int64_t t) { frost_thread(p, t); });
   const int64_t hw = p.h * p.w;
   parallel_for(p.b * p.c, 1, [&](int64_t begin, int64_t end) {
     for (int64_t pl = begin; pl < end; ++pl) {

@@ -17,42 +17,25 @@ constexpr int kThreads = 256;
 // Snow, pass 1: the zoomed, thresholded, 8-bit layer of every image (one thread per layer element; the four source
 // normals are drawn directly, Philox being counter-based).
 __global__ void snow_layer_kernel(SnowParams p) {
-  const int64_t hw = p.h * p.w;
-  const int64_t total = p.b * hw;
+  const int64_t total = p.b * p.h * p.w;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / hw;
-    const int64_t k = t % hw;
-    p.layer[t] = snow_layer_at(p, snow_stream(p.index_offset, img, p.severity), k / p.w, k % p.w);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    snow_layer_thread(p, p.layer, t);
 }
 
-// Snow, pass 2: streaks (motion blur of the layer at the pixel and at its 180-degree rotation) and the blend.
+// Snow, pass 2: streaks and the blend.
 __global__ void snow_blend_kernel(SnowParams p) {
-  const int64_t hw = p.h * p.w;
-  const int64_t total = p.b * hw;
+  const int64_t total = p.b * p.h * p.w;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / hw;
-    const int64_t k = t % hw;
-    const int64_t y = k / p.w, x = k % p.w;
-    const float* layer = p.layer + img * hw;
-    const int32_t* off = p.offsets + img * p.n_weights * 2;
-    const float m = motion_at(layer, p.h, p.w, y, x, p.weights, off, p.n_weights);
-    const float mr = motion_at(layer, p.h, p.w, p.h - 1 - y, p.w - 1 - x, p.weights, off, p.n_weights);
-    snow_blend(p, img, y, x, m, mr);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    snow_blend_thread(p, p.layer, t);
 }
 
 __global__ void frost_kernel(FrostParams p) {
-  const int64_t hw = p.h * p.w;
-  const int64_t total = p.b * p.c * hw;
+  const int64_t total = p.b * p.c * p.h * p.w;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t pl = t / hw;
-    const int64_t k = t % hw;
-    p.out[t] = frost_value(p, pl / p.c, pl % p.c, k / p.w, k % p.w);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    frost_thread(p, t);
 }
 
 }  // namespace

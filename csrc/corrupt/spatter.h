@@ -30,13 +30,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/index.h"
 #include "common/macros.h"
 #include "common/rng.h"
 #include "corrupt/corrupt.h"
 
 namespace pyrepair {
 
-constexpr int kSpatterId = 18;
 constexpr int kSpatterMaxDist = 20;  // cv2.threshold(dist, 20, 20, THRESH_TRUNC)
 // scratch bytes per pixel: 2 float64, 5 int32, 2 float32, 4 uint8 planes
 constexpr int64_t kSpatterBytesPerPixel = 2 * 8 + 5 * 4 + 2 * 4 + 4;
@@ -94,8 +94,7 @@ PR_HD SpatterScratch spatter_scratch(unsigned char* base, int64_t n) {
 }
 
 PR_HD uint64_t spatter_stream(const SpatterParams& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(kSpatterId)) * 8u +
-         static_cast<uint64_t>(p.severity);
+  return corruption_stream(p.index_offset, image, CorruptionId::Spatter, p.severity);
 }
 
 // log(u), u > 0: u = m 2^e (frexp), m moved to [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
@@ -151,7 +150,6 @@ PR_HD void spatter_normal_pair(uint64_t seed, uint64_t stream, int64_t q, double
   *z1 = rad * s;
 }
 
-PR_HD int64_t spatter_clamp(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 PR_HD int64_t spatter_r101(int64_t i, int64_t n) {  // reflect-101 for offsets of at most n - 1
   if (n == 1) return 0;
@@ -169,7 +167,7 @@ PR_HD void spatter_gauss(double* f, double* t, int64_t h, int64_t w, const doubl
     double* PR_RESTRICT out = t + i * w;
     for (int64_t j = 0; j < w; ++j) out[j] = 0.0;
     for (int64_t k = 0; k < ntaps; ++k) {
-      const double* PR_RESTRICT src = f + spatter_clamp(i + k - r, h) * w;
+      const double* PR_RESTRICT src = f + clamp_index(i + k - r, h) * w;
       const double wk = taps[k];
       for (int64_t j = 0; j < w; ++j) out[j] = out[j] + wk * src[j];
     }
@@ -181,10 +179,10 @@ PR_HD void spatter_gauss(double* f, double* t, int64_t h, int64_t w, const doubl
     for (int64_t j = 0; j < w; ++j) out[j] = 0.0;
     for (int64_t k = 0; k < ntaps; ++k) {
       const double wk = taps[k];
-      for (int64_t j = 0; j < lo; ++j) out[j] = out[j] + wk * src[spatter_clamp(j + k - r, w)];
+      for (int64_t j = 0; j < lo; ++j) out[j] = out[j] + wk * src[clamp_index(j + k - r, w)];
       const double* PR_RESTRICT s2 = src + (k - r);
       for (int64_t j = lo; j < hi; ++j) out[j] = out[j] + wk * s2[j];
-      for (int64_t j = hi; j < w; ++j) out[j] = out[j] + wk * src[spatter_clamp(j + k - r, w)];
+      for (int64_t j = hi; j < w; ++j) out[j] = out[j] + wk * src[clamp_index(j + k - r, w)];
     }
   }
 }
@@ -198,9 +196,9 @@ PR_HD int32_t spatter_mag_at(const int32_t* mag, int64_t h, int64_t w, int64_t i
 PR_HD void spatter_canny(const SpatterScratch& s, int64_t h, int64_t w) {
   const uint8_t* src = s.l8;
   for (int64_t i = 0; i < h; ++i) {
-    const int64_t iu = spatter_clamp(i - 1, h), id = spatter_clamp(i + 1, h);
+    const int64_t iu = clamp_index(i - 1, h), id = clamp_index(i + 1, h);
     for (int64_t j = 0; j < w; ++j) {
-      const int64_t jl = spatter_clamp(j - 1, w), jr = spatter_clamp(j + 1, w);
+      const int64_t jl = clamp_index(j - 1, w), jr = clamp_index(j + 1, w);
       const int32_t a = src[iu * w + jl], b = src[iu * w + j], c = src[iu * w + jr];
       const int32_t d = src[i * w + jl], e = src[i * w + jr];
       const int32_t f = src[id * w + jl], g = src[id * w + j], q = src[id * w + jr];

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <string>
 
 #include "common/check.h"
 #include "random/random.h"
@@ -57,6 +58,30 @@ py::tuple philox_py(py::tuple counter, py::tuple key) {
   return py::make_tuple(r.v[0], r.v[1], r.v[2], r.v[3]);
 }
 
+// Test hook: the words of the kPhiloxLanes blocks base + l * stride through one CPU lane path (common/rng.h).
+py::array_t<uint32_t> philox_lanes_py(uint64_t seed, uint64_t stream, uint64_t base, uint64_t stride,
+                                      const std::string& path) {
+  const char* fn = "philox_lanes_cpu";
+  PhiloxPath pp = PhiloxPath::Auto;
+  if (path == "generic") {
+    pp = PhiloxPath::Generic;
+  } else if (path == "avx2") {
+    pp = PhiloxPath::Avx2;
+  } else if (path == "scalar") {
+    pp = PhiloxPath::Scalar;
+  } else {
+    PR_CHECK(path == "auto", fn, "path must be 'auto', 'generic', 'avx2' or 'scalar', got '", path, "'");
+  }
+  PhiloxLanes lanes;
+  philox_lanes(seed, stream, base, stride, lanes, pp);
+  py::array_t<uint32_t> out({4, kPhiloxLanes});
+  uint32_t* o = out.mutable_data();
+  for (int k = 0; k < 4; ++k) {
+    for (int l = 0; l < kPhiloxLanes; ++l) o[k * kPhiloxLanes + l] = lanes.w[k][l];
+  }
+  return out;
+}
+
 }  // namespace
 
 void register_random(py::module_& m) {
@@ -65,6 +90,10 @@ void register_random(py::module_& m) {
         "Fill a C-contiguous array (uint32 for dist=0, float32 otherwise) from the Philox stream, in place.");
   m.def("philox4x32_10", &philox_py, py::arg("counter"), py::arg("key"),
         "One Philox 4x32-10 block: counter (4 uint32), key (2 uint32) -> 4 uint32 (for known-answer tests).");
+  m.def("philox_lanes_cpu", &philox_lanes_py, py::arg("seed"), py::arg("stream"), py::arg("base"), py::arg("stride"),
+        py::arg("path") = "auto",
+        "Test hook: words (4, 64) of Philox blocks base + l * stride of (seed, stream) through one CPU lane path "
+        "('auto', 'generic', 'avx2' (the generic lanes on a CPU without AVX2), 'scalar').");
 #if PYREPAIR_WITH_CUDA
   m.def("random_fill_cuda", &random_fill_cuda_py, py::arg("out_ptr"), py::arg("n"), py::arg("seed"),
         py::arg("stream_id"), py::arg("offset"), py::arg("dist"), py::arg("stream"), py::arg("device"),

@@ -43,6 +43,33 @@ PR_HD void random_block_values(const Philox4& w, Distribution dist, float v[4]) 
   }
 }
 
+// Thread body of random_fill_kernel and of the CPU loop: Philox block b0 + bi written to the outputs of
+// [offset, offset + n) it covers (up to four).
+PR_HD void random_fill_block(const RandomParams& p, uint64_t b0, int64_t bi) {
+  const uint64_t first = p.offset;
+  const uint64_t last = p.offset + static_cast<uint64_t>(p.n);  // exclusive
+  const uint64_t block = b0 + static_cast<uint64_t>(bi);
+  const Philox4 w = philox_block(p.seed, p.stream, block);
+  float v[4] = {0.f, 0.f, 0.f, 0.f};
+  if (p.dist != Distribution::Bits) random_block_values(w, p.dist, v);
+  for (uint64_t k = 0; k < 4; ++k) {
+    const uint64_t g = block * 4 + k;
+    if (g < first || g >= last) continue;
+    const uint64_t i = g - first;
+    if (p.dist == Distribution::Bits) {
+      static_cast<uint32_t*>(p.out)[i] = w.v[k];
+    } else {
+      static_cast<float*>(p.out)[i] = v[k];
+    }
+  }
+}
+
+// The Philox blocks touched by [offset, offset + n): first block b0 and count.
+PR_HD int64_t random_fill_blocks(const RandomParams& p, uint64_t* b0) {
+  *b0 = p.offset >> 2;
+  return static_cast<int64_t>(((p.offset + static_cast<uint64_t>(p.n) - 1) >> 2) - *b0 + 1);
+}
+
 void random_fill_cpu(const RandomParams& p);
 #if PYREPAIR_WITH_CUDA
 void random_fill_cuda(const RandomParams& p, uintptr_t stream, int device);

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/index.h"
 #include "common/macros.h"
 
 namespace pyrepair {
@@ -72,8 +73,6 @@ struct Taps {
   int64_t off[4];  // y * W + x of taps (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)
   float wt[4];     // bilinear weights; all 0 when the point lies outside the sampled region
 };
-
-PR_HD int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 // floor(v) for finite |v| < 2^62 by truncation and correction: exact, and a single instruction on x86-64 where
 // floorf is a library call below SSE4.1.
@@ -178,6 +177,15 @@ PR_HD void warp_pixel(const WarpParams& p, int64_t pv, int64_t n, int64_t y, int
     if (p.mean) v = (v - p.mean[ch]) / p.std[ch];
     out[ch * plane] = v;
   }
+}
+
+// Thread body of warp_kernel (transform_cuda.cu) and of the CpuPath::Device route of warp_cpu: thread i = pixel
+// (y, x) of output item n * P + pv.
+template <Sampler S>
+PR_HD void warp_thread(const WarpParams& p, int64_t i) {
+  const int64_t plane = p.h * p.w;
+  const int64_t item = i / plane;  // n * P + pv
+  warp_pixel<S>(p, item % p.variants, item / p.variants, (i / p.w) % p.h, i % p.w);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

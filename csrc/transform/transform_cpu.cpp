@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
 #include "transform/transform.h"
 
@@ -72,6 +73,11 @@ void warp_cpu_impl(const WarpParams& p) {
 
 void warp_cpu(const WarpParams& p) {
   if (p.n * p.variants <= 0 || p.c * p.h * p.w == 0) return;
+  if (device_path()) {  // CpuPath::Device: warp_kernel's thread body
+    const int64_t total = p.n * p.variants * p.h * p.w;
+    if (p.sampler == Sampler::Zeros) return host_launch(total, [&](int64_t i) { warp_thread<Sampler::Zeros>(p, i); });
+    return host_launch(total, [&](int64_t i) { warp_thread<Sampler::Pil>(p, i); });
+  }
   if (p.sampler == Sampler::Zeros) {
     warp_cpu_impl<Sampler::Zeros>(p);
   } else {

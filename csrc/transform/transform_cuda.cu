@@ -18,15 +18,10 @@ constexpr int kThreads = 256;
 // served by L2 for the other variants; writes are coalesced along x.
 template <Sampler S>
 __global__ void warp_kernel(WarpParams p) {
-  const int64_t plane = p.h * p.w;
-  const int64_t total = p.n * p.variants * plane;
+  const int64_t total = p.n * p.variants * p.h * p.w;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t x = i % p.w;
-    const int64_t y = (i / p.w) % p.h;
-    const int64_t item = i / plane;  // n * P + pv
-    warp_pixel<S>(p, item % p.variants, item / p.variants, y, x);
-  }
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    warp_thread<S>(p, i);
 }
 
 // One block per (image, channel) plane: shared 256-bin histogram (when the op needs one), the lookup table built by

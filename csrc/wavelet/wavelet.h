@@ -294,6 +294,28 @@ PR_HD void spectral_apply_element(const SpectralApplyParams& p, int64_t i, int64
   p.out[o + 1] = im;
 }
 
+// ---- thread bodies of wavelet_cuda.cu's apply kernels (also the CpuPath::Device route of wavelet_cpu.cpp) ----
+
+// WCT apply: thread t = element k of channel ci of group gi, t = (gi C + ci) N + k.
+PR_HD void wct_apply_thread(const WctApplyParams& p, int64_t t) {
+  const int64_t k = t % p.n;
+  const int64_t ci = (t / p.n) % p.c;
+  const int64_t gi = t / (p.n * p.c);
+  p.out[t] = wct_apply_element(p, gi, ci, k);
+}
+
+// Cross-spectra: thread t = element (a, b, q), t = (a C + b) K + q.
+PR_HD void spectral_cross_thread(const SpectralCrossParams& p, int64_t t) {
+  const int64_t q = t % p.k, ab = t / p.k;
+  spectral_cross_element(p, ab / p.c, ab % p.c, q);
+}
+
+// Spectral apply: thread t = element (i, a, q), t = (i C + a) K + q.
+PR_HD void spectral_apply_thread(const SpectralApplyParams& p, int64_t t) {
+  const int64_t q = t % p.k, row = t / p.k;
+  spectral_apply_element(p, row / p.c, row % p.c, q);
+}
+
 void haar_dwt_cpu(const HaarParams& p);
 void haar_idwt_cpu(const HaarParams& p);
 void wavelet_moments_cpu(const MomentParams& p);

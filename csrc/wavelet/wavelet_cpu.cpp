@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
 #include "wavelet/wavelet.h"
 
@@ -43,7 +44,9 @@ void wavelet_eigh_cpu(const EigParams& p) {
 
 // Row-wise form of wct_apply_element (same summation order per element: bias, then j = 0..C-1, then the noise
 // terms), vectorised over positions.
+// CpuPath::Device: wct_apply_kernel's thread body.
 void wct_apply_cpu(const WctApplyParams& p) {
+  if (device_path()) return host_launch(p.g * p.c * p.n, [&](int64_t t) { wct_apply_thread(p, t); });
   parallel_for(p.g, grain_for(p.c * p.c * p.n), [&](int64_t begin, int64_t end) {
     for (int64_t gi = begin; gi < end; ++gi) {
       const float* x = p.x + gi * p.c * p.n;
@@ -74,7 +77,9 @@ void wct_apply_cpu(const WctApplyParams& p) {
 
 // Cross-spectra: each chunk of frequencies keeps its C x C accumulators and walks the images in order (the
 // element-wise summation order of spectral_cross_element), reading each image's rows contiguously.
+// CpuPath::Device: spectral_cross_kernel's thread body.
 void spectral_cross_cpu(const SpectralCrossParams& p) {
+  if (device_path()) return host_launch(p.c * p.c * p.k, [&](int64_t t) { spectral_cross_thread(p, t); });
   constexpr int64_t kChunk = 128;
   const int64_t chunks = (p.k + kChunk - 1) / kChunk;
   parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
@@ -106,7 +111,9 @@ void spectral_cross_cpu(const SpectralCrossParams& p) {
 
 // Filter apply: one (image, channel) row per work item, vectorisable over frequencies; per element the order of
 // spectral_apply_element (b ascending, then the noise term).
+// CpuPath::Device: spectral_apply_kernel's thread body.
 void spectral_apply_cpu(const SpectralApplyParams& p) {
+  if (device_path()) return host_launch(p.n * p.c * p.k, [&](int64_t t) { spectral_apply_thread(p, t); });
   parallel_for(p.n * p.c, grain_for(p.c * p.k * 8), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t i = row / p.c, a = row % p.c;

@@ -47,30 +47,22 @@ __global__ void eigh_kernel(EigParams p) {
 __global__ void wct_apply_kernel(WctApplyParams p) {
   const int64_t total = p.g * p.c * p.n;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t k = t % p.n;
-    const int64_t ci = (t / p.n) % p.c;
-    const int64_t gi = t / (p.n * p.c);
-    p.out[t] = wct_apply_element(p, gi, ci, k);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    wct_apply_thread(p, t);
 }
 
 __global__ void spectral_cross_kernel(SpectralCrossParams p) {
   const int64_t total = p.c * p.c * p.k;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t q = t % p.k, ab = t / p.k;
-    spectral_cross_element(p, ab / p.c, ab % p.c, q);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    spectral_cross_thread(p, t);
 }
 
 __global__ void spectral_apply_kernel(SpectralApplyParams p) {
   const int64_t total = p.n * p.c * p.k;
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t q = t % p.k, row = t / p.k;
-    spectral_apply_element(p, row / p.c, row % p.c, q);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    spectral_apply_thread(p, t);
 }
 
 cudaStream_t as_stream(uintptr_t s) { return reinterpret_cast<cudaStream_t>(s); }

@@ -34,6 +34,7 @@ import torch
 
 from .. import _backend, _dispatch
 from ..random.reference import philox4x32_10
+from .reference import image_streams
 
 __all__ = [
     "BLUR_OPS",
@@ -51,7 +52,6 @@ BLUR_OPS: tuple[str, ...] = ("gaussian_blur", "defocus_blur", "motion_blur", "zo
 _OP = {"gaussian_blur": 0, "defocus_blur": 1, "motion_blur": 2, "zoom_blur": 3, "glass_blur": 4}
 _GLASS_ID = 5  # CORRUPTION_IDS["glass_blur"] (RNG key)
 _MOTION_ID = 6  # CORRUPTION_IDS["motion_blur"] (RNG key)
-_U64 = 2**64
 _MASK32 = 0xFFFFFFFF
 
 
@@ -139,7 +139,7 @@ def motion_angles(batch: int, seed: int, severity: int, index_offset: int) -> li
     """Per-image angle in degrees, ``-45 + 90 u`` with ``u`` from word 0 of Philox block 0 of the image's stream."""
     if batch == 0:
         return []
-    streams = [(((index_offset + b) * 32 + _MOTION_ID) * 8 + severity) % _U64 for b in range(batch)]
+    streams = image_streams(batch, _MOTION_ID, severity, index_offset)
     lo = torch.tensor([s & _MASK32 for s in streams], dtype=torch.int64)
     hi = torch.tensor([s >> 32 for s in streams], dtype=torch.int64)
     zero = torch.zeros(batch, dtype=torch.int64)
@@ -378,7 +378,7 @@ def run_blur(
     if name == "glass_blur" and (delta < 1 or iterations < 0):
         raise ValueError(f"{fn}: delta must be >= 1 and iterations >= 0, got {delta}, {iterations}")
     if impl == "reference":
-        streams = [(((index_offset + b) * 32 + _GLASS_ID) * 8 + severity) % _U64 for b in range(x.shape[0])]
+        streams = image_streams(x.shape[0], _GLASS_ID, severity, index_offset)
         return reference(name, x, weights, offsets, (delta, iterations, seed, streams))
     out = torch.empty_like(x)
     if x.numel() == 0:

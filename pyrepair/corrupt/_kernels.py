@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 
 from .. import _backend, _dispatch
-from . import _blur, _jpeg, _snowfrost, _spatter, _weather, reference
+from . import _blur, _elastic, _fogpixel, _jpeg, _snowfrost, _spatter, reference
 
 __all__ = ["CORRUPTION_IDS", "IMPLEMENTED", "run"]
 
@@ -94,7 +94,6 @@ _CONSTANTS: dict[str, tuple[str, ...]] = {
     "contrast": ("factor",),
     "saturate": ("scale", "shift"),
 }
-_U64 = 2**64
 
 
 def _reference(name: str, x: torch.Tensor, c: tuple[float, float], seed: int, streams: list[int]) -> torch.Tensor:
@@ -149,17 +148,20 @@ def run(
         if "quality" not in constants:
             raise KeyError(f"{fn}: missing constants ['quality'] (expected ['quality'])")
         return _jpeg.run_jpeg(images, round(float(constants["quality"])), backend=backend, fn=fn)
-    if name in _weather.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_weather.py, corrupt2.h
-        return _weather.run_extra(
+    if name in _fogpixel.IDS and name in IMPLEMENTED:  # fog, pixelate: pyrepair/corrupt/_fogpixel.py, fogpixel.h
+        return _fogpixel.run_fogpixel(
             name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
+        )
+    if name == "elastic_transform":  # pyrepair/corrupt/_elastic.py, csrc/corrupt/elastic.h
+        return _elastic.run_elastic(
+            images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
         )
     if name in _snowfrost.IDS and name in IMPLEMENTED:  # snow, frost: pyrepair/corrupt/_snowfrost.py, snowfrost.h
         return _snowfrost.run_snowfrost(
             name, images, constants, seed=seed, severity=severity, index_offset=index_offset, backend=backend
         )
     if name in _blur.BLUR_OPS and name in IMPLEMENTED:  # filters: pyrepair/corrupt/_blur.py, csrc/corrupt/blur.h
-        if not (0 <= int(seed) < _U64 and 0 <= int(index_offset) < _U64):
-            raise ValueError(f"{fn}: seed and index_offset must be in [0, 2^64), got {seed}, {index_offset}")
+        seed, index_offset = reference.rng_args(fn, seed, index_offset)
         return _blur.run_blur(
             name, images, constants, seed=int(seed), severity=int(severity), index_offset=int(index_offset),
             backend=backend,
@@ -175,11 +177,8 @@ def run(
     if missing:
         raise KeyError(f"{fn}: missing constants {missing} (expected {list(keys)})")
     c = (float(constants[keys[0]]), float(constants[keys[1]]) if len(keys) > 1 else 0.0)
-    if not 0 <= int(seed) < _U64:
-        raise ValueError(f"{fn}: seed must be in [0, 2^64), got {seed}")
-    if not 0 <= int(index_offset) < _U64:
-        raise ValueError(f"{fn}: index_offset must be in [0, 2^64), got {index_offset}")
-    seed, index_offset, severity = int(seed), int(index_offset), int(severity)
+    seed, index_offset = reference.rng_args(fn, seed, index_offset)
+    severity = int(severity)
     cid = CORRUPTION_IDS[name]
     x = images.detach().contiguous()
     impl = _dispatch.select(fn, x.device, backend)

@@ -54,7 +54,7 @@ from .. import _backend, _dispatch
 from ..random.reference import normal as _philox_normal
 from ..random.reference import philox4x32_10
 from . import _blur
-from .reference import _f32, _normal, image_streams
+from .reference import _f32, _normal, image_streams, rng_args
 from .severity import preset_for
 
 __all__ = [
@@ -80,7 +80,6 @@ FROST_TEXTURE_SEED = 0
 #: Philox block of the snow angle draw (above every layer block: layers have < 2^34 elements).
 SNOW_ANGLE_BLOCK = 1 << 32
 _MASK32 = 0xFFFFFFFF
-_U64 = 2**64
 
 #: Procedural frost templates (spec §C.3 table, [M] statistics of the reference photos): name, CIFAR-scale size
 #: (H, W) after the reference's 0.2 decimation, native size (H, W), mean RGB, std RGB (CIFAR scale), minimum
@@ -344,11 +343,8 @@ def run_snowfrost(
     missing = [k for k in keys if k not in constants]
     if missing:
         raise KeyError(f"{fn}: missing constants {missing} (expected {list(keys)})")
-    if not 0 <= int(seed) < _U64:
-        raise ValueError(f"{fn}: seed must be in [0, 2^64), got {seed}")
-    if not 0 <= int(index_offset) < _U64:
-        raise ValueError(f"{fn}: index_offset must be in [0, 2^64), got {index_offset}")
-    seed, index_offset, severity = int(seed), int(index_offset), int(severity)
+    seed, index_offset = rng_args(fn, seed, index_offset)
+    severity = int(severity)
     vals = tuple(float(constants[k]) for k in keys)
     if name == "snow":
         if not (vals[2] > 0 and vals[4] >= 0 and vals[5] >= 0):

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .. import _backend, _dispatch
 from ..random.reference import philox4x32_10
-from .reference import _f32, _unit53, image_streams
+from .reference import _f32, _unit53, image_streams, rng_args
 
 __all__ = ["ID", "gaussian_taps64", "run_spatter", "series_cossin2pi", "series_log", "spatter", "spatter_normals"]
 
@@ -33,7 +33,6 @@ __all__ = ["ID", "gaussian_taps64", "run_spatter", "series_cossin2pi", "series_l
 ID = 18
 KEYS: tuple[str, ...] = ("mean", "std", "blur_sigma", "threshold", "intensity", "mode")
 _MASK32 = 0xFFFFFFFF
-_U64 = 2**64
 _MAX_DIST = 20
 _SQRT_HALF = float.fromhex("0x1.6a09e667f3bcdp-1")
 _LN2 = float.fromhex("0x1.62e42fefa39efp-1")
@@ -298,12 +297,11 @@ def run_spatter(
     missing = [k for k in KEYS if k not in constants]
     if missing:
         raise KeyError(f"{fn}: missing constants {missing} (expected {list(KEYS)})")
-    if not (0 <= int(seed) < _U64 and 0 <= int(index_offset) < _U64):
-        raise ValueError(f"{fn}: seed and index_offset must be in [0, 2^64), got {seed}, {index_offset}")
+    seed, index_offset = rng_args(fn, seed, index_offset)
     mode = int(round(float(constants["mode"])))
     if mode not in (0, 1):
         raise ValueError(f"{fn}: mode must be 0 (water) or 1 (mud), got {constants['mode']!r}")
-    seed, index_offset, severity = int(seed), int(index_offset), int(severity)
+    severity = int(severity)
     x = images.detach().contiguous()
     impl = _dispatch.select(fn, x.device, backend)
     if impl == "reference":

@@ -68,8 +68,25 @@ def _f32(v: float) -> float:
     return float(np.float32(v))
 
 
+def rng_args(fn: str, seed: int, index_offset: int) -> tuple[int, int]:
+    """``(seed, index_offset)`` as ints, checked to lie in [0, 2^64) (the Philox key and the RNG image index).
+
+    Raises:
+        ValueError: naming ``fn``, the argument and its value.
+    """
+    if not 0 <= int(seed) < _U64:
+        raise ValueError(f"{fn}: seed must be in [0, 2^64), got {seed}")
+    if not 0 <= int(index_offset) < _U64:
+        raise ValueError(f"{fn}: index_offset must be in [0, 2^64), got {index_offset}")
+    return int(seed), int(index_offset)
+
+
 def image_streams(batch: int, corruption_id: int, severity: int, index_offset: int) -> list[int]:
-    """The 64-bit Philox stream of each image: ``((index_offset + b) * 32 + corruption_id) * 8 + severity``."""
+    """The 64-bit Philox stream of each image: ``((index_offset + b) * 32 + corruption_id) * 8 + severity``.
+
+    The one Python form of the key (every corruption module calls it); the C++ twin is ``corruption_stream`` in
+    ``csrc/corrupt/stream.h``.
+    """
     return [(((index_offset + b) * 32 + corruption_id) * 8 + severity) % _U64 for b in range(batch)]
 
 

@@ -1,4 +1,4 @@
-// CUDA kernels of fog and pixelate; the per-value math is corrupt2.h's, shared with the CPU loops. Compiled with
+// CUDA kernels of fog and pixelate; the per-value math is fogpixel.h's, shared with the CPU loops. Compiled with
 // --fmad=false (CMakeLists.txt) so float64 products and sums round as on the CPU and in torch.
 #include <cuda_runtime.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/cuda_utils.cuh"
 #include "common/rng.h"
-#include "corrupt/corrupt2.h"
+#include "corrupt/fogpixel.h"
 
 namespace pyrepair {
 
@@ -15,51 +15,24 @@ namespace {
 constexpr int kThreads = 256;
 
 // Pixelate: one thread per output element.
-__global__ void pixelate_kernel(Corrupt2Params p) {
-  const int64_t hw = p.plane();
-  const int64_t total = p.b * p.c * hw;
+__global__ void pixelate_kernel(FogPixelParams p) {
+  const int64_t total = p.b * p.image();
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t pl = t / hw;
-    const int64_t k = t % hw;
-    p.out[t] = pixelate_value(p.x + pl * hw, p.h, p.w, p.n1, p.n2, k / p.w, k % p.w);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    pixelate_thread(p, t);
 }
 
-// One phase of one plasma octave over all images: phase 0 = square step (cells (half + i*step, half + j*step)),
-// phase 1 = diamond step (both midpoint lattices). Thread t covers cell t of the phase's lattice of one image.
-__global__ void plasma_phase_kernel(Corrupt2Params p, double* maps, int64_t step, int phase, double wib) {
-  const int64_t n = p.n1;
-  const int64_t half = step / 2;
-  const int64_t per = n / step;                             // lattice points per axis
-  const int64_t cells = phase == 0 ? per * per : 2 * per * per;  // diamond: row midpoints then column midpoints
-  const int64_t total = p.b * cells;
+// One phase of one plasma octave over all images (plasma_phase_thread).
+__global__ void plasma_phase_kernel(FogPixelParams p, double* maps, int64_t step, int phase, double wib) {
+  const int64_t total = p.b * plasma_phase_cells(p.n1, step, phase);
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t img = t / cells;
-    int64_t k = t % cells;
-    int64_t r, q;
-    if (phase == 0) {
-      r = half + (k / per) * step;
-      q = half + (k % per) * step;
-    } else if (k < per * per) {
-      r = (k / per) * step;
-      q = half + (k % per) * step;
-    } else {
-      k -= per * per;
-      r = half + (k / per) * step;
-      q = (k % per) * step;
-    }
-    double* m = maps + img * n * n;
-    const uint64_t stream = corrupt2_stream(p, img);
-    const double base = phase == 0 ? plasma_square(m, n, r, q, half) : plasma_diamond(m, n, r, q, half);
-    m[r * n + q] = base + plasma_noise(p.seed, stream, r * n + q, wib);
-  }
+       t += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    plasma_phase_thread(p, maps, step, phase, wib, t);
 }
 
 // Fog blend: one CUDA block per image; min / max of the map and max of the image by tree reduction (exact for
 // min / max, so independent of the order), then the point operation.
-__global__ void fog_apply_kernel(Corrupt2Params p, const double* maps) {
+__global__ void fog_apply_kernel(FogPixelParams p, const double* maps) {
   __shared__ double smin[kThreads];
   __shared__ double smax[kThreads];
   __shared__ float sx[kThreads];
@@ -69,7 +42,6 @@ __global__ void fog_apply_kernel(Corrupt2Params p, const double* maps) {
   for (int64_t img = blockIdx.x; img < p.b; img += gridDim.x) {
     const double* m = maps + img * n * n;
     const float* x = p.x + img * img_size;
-    float* out = p.out + img * img_size;
     double lo = m[0], hi = m[0];
     float xm = x[0];
     for (int64_t k = threadIdx.x; k < n * n; k += blockDim.x) {
@@ -93,23 +65,17 @@ __global__ void fog_apply_kernel(Corrupt2Params p, const double* maps) {
     const double range = smax[0] - lo;
     const double xmax = static_cast<double>(sx[0]);
     __syncthreads();  // everyone has read the results before the next image overwrites them
-    const double strength = static_cast<double>(p.a);
-    for (int64_t k = threadIdx.x; k < hw; k += blockDim.x) {
-      const int64_t y = k / p.w;
-      const int64_t q = k % p.w;
-      const double pv = range > 0.0 ? (m[y * n + q] - lo) / range : 0.0;
-      for (int64_t ch = 0; ch < p.c; ++ch) out[ch * hw + k] = fog_value(x[ch * hw + k], pv, strength, xmax);
-    }
+    for (int64_t k = threadIdx.x; k < hw; k += blockDim.x) fog_pixel(p, m, img, k, lo, range, xmax);
   }
 }
 
 }  // namespace
 
-void corrupt2_cuda(const Corrupt2Params& p, uintptr_t stream, int device) {
+void fogpixel_cuda(const FogPixelParams& p, uintptr_t stream, int device) {
   if (p.b <= 0 || p.image() <= 0) return;
   DeviceGuard guard(device);
   const cudaStream_t s = reinterpret_cast<cudaStream_t>(stream);
-  if (p.kind == Corruption2::Pixelate) {
+  if (p.kind == FogPixelKind::Pixelate) {
     pixelate_kernel<<<grid_for(p.b * p.image(), kThreads), kThreads, 0, s>>>(p);
     PR_CUDA_CHECK(cudaGetLastError());
     return;
@@ -118,16 +84,10 @@ void corrupt2_cuda(const Corrupt2Params& p, uintptr_t stream, int device) {
   double* maps = nullptr;
   PR_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&maps), static_cast<size_t>(p.b * n * n) * sizeof(double), s));
   PR_CUDA_CHECK(cudaMemsetAsync(maps, 0, static_cast<size_t>(p.b * n * n) * sizeof(double), s));
-  double wib = 100.0;
-  const double decay = static_cast<double>(p.b2);
-  for (int64_t step = n; step >= 2; step /= 2) {
-    const int64_t per = n / step;
-    plasma_phase_kernel<<<grid_for(p.b * per * per, kThreads), kThreads, 0, s>>>(p, maps, step, 0, wib);
+  plasma_schedule(p, [&](int64_t step, int phase, double wib, int64_t cells) {
+    plasma_phase_kernel<<<grid_for(p.b * cells, kThreads), kThreads, 0, s>>>(p, maps, step, phase, wib);
     PR_CUDA_CHECK(cudaGetLastError());
-    plasma_phase_kernel<<<grid_for(2 * p.b * per * per, kThreads), kThreads, 0, s>>>(p, maps, step, 1, wib);
-    PR_CUDA_CHECK(cudaGetLastError());
-    wib = wib / decay;
-  }
+  });
   const unsigned blocks = static_cast<unsigned>(p.b < 65535 * 8 ? p.b : 65535 * 8);
   fog_apply_kernel<<<blocks, kThreads, 0, s>>>(p, maps);
   PR_CUDA_CHECK(cudaGetLastError());

@@ -1,24 +1,25 @@
-// CPU loops of the spatial corruptions fog and pixelate (math in corrupt2.h). Work items are fixed by the
+// CPU loops of the spatial corruptions fog and pixelate (math in fogpixel.h). Work items are fixed by the
 // shapes, never by the thread count, so any number of threads gives the same result.
 //
-// Same values as the per-pixel functions of corrupt2.h, with the per-pixel index math hoisted: pixelate computes
+// Same values as the per-pixel functions of fogpixel.h, with the per-pixel index math hoisted: pixelate computes
 // each down-sampled pixel once (same float64 sum, same order) and gathers it; fog draws the plasma noise of all
 // cells up front (same Philox words) and wraps indices with masks when N is a power of two.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "common/device_path.h"
 #include "common/parallel.h"
-#include "corrupt/corrupt2.h"
-#include "corrupt/cpu_simd.h"
-#include "corrupt/philox_batch.h"
+#include "corrupt/fogpixel.h"
+#include "common/simd.h"
 
 namespace pyrepair {
 
 namespace {
 
 // Pixelate: one plane (image, channel) per work item; the down-sampled plane first, then the nearest gather.
-void pixelate_cpu(const Corrupt2Params& p) {
+void pixelate_cpu(const FogPixelParams& p) {
   const int64_t hw = p.plane();
   const int64_t nh = p.n1, nw = p.n2;
   std::vector<int64_t> r0(nh), r1(nh), c0(nw), c1(nw), uy(p.h), uq(p.w);
@@ -60,7 +61,7 @@ void pixelate_cpu(const Corrupt2Params& p) {
 
 // The N x N plasma map of one image (diamond-square, octave by octave; each phase reads only earlier phases).
 // u: scratch of N * N uniforms, w0 / w1: scratch of N * N words.
-void plasma_cpu(const Corrupt2Params& p, uint64_t stream, std::vector<double>& m, std::vector<double>& u,
+void plasma_cpu(const FogPixelParams& p, uint64_t stream, std::vector<double>& m, std::vector<double>& u,
                 std::vector<uint32_t>& w0, std::vector<uint32_t>& w1) {
   const int64_t n = p.n1;
   const int64_t nn = n * n;
@@ -120,7 +121,7 @@ PR_CLONES void fog_row(const float* __restrict x, const double* __restrict pv, f
 }
 
 // Fog: one image per work item (the plasma recursion is sequential across octaves).
-void fog_cpu(const Corrupt2Params& p) {
+void fog_cpu(const FogPixelParams& p) {
   const int64_t n = p.n1;
   const int64_t hw = p.plane();
   const int64_t img_size = p.image();
@@ -128,7 +129,7 @@ void fog_cpu(const Corrupt2Params& p) {
     std::vector<double> m(static_cast<size_t>(n * n)), u(static_cast<size_t>(n * n)), pv(static_cast<size_t>(p.w));
     std::vector<uint32_t> w0(static_cast<size_t>(n * n)), w1(static_cast<size_t>(n * n));
     for (int64_t img = begin; img < end; ++img) {
-      plasma_cpu(p, corrupt2_stream(p, img), m, u, w0, w1);
+      plasma_cpu(p, fogpixel_stream(p, img), m, u, w0, w1);
       double lo = m[0], hi = m[0];
       for (double v : m) {
         lo = v < lo ? v : lo;
@@ -159,9 +160,38 @@ void fog_cpu(const Corrupt2Params& p) {
 
 }  // namespace
 
-void corrupt2_cpu(const Corrupt2Params& p) {
+// CpuPath::Device: fogpixel_cuda.cu's launches: pixelate_thread; plasma_schedule of plasma_phase_thread, then per
+// image the map's min / max and the image's max (exact in any order) and fog_pixel.
+static void fogpixel_device_path(const FogPixelParams& p) {
+  if (p.kind == FogPixelKind::Pixelate) {
+    host_launch(p.b * p.image(), [&](int64_t t) { pixelate_thread(p, t); });
+    return;
+  }
+  const int64_t n = p.n1;
+  std::vector<double> maps(static_cast<size_t>(p.b * n * n), 0.0);
+  plasma_schedule(p, [&](int64_t step, int phase, double wib, int64_t cells) {
+    host_launch(p.b * cells, [&](int64_t t) { plasma_phase_thread(p, maps.data(), step, phase, wib, t); });
+  });
+  parallel_for(p.b, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t img = begin; img < end; ++img) {
+      const double* m = maps.data() + img * n * n;
+      const float* x = p.x + img * p.image();
+      double lo = m[0], hi = m[0];
+      for (int64_t k = 0; k < n * n; ++k) {
+        lo = std::fmin(lo, m[k]);
+        hi = std::fmax(hi, m[k]);
+      }
+      float xm = x[0];
+      for (int64_t k = 0; k < p.image(); ++k) xm = std::fmax(xm, x[k]);
+      for (int64_t k = 0; k < p.plane(); ++k) fog_pixel(p, m, img, k, lo, hi - lo, static_cast<double>(xm));
+    }
+  });
+}
+
+void fogpixel_cpu(const FogPixelParams& p) {
   if (p.b <= 0 || p.image() <= 0) return;
-  if (p.kind == Corruption2::Fog) {
+  if (device_path()) return fogpixel_device_path(p);
+  if (p.kind == FogPixelKind::Fog) {
     fog_cpu(p);
   } else {
     pixelate_cpu(p);

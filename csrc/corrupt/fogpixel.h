@@ -10,7 +10,7 @@
 //
 // Float discipline: compiled without FMA contraction (-ffp-contract=off / --fmad=false, CMakeLists.txt); the
 // plasma map and the fog blend are evaluated in float64 in the reference's operation order
-// (pyrepair/corrupt/_weather.py is the torch oracle), so CPU, CUDA and the reference agree bit for bit.
+// (pyrepair/corrupt/_fogpixel.py is the torch oracle), so CPU, CUDA and the reference agree bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -21,19 +21,19 @@
 
 namespace pyrepair {
 
-enum class Corruption2 : int {
-  Fog = 10,
-  Pixelate = 14,
+enum class FogPixelKind : int {
+  Fog = static_cast<int>(CorruptionId::Fog),
+  Pixelate = static_cast<int>(CorruptionId::Pixelate),
 };
 
-struct Corrupt2Params {
+struct FogPixelParams {
   const float* x;         // input (B, C, H, W), contiguous float32 in [0, 1]
   float* out;             // output, same shape; may not alias x
   int64_t b;              // batch size
   int64_t c;              // channels (1 or 3)
   int64_t h;              // height
   int64_t w;              // width
-  Corruption2 kind;       // which corruption
+  FogPixelKind kind;       // which corruption
   float a;                // fog: strength; pixelate: unused
   float b2;               // fog: wibbledecay; pixelate: unused
   int64_t n1;             // fog: plasma map size N (power of two >= max(H, W)); pixelate: down height
@@ -45,9 +45,8 @@ struct Corrupt2Params {
   PR_HD int64_t image() const { return c * h * w; }
 };
 
-PR_HD uint64_t corrupt2_stream(const Corrupt2Params& p, int64_t image) {
-  return ((p.index_offset + static_cast<uint64_t>(image)) * 32u + static_cast<uint64_t>(p.kind)) * 8u +
-         static_cast<uint64_t>(p.severity);
+PR_HD uint64_t fogpixel_stream(const FogPixelParams& p, int64_t image) {
+  return corruption_stream(p.index_offset, image, static_cast<CorruptionId>(p.kind), p.severity);
 }
 
 // ---- pixelate: Pillow's BOX filter (libImaging/Resample.c precompute_coeffs, box_filter) ----------------------
@@ -142,10 +141,78 @@ PR_HD float fog_value(float x, double p, double strength, double xmax) {
   return clip01(static_cast<float>(v * xmax / den));
 }
 
-// Entry points: corrupt2_cpu.cpp (OpenMP) and corrupt2_cuda.cu.
-void corrupt2_cpu(const Corrupt2Params& p);
+// ---- thread bodies of fogpixel_cuda.cu (also run on the host by the CpuPath::Device route, fogpixel_cpu.cpp) ----
+
+// Pixelate: thread t = one output element.
+PR_HD void pixelate_thread(const FogPixelParams& p, int64_t t) {
+  const int64_t hw = p.plane();
+  const int64_t pl = t / hw;
+  const int64_t k = t % hw;
+  p.out[t] = pixelate_value(p.x + pl * hw, p.h, p.w, p.n1, p.n2, k / p.w, k % p.w);
+}
+
+// Cells of one phase of octave `step` per image: phase 0 = square step (cells (half + i step, half + j step)),
+// phase 1 = diamond step (row midpoints, then column midpoints).
+PR_HD int64_t plasma_phase_cells(int64_t n, int64_t step, int phase) {
+  const int64_t per = n / step;
+  return phase == 0 ? per * per : 2 * per * per;
+}
+
+// One plasma phase: thread t = cell t % cells of image t / cells; maps = B maps of N x N, each phase reads only
+// cells written by earlier phases.
+PR_HD void plasma_phase_thread(const FogPixelParams& p, double* maps, int64_t step, int phase, double wib,
+                               int64_t t) {
+  const int64_t n = p.n1;
+  const int64_t half = step / 2;
+  const int64_t per = n / step;
+  const int64_t cells = plasma_phase_cells(n, step, phase);
+  const int64_t img = t / cells;
+  int64_t k = t % cells;
+  int64_t r, q;
+  if (phase == 0) {
+    r = half + (k / per) * step;
+    q = half + (k % per) * step;
+  } else if (k < per * per) {
+    r = (k / per) * step;
+    q = half + (k % per) * step;
+  } else {
+    k -= per * per;
+    r = half + (k / per) * step;
+    q = (k % per) * step;
+  }
+  double* m = maps + img * n * n;
+  const double base = phase == 0 ? plasma_square(m, n, r, q, half) : plasma_diamond(m, n, r, q, half);
+  m[r * n + q] = base + plasma_noise(p.seed, fogpixel_stream(p, img), r * n + q, wib);
+}
+
+// The launch schedule of the plasma map (host side, fogpixel_cuda.cu and the device route of fogpixel_cpu.cpp):
+// octaves step = N, N / 2, ..., 2, each a square phase then a diamond phase at amplitude wib (100, then divided by
+// wibbledecay per octave); phase(step, ph, wib, cells per image) launches one phase.
+template <typename Phase>
+void plasma_schedule(const FogPixelParams& p, const Phase& phase) {
+  double wib = 100.0;
+  const double decay = static_cast<double>(p.b2);
+  for (int64_t step = p.n1; step >= 2; step /= 2) {
+    for (int ph = 0; ph < 2; ++ph) phase(step, ph, wib, plasma_phase_cells(p.n1, step, ph));
+    wib = wib / decay;
+  }
+}
+
+// Fog blend of pixel k (all channels) of image img, given the map's min `lo` and range and the image's max.
+PR_HD void fog_pixel(const FogPixelParams& p, const double* m, int64_t img, int64_t k, double lo, double range,
+                     double xmax) {
+  const int64_t hw = p.plane();
+  const float* x = p.x + img * p.image();
+  float* out = p.out + img * p.image();
+  const double pv = range > 0.0 ? (m[(k / p.w) * p.n1 + k % p.w] - lo) / range : 0.0;
+  const double strength = static_cast<double>(p.a);
+  for (int64_t ch = 0; ch < p.c; ++ch) out[ch * hw + k] = fog_value(x[ch * hw + k], pv, strength, xmax);
+}
+
+// Entry points: fogpixel_cpu.cpp (OpenMP) and fogpixel_cuda.cu.
+void fogpixel_cpu(const FogPixelParams& p);
 #if PYREPAIR_WITH_CUDA
-void corrupt2_cuda(const Corrupt2Params& p, uintptr_t stream, int device);
+void fogpixel_cuda(const FogPixelParams& p, uintptr_t stream, int device);
 #endif
 
 }  // namespace pyrepair
