@@ -30,6 +30,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+MAX_THREADS = 4096
+"""Largest thread count :func:`set_num_threads` accepts."""
+
 _SOURCE_TREE_HINT = (
     "pyrepair._core (the compiled kernels) could not be imported ({err}). If you are running from the source "
     "tree, you are importing it instead of the installed package: run `pip install .` in the repository (or "
@@ -99,11 +102,16 @@ def set_num_threads(n: int) -> None:
     """Set the threads used by the compiled CPU kernels (does not change torch's own thread count).
 
     Raises:
-        ValueError: ``n`` is not an integer >= 1.
+        TypeError: ``n`` is not an int.
+        ValueError: ``n`` is not in ``[1, MAX_THREADS]`` (4096: more threads than any machine's cores only adds
+            overhead, and the core takes a C ``int``).
     """
     from ._checks import check_int
 
-    n = check_int(n, "n", "pyrepair.set_num_threads", min_value=1)
+    fn = "pyrepair.set_num_threads"
+    n = check_int(n, "n", fn, min_value=1)
+    if n > MAX_THREADS:
+        raise ValueError(f"{fn}: n must be at most {MAX_THREADS} (threads of the compiled CPU kernels), got {n}")
     mod, _ = _load_core()
     if mod is not None:
         mod.set_num_threads(n)

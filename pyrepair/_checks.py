@@ -7,16 +7,23 @@ was expected and what was given: ``"pyrepair.corrupt.apply: images must have sha
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
-from typing import Any
+import warnings
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from .errors import DeviceError, DTypeError, ShapeError, UnknownNameError
+from .errors import DeviceError, DTypeError, PyrepairWarning, ShapeError, UnknownNameError, ValueRangeError
 
 __all__ = [
+    "RANGE_TOLERANCE",
+    "SEED_LIMIT",
+    "ImageCheck",
+    "check_device",
     "check_dtype",
+    "check_images",
+    "check_seed",
     "check_finite",
     "check_image",
     "check_in",
@@ -27,7 +34,14 @@ __all__ = [
     "check_same_device",
     "check_shape",
     "format_shape",
+    "torch_seed",
 ]
+
+RANGE_TOLERANCE = 1e-4
+"""How far outside ``[0, 1]`` image values may lie before :func:`check_images` rejects them (rounding slack)."""
+
+SEED_LIMIT = 2**64
+"""Seeds are ints in ``[0, SEED_LIMIT)`` everywhere in pyrepair."""
 
 
 def format_shape(shape: Iterable[int]) -> str:
@@ -195,3 +209,189 @@ def check_range(value: Any, name: str, fn: str, lo: float, hi: float) -> float:
     if not (lo <= v <= hi):
         raise ValueError(f"{fn}: {name} must be in [{lo}, {hi}], got {value!r}")
     return v
+
+
+class ImageCheck(NamedTuple):
+    """What :func:`check_images` found.
+
+    Attributes:
+        sizes: the named sizes, e.g. ``{"B": 4, "C": 3, "H": 32, "W": 32}``.
+        in_range: ``True`` when the values were checked and all lie in ``[0, 1]`` exactly (nothing to clip);
+            ``False`` when some lie within the tolerance outside, or when the value pass was skipped.
+    """
+
+    sizes: dict[str, int]
+    in_range: bool
+
+
+def _user_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` that points at the first frame outside the pyrepair package."""
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _shape_error(fn: str, name: str, what: str, shape: Sequence[int], spec: str) -> ShapeError:
+    return ShapeError(f"{fn}: {name} {what}, got shape {format_shape(shape)}", actual_shape=tuple(shape), expected=spec)
+
+
+def check_images(
+    x: Any,
+    fn: str,
+    name: str = "images",
+    *,
+    spec: str = "B,C,H,W",
+    channels: Collection[int] | None = (1, 3),
+    min_size: int = 1,
+    check_range: bool = True,
+    tol: float = RANGE_TOLERANCE,
+    given_shape: Sequence[int] | None = None,
+    layout_hint: bool = True,
+) -> ImageCheck:
+    """The one image validator of pyrepair: every public function taking an image batch calls it once.
+
+    Checks, in this order, each with a message ``"<fn>: <name> must ..., got ..."``:
+
+    1. ``x`` is a dense (strided) ``torch.Tensor`` (:class:`DTypeError` otherwise);
+    2. it is not on the ``meta`` device (no data to check: :class:`DeviceError`);
+    3. its rank and named dimensions match ``spec`` (:class:`ShapeError`);
+    4. its dtype is real floating point (:class:`DTypeError`; uint8 gets the ``x.float() / 255`` hint);
+    5. ``C`` is one of ``channels``; a tensor that looks channels-last (last dimension 1 or 3, ``C`` > 4) gets a
+       :class:`ShapeError` saying so, or a :class:`PyrepairWarning` when ``channels`` is ``None`` (any ``C``);
+    6. ``H`` and ``W`` are at least ``min_size``;
+    7. unless ``check_range=False``: every value is finite and in ``[-tol, 1 + tol]``
+       (:class:`ValueRangeError`, a ``ValueError``). This is one fused ``torch.aminmax`` pass (NaN propagates
+       through min/max, infinities show up as extremes) and one host synchronisation; everything else is O(1).
+
+    Args:
+        x: the tensor.
+        fn: the public function's qualified name, e.g. ``"pyrepair.transform.autocontrast"``.
+        name: the argument's name.
+        spec: named dimensions (``"B,C,H,W"``, ``"C,H,W"``, ``"N,C,H,W"``).
+        channels: allowed sizes of ``C`` (``None``: any).
+        min_size: smallest allowed ``H`` and ``W``.
+        check_range: run the value pass (the public opt-out of the same name skips it).
+        tol: slack around ``[0, 1]``.
+        given_shape: the shape the user passed, reported in messages when ``x`` is an internal view of it (a
+            uint8 NHWC array made NCHW, one image made a batch).
+        layout_hint: look for a channels-last layout in step 5.
+
+    Returns:
+        :class:`ImageCheck` ``(sizes, in_range)``.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    shown = tuple(int(s) for s in (x.shape if given_shape is None else given_shape))
+    if x.layout != torch.strided:
+        raise DTypeError(f"{fn}: {name} must be a dense (strided) tensor, got layout {x.layout}")
+    if x.device.type == "meta":
+        raise DeviceError(
+            f"{fn}: {name} is on the meta device (no data); move it to 'cpu' or 'cuda', got shape {format_shape(shown)}"
+        )
+    dims = _dims(spec)
+    expected = "[" + ", ".join(dims) + "]"
+    if x.ndim != len(dims):
+        raise ShapeError(
+            f"{fn}: {name} must have shape {expected} ({len(dims)} dimensions), got {format_shape(shown)}",
+            actual_shape=shown,
+            expected=spec,
+        )
+    sizes = dict(zip(dims, (int(s) for s in x.shape), strict=True))
+    if not x.dtype.is_floating_point:
+        hint = " (convert with x.float() / 255)" if x.dtype == torch.uint8 else ""
+        raise DTypeError(f"{fn}: {name} must be a floating-point tensor with values in [0, 1], got {x.dtype}{hint}")
+    c = sizes.get("C")
+    if c is not None:
+        last = int(x.shape[-1])
+        looks_nhwc = layout_hint and dims[-1] != "C" and last in (1, 3) and c > 4
+        if channels is not None and c not in channels:
+            allowed = " or ".join(str(k) for k in sorted(channels))
+            hint = ""
+            if looks_nhwc:
+                hint = {4: " (it looks channels-last [N, H, W, C]; pass x.permute(0, 3, 1, 2))",
+                        3: " (it looks channels-last [H, W, C]; pass x.permute(2, 0, 1))"}.get(
+                    len(shown), " (it looks channels-last; move the channel dimension before H and W)")
+            what = f"must have {allowed} channels in dimension C of {expected}{hint}"
+            raise _shape_error(fn, name, what, shown, spec)
+        if looks_nhwc:
+            warnings.warn(
+                f"{fn}: {name} of shape {format_shape(shown)} looks channels-last (last dimension {last}, C={c}); "
+                f"pyrepair expects {expected}",
+                PyrepairWarning,
+                stacklevel=_user_stacklevel(),
+            )
+    for d in ("H", "W"):
+        if d in sizes and sizes[d] < min_size:
+            raise _shape_error(fn, name, f"must be at least {min_size} px in {d}", shown, spec)
+    if not check_range or x.numel() == 0:
+        return ImageCheck(sizes, False if not check_range else True)
+    lo_t, hi_t = torch.aminmax(x.detach())
+    lo, hi = float(lo_t), float(hi_t)  # the one host synchronisation
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = int((~torch.isfinite(x.detach())).sum())  # error path only
+        raise ValueRangeError(
+            f"{fn}: {name} must be finite, got {bad} NaN/inf value(s) (shape {format_shape(shown)})"
+        )
+    if lo < -tol or hi > 1 + tol:
+        raise ValueRangeError(
+            f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}] "
+            "(scale uint8-range data by 1/255; pass check_range=False to skip this check)"
+        )
+    return ImageCheck(sizes, lo >= 0.0 and hi <= 1.0)
+
+
+def check_seed(seed: Any, fn: str, name: str = "seed") -> int:
+    """Check a seed: an int (numpy ints too, bools rejected) in ``[0, 2^64)``; returns it as ``int``.
+
+    Raises:
+        TypeError: not an int.
+        ValueError: negative or ``>= 2^64``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"{fn}: {name} must be an int, got {type(seed).__name__} {seed!r} (a seed is an int in [0, 2^64))"
+        )
+    v = int(seed)
+    if not 0 <= v < SEED_LIMIT:
+        raise ValueError(f"{fn}: {name} must be in [0, {SEED_LIMIT - 1}], got {v} (a seed is an int in [0, 2^64))")
+    return v
+
+
+def torch_seed(seed: int) -> int:
+    """Map a checked seed in ``[0, 2^64)`` to the value handed to torch's seeding APIs.
+
+    ``torch.manual_seed`` and ``torch.Generator.manual_seed`` accept the whole range ``[0, 2^64)``, so this is the
+    identity; every place that seeds torch goes through it, so a torch whose range were narrower would need one
+    change here. Never pass a seed to torch through another path (``torch.tensor(seed)`` or an int64 argument
+    overflows for seeds ``>= 2^63``).
+    """
+    return int(seed)
+
+
+def check_device(device: Any, fn: str, name: str = "device", *, allow_none: bool = True) -> torch.device | None:
+    """Parse a ``device=`` argument (``torch.device``, ``"cpu"``, ``"cuda:0"``, an int CUDA index) into a
+    :class:`torch.device`, with a :class:`DeviceError` naming ``fn`` for strings torch cannot parse (``"gpu"``) and a
+    CUDA device on a machine without CUDA."""
+    if device is None and allow_none:
+        return None
+    if isinstance(device, bool) or not isinstance(device, (torch.device, str, int, np.integer)):
+        raise DeviceError(f"{fn}: {name} must be a torch.device, a string such as 'cpu' or 'cuda:0', or a CUDA index, "
+                          f"got {type(device).__name__} {device!r}")
+    try:
+        dev = torch.device(int(device) if isinstance(device, np.integer) else device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise DeviceError(f"{fn}: {name} must be a device such as 'cpu' or 'cuda:0', got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"{fn}: {name}={device!r} is a CUDA device but CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise DeviceError(
+            f"{fn}: {name}={device!r} names CUDA device {dev.index}, but only {torch.cuda.device_count()} exist"
+        )
+    return dev

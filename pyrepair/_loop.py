@@ -317,15 +317,24 @@ def resolve_progress(progress: bool | None, fn: str) -> bool:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def seed_for(seed: int, epoch: int, stream: int) -> int:
+def seed_for(seed: int, epoch: int, stream: int, fn: str = "pyrepair._loop.seed_for") -> int:
     """A 63-bit seed derived from ``(seed, epoch, stream)``: independent streams for layers (0), shuffling (1) and
-    the step generator (2)."""
+    the step generator (2). ``seed`` follows the one seed contract (an int in ``[0, 2^64)``,
+    :func:`pyrepair._checks.check_seed`; ``fn`` names the public caller in the error); the result is in
+    ``[0, 2^63)``, which every torch seeding API accepts."""
+    from ._checks import check_seed  # local: this file's imports belong to the training loop's owner
+
+    seed = check_seed(seed, fn)
     state = np.random.SeedSequence([seed, epoch, stream]).generate_state(1, dtype=np.uint64)[0]
     return int(state) & ((1 << 63) - 1)
 
 
 def seed_globals(value: int, dev: torch.device) -> None:
-    """Seed the global CPU RNG and, on CUDA, the RNG of ``dev``."""
+    """Seed the global CPU RNG and, on CUDA, the RNG of ``dev`` (``value`` in ``[0, 2^64)``, mapped by
+    :func:`pyrepair._checks.torch_seed`)."""
+    from ._checks import check_seed, torch_seed
+
+    value = torch_seed(check_seed(value, "pyrepair._loop.seed_globals", "value"))
     torch.random.default_generator.manual_seed(value)
     if dev.type == "cuda":
         with torch.cuda.device(dev):

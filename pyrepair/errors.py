@@ -20,6 +20,7 @@ __all__ = [
     "PyrepairWarning",
     "ShapeError",
     "UnknownNameError",
+    "ValueRangeError",
 ]
 
 
@@ -47,6 +48,10 @@ class ShapeError(PyrepairError, ValueError):
 
 class DTypeError(PyrepairError, TypeError):
     """A tensor or array has a dtype the function does not accept."""
+
+
+class ValueRangeError(PyrepairError, ValueError):
+    """Tensor values are NaN/inf or outside the range the function accepts (images: ``[0, 1]``)."""
 
 
 class DeviceError(PyrepairError, ValueError):

@@ -76,7 +76,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_in, check_int, check_range
+from ._checks import check_in, check_int, check_range, check_seed, torch_seed
 
 __all__ = ["Normalize", "create", "default_config", "from_config", "names"]
 
@@ -1114,10 +1114,10 @@ def create(
     if name == "allconvnet":
         build_kw["_pool_window"] = (_len_allconv_pool_window(hw[0]), _len_allconv_pool_window(hw[1]))
     if seed is not None:
-        seed = check_int(seed, "seed", fn, min_value=0)
+        seed = check_seed(seed, fn)
     with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
         if seed is not None:
-            torch.manual_seed(seed)
+            torch.manual_seed(torch_seed(seed))
         net = arch.build(num_classes, in_channels, final, build_kw)
         if arch.init is not None:
             arch.init(net)

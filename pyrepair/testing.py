@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from . import _backend
+from ._checks import check_seed, torch_seed
 
 __all__ = ["assert_close", "available_devices", "make_images", "num_threads", "tolerance"]
 
@@ -49,8 +50,11 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float | 
 
 def make_images(b: int, c: int, h: int, w: int, *, seed: int = 0, device: str | torch.device = "cpu",
                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A reproducible (B, C, H, W) batch in [0, 1] with smooth structure plus noise (not constant, not pure noise)."""
-    g = torch.Generator().manual_seed(seed)
+    """A reproducible (B, C, H, W) batch in [0, 1] with smooth structure plus noise (not constant, not pure noise).
+
+    ``seed`` is an int in [0, 2^64) (:func:`pyrepair._checks.check_seed`).
+    """
+    g = torch.Generator().manual_seed(torch_seed(check_seed(seed, "pyrepair.testing.make_images")))
     yy = torch.linspace(0, 1, h).view(1, 1, h, 1)
     xx = torch.linspace(0, 1, w).view(1, 1, 1, w)
     phase = torch.rand(b, c, 1, 1, generator=g) * 6.283

@@ -32,7 +32,8 @@ from typing import Any
 
 import torch
 
-from .._checks import check_finite, check_image, check_in, check_int, check_positive, check_range, check_shape
+from .._checks import check_images, check_in, check_int, check_positive, check_shape
+from .._checks import check_range as check_number
 from .._dispatch import BACKENDS, Backend
 from ..errors import DTypeError, ShapeError
 from .mixing import image_hw, resolve_generator, sample_beta, sample_dirichlet
@@ -151,6 +152,7 @@ def augmix_apply(
     *,
     extra_ops: Mapping[str, ExtraOp] | None = None,
     backend: Backend = "auto",
+    check_range: bool = True,
 ) -> torch.Tensor:
     """Replay AugMix choices on a batch: run every chain, mix with ``weights``, blend with ``w0`` (functional form).
 
@@ -167,6 +169,7 @@ def augmix_apply(
         params: the choices, usually from :meth:`AugMix.sample`.
         extra_ops: callables for the op names in ``params.op_names`` that are not AugMix ops.
         backend: back-end of the transform ops ("auto", "cpu", "cuda", "reference").
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         the augmented batch.
@@ -175,7 +178,9 @@ def augmix_apply(
         DTypeError: images not floating, or params not an :class:`AugMixParams`.
         ShapeError: images not ``(B, C, H, W)``, params of another batch size or inconsistent shapes, or an extra op
             returned a tensor of another shape.
-        ValueError: op ids outside ``[-1, len(op_names))``, or an op name with no implementation.
+        ValueError: op ids outside ``[-1, len(op_names))``, an op name with no implementation, mixing weights that
+            are negative or do not sum to 1 (per image, within 1e-4), ``w0`` outside [0, 1], NaN/inf or
+            out-of-range images.
         UnknownNameError: unknown ``backend``.
     """
     fn = "pyrepair.augment.augmix_apply"
@@ -183,7 +188,7 @@ def augmix_apply(
     extra = dict(extra_ops or {})
     names = params.op_names if isinstance(params, AugMixParams) else ()
     table = _lookup_transform_ops([n for n in names if n not in extra], fn)
-    return _apply(images, params, table, extra, backend, fn)
+    return _apply(images, params, table, extra, backend, fn, check_range)
 
 
 def _check_params(params: Any, b: int, n_ops: int, fn: str) -> None:
@@ -199,6 +204,19 @@ def _check_params(params: Any, b: int, n_ops: int, fn: str) -> None:
         lo, hi = int(params.op_ids.min()), int(params.op_ids.max())
         if lo < -1 or hi >= n_ops:
             raise ValueError(f"{fn}: params.op_ids must lie in [-1, {n_ops}) for {n_ops} op names, got [{lo}, {hi}]")
+    if params.weights.numel():
+        wts = params.weights.detach().to(torch.float64)
+        err = float((wts.sum(dim=1) - 1.0).abs().max())
+        lo_w = float(wts.min())
+        if not (err <= 1e-4 and lo_w >= 0.0):  # NaN fails too
+            raise ValueError(
+                f"{fn}: params.weights must be non-negative and sum to 1 per image (within 1e-4), got minimum "
+                f"{lo_w:.6g} and largest |sum - 1| = {err:.3g}"
+            )
+    if params.w0.numel():
+        lo0, hi0 = (float(v) for v in torch.aminmax(params.w0.detach().to(torch.float64)))
+        if not (0.0 <= lo0 and hi0 <= 1.0):
+            raise ValueError(f"{fn}: params.w0 must lie in [0, 1], got values in [{lo0:.6g}, {hi0:.6g}]")
 
 
 def _apply(
@@ -208,9 +226,10 @@ def _apply(
     extra: Mapping[str, ExtraOp],
     backend: Backend,
     fn: str,
+    check_range: bool = True,
 ) -> torch.Tensor:
-    s = check_image(images, "images", fn)
-    check_finite(images, "images", fn)  # once here; the op calls below skip their own scan (_trusted_finite)
+    # once here; the op calls below skip their own value pass (_trusted_finite)
+    s = check_images(images, fn, check_range=check_range).sizes
     b, c, h, w = s["B"], s["C"], s["H"], s["W"]
     _check_params(params, b, len(params.op_names) if isinstance(params, AugMixParams) else 0, fn)
     width, depth = params.width, int(params.op_ids.shape[2])
@@ -355,7 +374,7 @@ class AugMix:
                 raise TypeError(f"{_FN}: extra_ops[{name!r}] must be callable (images, indices) -> images, "
                                 f"got {type(op).__name__}")
             self.extra_ops[name] = op
-        self.p_extra = check_range(p_extra, "p_extra", _FN, 0.0, 1.0)
+        self.p_extra = check_number(p_extra, "p_extra", _FN, 0.0, 1.0)
         if self.p_extra > 0 and not self.extra_ops:
             raise ValueError(f"{_FN}: p_extra={p_extra!r} > 0 needs at least one op in extra_ops")
         self.op_names: tuple[str, ...] = self.ops + tuple(self.extra_ops)
@@ -436,7 +455,7 @@ class AugMix:
                             weights.to(device=dev, dtype=torch.float32), w0.to(device=dev, dtype=torch.float32),
                             self.op_names)
 
-    def apply(self, images: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+    def apply(self, images: torch.Tensor, params: AugMixParams, *, check_range: bool = True) -> torch.Tensor:
         """Deterministically replay ``params`` on ``images`` (see :func:`augmix_apply`).
 
         Raises:
@@ -447,17 +466,22 @@ class AugMix:
         if isinstance(params, AugMixParams) and params.op_names != self.op_names:
             raise ValueError(f"{fn}: params were sampled for ops {list(params.op_names)}, this AugMix uses "
                              f"{list(self.op_names)}")
-        return _apply(images, params, self._table, self.extra_ops, self.backend, fn)
+        return _apply(images, params, self._table, self.extra_ops, self.backend, fn, check_range)
 
-    def __call__(self, images: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Augment ``images`` (``(B, C, H, W)`` in [0, 1], not modified): ``apply(images, sample(...))``."""
-        s = check_image(images, "images", _FN)
+    def __call__(
+        self, images: torch.Tensor, *, generator: torch.Generator | None = None, check_range: bool = True
+    ) -> torch.Tensor:
+        """Augment ``images`` (``(B, C, H, W)`` in [0, 1], not modified): ``apply(images, sample(...))``.
+
+        ``check_range=False`` skips the finite / [0, 1] value pass (shapes and dtypes are still checked).
+        """
+        s = check_images(images, _FN, check_range=check_range).sizes
         params = self.sample(s["B"], (s["H"], s["W"]), generator=generator)
-        return self.apply(images, params)
+        return _apply(images, params, self._table, self.extra_ops, self.backend, f"{_FN}.apply", False)
 
 
 def augmix_views(
-    images: torch.Tensor, augmix: AugMix, *, generator: torch.Generator | None = None
+    images: torch.Tensor, augmix: AugMix, *, generator: torch.Generator | None = None, check_range: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The three views of AugMix's JSD training: ``(images, augmix(images), augmix(images))``.
 
@@ -481,7 +505,7 @@ def augmix_views(
     """
     if not isinstance(augmix, AugMix):
         raise TypeError(f"pyrepair.augment.augmix_views: augmix must be an AugMix, got {type(augmix).__name__}")
-    check_image(images, "images", "pyrepair.augment.augmix_views")
+    check_images(images, "pyrepair.augment.augmix_views", check_range=check_range)
     g = resolve_generator(generator, "pyrepair.augment.augmix_views")
-    return images, augmix(images, generator=g), augmix(images, generator=g)
+    return images, augmix(images, generator=g, check_range=False), augmix(images, generator=g, check_range=False)
 

@@ -35,7 +35,8 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_image, check_int, check_labels, check_positive, check_range, check_shape
+from .._checks import check_images, check_int, check_labels, check_positive, check_shape
+from .._checks import check_range as check_number
 from ..errors import DTypeError
 
 __all__ = [
@@ -206,7 +207,8 @@ def _centred_boxes(cy: torch.Tensor, cx: torch.Tensor, size_h: torch.Tensor | in
 
 
 def mixup(
-    images: torch.Tensor, labels: torch.Tensor, lam: float | torch.Tensor, perm: torch.Tensor
+    images: torch.Tensor, labels: torch.Tensor, lam: float | torch.Tensor, perm: torch.Tensor, *,
+    check_range: bool = True,
 ) -> tuple[torch.Tensor, MixedTargets]:
     """MixUp with given parameters: ``out[i] = lam[i] * images[i] + (1 - lam[i]) * images[perm[i]]``.
 
@@ -241,7 +243,7 @@ def mixup(
         ([0.75, 0.25], [1, 0])
     """
     fn = "pyrepair.augment.mixup"
-    b = check_image(images, "images", fn, channels=None)["B"]
+    b = check_images(images, fn, channels=None, check_range=check_range).sizes["B"]
     check_labels(labels, b, "labels", fn)
     perm = _check_perm(perm, b, fn).to(images.device)
     if isinstance(lam, torch.Tensor):
@@ -252,7 +254,7 @@ def mixup(
             raise ValueError(f"{fn}: lam must lie in [0, 1], got values in [{float(lam.min())}, {float(lam.max())}]")
         lam_t = lam.to(device=images.device, dtype=torch.float32)
     else:
-        lam_t = torch.full((b,), check_range(lam, "lam", fn, 0.0, 1.0), device=images.device)
+        lam_t = torch.full((b,), check_number(lam, "lam", fn, 0.0, 1.0), device=images.device)
     weight = lam_t.to(images.dtype).view(b, 1, 1, 1)
     out = weight * images + (1.0 - weight) * images.index_select(0, perm)
     labels_b = labels.long().index_select(0, perm.to(labels.device))
@@ -260,7 +262,8 @@ def mixup(
 
 
 def cutmix(
-    images: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor, perm: torch.Tensor
+    images: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor, perm: torch.Tensor, *,
+    check_range: bool = True,
 ) -> tuple[torch.Tensor, MixedTargets]:
     """CutMix with given parameters: paste ``images[perm[i]]`` into box i of image i; λ from the pasted area.
 
@@ -298,7 +301,7 @@ def cutmix(
         ([0.75, 0.75], 4.0)
     """
     fn = "pyrepair.augment.cutmix"
-    s = check_image(images, "images", fn, channels=None)
+    s = check_images(images, fn, channels=None, check_range=check_range).sizes
     b, h, w = s["B"], s["H"], s["W"]
     check_labels(labels, b, "labels", fn)
     perm = _check_perm(perm, b, fn).to(images.device)
@@ -315,7 +318,7 @@ def cutmix(
     return out, MixedTargets(labels.long(), labels_b, lam.to(torch.float32))
 
 
-def cutout(images: torch.Tensor, centers: torch.Tensor, size: int) -> torch.Tensor:
+def cutout(images: torch.Tensor, centers: torch.Tensor, size: int, *, check_range: bool = True) -> torch.Tensor:
     """Cutout with given hole centres: zero a ``size × size`` square (all channels) around each centre.
 
     The square covering rows ``[cy - size // 2, cy - size // 2 + size)`` (columns likewise) is clipped to the
@@ -347,7 +350,7 @@ def cutout(images: torch.Tensor, centers: torch.Tensor, size: int) -> torch.Tens
         8
     """
     fn = "pyrepair.augment.cutout"
-    s = check_image(images, "images", fn, channels=None)
+    s = check_images(images, fn, channels=None, check_range=check_range).sizes
     b, h, w = s["B"], s["H"], s["W"]
     size = check_int(size, "size", fn, min_value=0)
     if isinstance(centers, torch.Tensor) and centers.dim() == 2:
@@ -405,12 +408,13 @@ class MixUp:
         return MixUpParams(torch.full((b,), lam, dtype=torch.float32, device=dev), perm.to(dev))
 
     def __call__(
-        self, images: torch.Tensor, labels: torch.Tensor, *, generator: torch.Generator | None = None
+        self, images: torch.Tensor, labels: torch.Tensor, *, generator: torch.Generator | None = None,
+        check_range: bool = True,
     ) -> tuple[torch.Tensor, MixedTargets]:
         """Mix ``images`` (``(B, C, H, W)``, not modified) and return ``(mixed, MixedTargets)``; see :func:`mixup`."""
-        check_image(images, "images", "pyrepair.augment.MixUp", channels=None)
+        check_images(images, "pyrepair.augment.MixUp", channels=None, check_range=check_range)
         params = self.sample(images.shape[0], generator=generator, device=images.device)
-        return mixup(images, labels, params.lam, params.perm)
+        return mixup(images, labels, params.lam, params.perm, check_range=False)
 
 
 class CutMix:
@@ -440,7 +444,7 @@ class CutMix:
     def __init__(self, alpha: float = 1.0, prob: float = 0.5) -> None:
         fn = "pyrepair.augment.CutMix"
         self.alpha = check_positive(alpha, "alpha", fn, allow_zero=True)
-        self.prob = check_range(prob, "prob", fn, 0.0, 1.0)
+        self.prob = check_number(prob, "prob", fn, 0.0, 1.0)
 
     def __repr__(self) -> str:
         return f"CutMix(alpha={self.alpha}, prob={self.prob})"
@@ -474,12 +478,13 @@ class CutMix:
         return CutMixParams(box.to(dev).expand(b, 4).contiguous(), perm.to(dev))
 
     def __call__(
-        self, images: torch.Tensor, labels: torch.Tensor, *, generator: torch.Generator | None = None
+        self, images: torch.Tensor, labels: torch.Tensor, *, generator: torch.Generator | None = None,
+        check_range: bool = True,
     ) -> tuple[torch.Tensor, MixedTargets]:
         """Apply to ``images`` (``(B, C, H, W)``, not modified) -> ``(mixed, MixedTargets)``; see :func:`cutmix`."""
-        s = check_image(images, "images", "pyrepair.augment.CutMix", channels=None)
+        s = check_images(images, "pyrepair.augment.CutMix", channels=None, check_range=check_range).sizes
         params = self.sample(s["B"], (s["H"], s["W"]), generator=generator, device=images.device)
-        return cutmix(images, labels, params.boxes, params.perm)
+        return cutmix(images, labels, params.boxes, params.perm, check_range=False)
 
 
 class Cutout:
@@ -529,9 +534,11 @@ class Cutout:
         centers = torch.stack([_randint(h, n, g), _randint(w, n, g)], dim=-1).view(b, self.n_holes, 2)
         return centers.to(torch.device("cpu") if device is None else device)
 
-    def __call__(self, images: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, *, generator: torch.Generator | None = None, check_range: bool = True
+    ) -> torch.Tensor:
         """Return a copy of ``images`` (``(B, C, H, W)``) with the holes zeroed; see :func:`cutout`."""
-        s = check_image(images, "images", "pyrepair.augment.Cutout", channels=None)
+        s = check_images(images, "pyrepair.augment.Cutout", channels=None, check_range=check_range).sizes
         centers = self.sample(s["B"], (s["H"], s["W"]), generator=generator, device=images.device)
-        return cutout(images, centers, self.size)
+        return cutout(images, centers, self.size, check_range=False)
 

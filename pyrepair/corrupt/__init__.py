@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from .. import _dispatch
-from .._checks import check_finite, check_image, check_int, format_shape
+from .._checks import check_images, check_int, check_seed, format_shape
 from .._images import Quantize, nchw_to_uint8, uint8_to_nchw
 from ..errors import DTypeError, ShapeError, UnknownNameError
 from . import _jpeg, _kernels, severity
@@ -112,7 +112,7 @@ def _check_name(name: Any, fn: str) -> None:
 
 
 def _check_seed(value: Any, name: str, fn: str) -> int:
-    return check_int(value, name, fn, min_value=0, max_value=2**64 - 1)
+    return check_seed(value, fn, name)
 
 
 def _check_quantize(quantize: Any, fn: str) -> None:
@@ -124,44 +124,53 @@ def _check_quantize(quantize: Any, fn: str) -> None:
         )
 
 
-def _check_values(x: torch.Tensor, name: str, fn: str) -> bool:
-    """Check that ``x`` is finite with values in ``[0, 1]`` (up to :data:`RANGE_TOLERANCE`), in one min/max pass.
-
-    Returns:
-        ``True`` when every value is already in ``[0, 1]`` (nothing to clip).
-    """
-    if not x.numel():
-        return True
-    lo_t, hi_t = torch.aminmax(x)  # NaN propagates; +-inf shows up as an extreme
-    lo, hi = float(lo_t), float(hi_t)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        check_finite(x, name, fn)  # raises with the count of NaN/inf values
-    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-        raise ValueError(f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}]")
-    return lo >= 0.0 and hi <= 1.0
+def _uint8_batch(images: np.ndarray, fn: str) -> torch.Tensor:
+    """Validate a uint8 numpy batch in its storage layout (messages show the shape the user passed) and convert it
+    to float32 ``(N, C, H, W)``."""
+    x = uint8_to_nchw(images, fn)  # raises for a rank other than 2, 3, 4
+    shape = images.shape
+    layout = {4: "[N, H, W, C]", 3: "[N, H, W] (grey)", 2: "[H, W] (one grey image)"}[images.ndim]
+    if images.ndim == 4 and shape[3] not in (1, 3):
+        raise ShapeError(
+            f"{fn}: images as a uint8 numpy array {layout} must have 1 or 3 channels in C, got shape "
+            f"{format_shape(shape)}",
+            actual_shape=shape,
+            expected="N,H,W,C",
+        )
+    h, w = int(x.shape[2]), int(x.shape[3])
+    if min(h, w) < MIN_SIZE:
+        hint = ""
+        if images.ndim == 3 and shape[2] in (1, 3) and shape[0] >= MIN_SIZE:
+            hint = f" (one channels-last image? pass images[None], shape {format_shape((1, *shape))})"
+        raise ShapeError(
+            f"{fn}: images as a uint8 numpy array {layout} must be at least {MIN_SIZE} px in H and W, got shape "
+            f"{format_shape(shape)}{hint}",
+            actual_shape=shape,
+            expected="N,H,W,C",
+        )
+    return x
 
 
 def _float_batch(images: Any, fn: str) -> tuple[_dispatch.Converted, torch.Tensor, bool, bool]:
     """Validate float images (torch, float numpy, DLPack): ``(conversion, (B, C, H, W) view, single, in_range)``.
 
     ``single``: one ``(C, H, W)`` image was given; ``in_range``: every value already in ``[0, 1]`` (no clip needed).
+    Messages show the shape the user passed, not the batched view.
     """
     conv = _dispatch.to_torch(images, "images", fn)
     t = conv.tensor
-    if not t.dtype.is_floating_point:
-        hint = " (convert with x.float() / 255)" if t.dtype == torch.uint8 else ""
-        raise DTypeError(f"{fn}: images must be a floating-point tensor in [0, 1] or a uint8 numpy array, "
-                         f"got {t.dtype}{hint}")
-    single = t.ndim == 3
-    x = t.unsqueeze(0) if single else t
-    if x.ndim != 4:
+    if t.ndim not in (3, 4):
         raise ShapeError(
             f"{fn}: images must have shape [B, C, H, W] or [C, H, W], got {format_shape(t.shape)}",
             actual_shape=tuple(t.shape),
             expected="B,C,H,W",
         )
-    check_image(x, "images", fn, min_size=MIN_SIZE)
-    return conv, x, single, _check_values(x, "images", fn)
+    single = t.ndim == 3
+    x = t.unsqueeze(0) if single else t
+    found = check_images(
+        x, fn, spec="B,C,H,W", min_size=MIN_SIZE, tol=RANGE_TOLERANCE, given_shape=tuple(t.shape)
+    )
+    return conv, x, single, found.in_range
 
 
 def _run(
@@ -254,8 +263,7 @@ def apply(
         )
 
     if isinstance(images, np.ndarray) and images.dtype == np.uint8:
-        x = uint8_to_nchw(images, fn)
-        check_image(x, "images", fn, min_size=MIN_SIZE)
+        x = _uint8_batch(images, fn)
         y = _run(x, name, severity, seed, scale, backend, index_offset, in_range=True)  # k / 255 is in [0, 1]
         return nchw_to_uint8(y, images, quantize or "truncate")
 
@@ -384,8 +392,7 @@ def jpeg_roundtrip(images: Any, quality: int, *, backend: str = "auto") -> Any:
     fn = "pyrepair.corrupt.jpeg_roundtrip"
     quality = _jpeg.check_quality(quality, fn)
     if isinstance(images, np.ndarray) and images.dtype == np.uint8:
-        x = uint8_to_nchw(images, fn)
-        check_image(x, "images", fn, min_size=MIN_SIZE)
+        x = _uint8_batch(images, fn)
         return nchw_to_uint8(_jpeg.run_jpeg(x, quality, backend=backend, fn=fn), images, "round")
     conv, x, single, _ = _float_batch(images, fn)
     t = conv.tensor

@@ -23,7 +23,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .._checks import check_int, check_range
+from .._checks import check_in, check_int, check_range, torch_seed
+from .._dispatch import BACKENDS
 from ..errors import ShapeError
 from . import _check_name, _check_seed, apply, names
 from . import severity as _sev
@@ -46,7 +47,7 @@ class Corrupt(nn.Module):
         - output: as ``x``.
 
     Raises:
-        UnknownNameError, TypeError, ValueError: bad arguments (checked at construction).
+        UnknownNameError, TypeError, ValueError: bad arguments, ``backend`` included (checked at construction).
     """
 
     def __init__(self, name: str, severity: int, *, seed: int = 0, scale: str = "auto", backend: str = "auto"):
@@ -59,6 +60,7 @@ class Corrupt(nn.Module):
         if scale not in _sev.SCALES:
             raise ValueError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
         self.scale = scale
+        check_in("backend", backend, BACKENDS, fn)  # at construction, not at the first forward
         self.backend = backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +110,7 @@ class RandomCorruption(nn.Module):
         - output: as ``x``.
 
     Raises:
-        UnknownNameError: a name is unknown.
+        UnknownNameError: a name or ``backend`` is unknown (checked at construction).
         ValueError: empty ``names``/``severities``, a severity outside 1..5, ``p`` outside [0, 1].
     """
 
@@ -137,12 +139,13 @@ class RandomCorruption(nn.Module):
         if generator is None:
             generator = torch.Generator().manual_seed(0)
         elif not isinstance(generator, torch.Generator):
-            generator = torch.Generator().manual_seed(_check_seed(generator, "generator", fn))
+            generator = torch.Generator().manual_seed(torch_seed(_check_seed(generator, "generator", fn)))
         self.names = chosen
         self.severities = sev
         self.p = check_range(p, "p", fn, 0.0, 1.0)
         self.generator = generator
         self.scale = scale
+        check_in("backend", backend, BACKENDS, fn)  # at construction, not at the first forward
         self.backend = backend
         self.last_choice: Choice | None = None
 

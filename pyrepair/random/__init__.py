@@ -22,13 +22,14 @@ import numpy as np
 import torch
 
 from .. import _backend, _dispatch
-from .._checks import check_int
+from .._checks import check_device, check_int, check_seed
 from ..errors import DTypeError, ShapeError
 from . import reference
 
 __all__ = ["bits", "normal", "uniform"]
 
 _U64 = 2**64
+_MAX_ELEMENTS = 2**60  # 8-byte elements: beyond this torch's storage size overflows
 _DIST = {"bits": 0, "uniform": 1, "normal": 2}
 
 
@@ -43,10 +44,19 @@ def _shape(shape: int | Sequence[int], fn: str) -> tuple[int, ...]:
         raise ShapeError(f"{fn}: shape must be an int or a sequence of ints, got {shape!r}")
     if any(int(s) < 0 for s in shape):
         raise ShapeError(f"{fn}: shape must have non-negative sizes, got {tuple(shape)}")
-    return tuple(int(s) for s in shape)
+    out = tuple(int(s) for s in shape)
+    n = math.prod(out)
+    if n > _MAX_ELEMENTS:
+        raise ShapeError(
+            f"{fn}: shape {out} has {n} elements, more than a tensor can hold (at most 2^60)", actual_shape=out,
+            expected="at most 2^60 elements",
+        )
+    return out
 
 
 def _u64(value: int, name: str, fn: str) -> int:
+    if name == "seed":
+        return check_seed(value, fn, name)
     return check_int(value, name, fn, min_value=0, max_value=_U64 - 1)
 
 
@@ -61,7 +71,7 @@ def _generate(
     n = math.prod(shape_t)
     if offset + n > _U64:
         raise ValueError(f"{fn}: offset + number of elements must be <= 2^64, got offset={offset}, n={n}")
-    dev = torch.device("cpu" if device is None else device)
+    dev = check_device(device, fn) or torch.device("cpu")
     impl = _dispatch.select(fn, dev, backend)
     if impl == "reference":
         if offset + n >= 2**63:
@@ -112,7 +122,8 @@ def bits(
         int64 tensor of ``shape`` with values in [0, 2^32); identical on every back-end and device.
 
     Raises:
-        ShapeError: bad ``shape``. ValueError/TypeError: ``seed``, ``stream``, ``offset`` out of range.
+        ShapeError: bad ``shape`` (also more than 2^60 elements). ValueError/TypeError: ``seed``, ``stream``,
+        ``offset`` out of range. DeviceError: ``device`` not a device name (``"gpu"``) or CUDA not available.
         UnknownNameError, DeviceError, BackendUnavailableError: see :func:`pyrepair._dispatch.select`.
     """
     return _generate("bits", shape, seed, stream, offset, device, backend, "pyrepair.random.bits")
@@ -132,23 +143,78 @@ def uniform(
 ) -> torch.Tensor:
     """Uniform numbers in the open interval (low, high).
 
-    The unit draws are ``((w >> 9) + 0.5) * 2^-23`` for each 32-bit word ``w``: exactly representable in float32,
-    hence bit-identical on CPU, CUDA and the reference, and never exactly 0 or 1. Arguments as in :func:`bits`.
+    float32 (and float16/bfloat16, drawn in float32 then cast): the unit draws are ``((w >> 9) + 0.5) * 2^-23`` for
+    each 32-bit word ``w``: exactly representable in float32, hence bit-identical on CPU, CUDA and the reference,
+    and never exactly 0 or 1. float64: 53 random bits per element, ``((w0 >> 5) * 2^26 + (w1 >> 6) + 0.5) * 2^-53``
+    from words ``2 g`` and ``2 g + 1`` of the stream, scaled in float64. The result is computed in ``dtype`` and
+    clamped to the ``dtype`` values strictly inside ``(low, high)``, so the interval stays open after rounding.
+    Arguments as in :func:`bits`.
 
     Returns:
         tensor of ``shape`` and ``dtype`` (floating) on ``device``.
 
     Raises:
-        ValueError: ``low``/``high`` not finite or ``low >= high``; others as in :func:`bits`.
+        ValueError: ``low``/``high`` not finite, ``low >= high``, or no ``dtype`` value strictly between them;
+        others as in :func:`bits`.
     """
     fn = "pyrepair.random.uniform"
     dtype = _float_dtype(dtype, fn)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    if not (_is_real(low) and _is_real(high) and math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"{fn}: low and high must be finite with low < high, got low={low!r}, high={high!r}")
-    out = _generate("uniform", shape, seed, stream, offset, device, backend, fn)
-    if (low, high) != (0.0, 1.0):
-        out = out * (high - low) + low
-    return out.to(dtype)
+    lo_in, hi_in = _open_bounds(float(low), float(high), dtype, fn)
+    if dtype == torch.float64:
+        u = _unit53(shape, seed, stream, offset, device, backend, fn, 0)
+        out = u if (low, high) == (0.0, 1.0) else u * (float(high) - float(low)) + float(low)
+    else:  # float32 draws (bit-identical to the compiled kernels), then the cast
+        out = _generate("uniform", shape, seed, stream, offset, device, backend, fn)
+        if (low, high) != (0.0, 1.0):
+            out = out * (high - low) + low
+        out = out.to(dtype)
+    if (low, high) != (0.0, 1.0) or dtype.itemsize < 4:
+        out = out.clamp_(lo_in, hi_in)  # rounding of low + u * (high - low) may land on an end point
+    return out
+
+
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _open_bounds(low: float, high: float, dtype: torch.dtype, fn: str) -> tuple[float, float]:
+    """The smallest and largest ``dtype`` values strictly inside ``(low, high)``."""
+    lo_d = torch.tensor(low, dtype=dtype)
+    hi_d = torch.tensor(high, dtype=dtype)
+    if float(lo_d) <= low:
+        lo_d = torch.nextafter(lo_d, torch.tensor(math.inf, dtype=dtype))
+    if float(hi_d) >= high:
+        hi_d = torch.nextafter(hi_d, torch.tensor(-math.inf, dtype=dtype))
+    if not float(lo_d) <= float(hi_d):
+        raise ValueError(
+            f"{fn}: no {dtype} value lies strictly between low={low!r} and high={high!r}; widen the interval or use "
+            "dtype=torch.float64"
+        )
+    return float(lo_d), float(hi_d)
+
+
+def _unit53(
+    shape: int | Sequence[int], seed: int, stream: int, offset: int, device: torch.device | str | None, backend: str,
+    fn: str, first: int,
+) -> torch.Tensor:
+    """float64 uniforms in (0, 1) with 53 random bits: element ``i`` combines words ``2 (offset + i)`` and
+    ``2 (offset + i) + 1`` of the Philox stream (``first``: word pair ``first`` of ``2 * pairs`` per element, for
+    Box-Muller's second uniform)."""
+    shape_t = _shape(shape, fn)
+    offset = _u64(offset, "offset", fn)
+    n = math.prod(shape_t)
+    per = 4 if first >= 0 and fn.endswith("normal") else 2
+    if (offset + n) * per > _U64:
+        raise ValueError(
+            f"{fn}: float64 draws use {per} words per element, so offset + number of elements must be <= 2^64 / {per}, "
+            f"got offset={offset}, n={n}"
+        )
+    w = _generate("bits", (n, per), seed, stream, offset * per, device, backend, fn)
+    hi = w[:, first] >> 5  # 27 bits
+    lo = w[:, first + 1] >> 6  # 26 bits
+    return ((hi * 2**26 + lo).to(torch.float64) + 0.5).mul_(2.0**-53).reshape(shape_t)
 
 
 def normal(
@@ -166,16 +232,22 @@ def normal(
     """Normal numbers ``mean + std * z`` with ``z`` from Box-Muller on pairs of Philox words.
 
     CPU and CUDA draw the same integers; after ``log``/``sin``/``cos`` they agree to a few ULP (about 1e-6
-    relative), not bit for bit. Arguments as in :func:`bits`.
+    relative), not bit for bit. ``dtype=torch.float64`` runs Box-Muller in float64 on two 53-bit uniforms (words
+    ``4 g .. 4 g + 3``). Arguments as in :func:`bits`.
 
     Raises:
         ValueError: ``mean`` not finite or ``std`` negative or not finite; others as in :func:`bits`.
     """
     fn = "pyrepair.random.normal"
     dtype = _float_dtype(dtype, fn)
-    if not (math.isfinite(mean) and math.isfinite(std) and std >= 0):
+    if not (_is_real(mean) and _is_real(std) and math.isfinite(mean) and math.isfinite(std) and std >= 0):
         raise ValueError(f"{fn}: mean must be finite and std finite and >= 0, got mean={mean!r}, std={std!r}")
-    out = _generate("normal", shape, seed, stream, offset, device, backend, fn)
+    if dtype == torch.float64:  # Box-Muller in float64 on two 53-bit uniforms (4 words per element)
+        u1 = _unit53(shape, seed, stream, offset, device, backend, fn, 0)
+        u2 = _unit53(shape, seed, stream, offset, device, backend, fn, 2)
+        out = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(u2 * (2.0 * math.pi))
+    else:
+        out = _generate("normal", shape, seed, stream, offset, device, backend, fn)
     if (mean, std) != (0.0, 1.0):
         out = out * std + mean
     return out.to(dtype)

@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 from .. import _backend, _dispatch
-from .._checks import check_finite, check_image, check_range, format_shape
+from .._checks import check_finite, check_images, format_shape
+from .._checks import check_range as _check_number_range
 from ..errors import BackendUnavailableError, DTypeError, ShapeError
 from . import reference
 
@@ -102,11 +103,13 @@ def _trusted_finite() -> Iterator[None]:
         _TRUSTED_FINITE.reset(token)
 
 
-def _images(images: Any, fn: str) -> tuple[Tensor, torch.dtype]:
-    """Checked float32 contiguous copy-or-view of ``images`` and the dtype to return results in."""
-    check_image(images, "images", fn, channels=None, min_size=1)
-    if not _TRUSTED_FINITE.get():
-        check_finite(images, "images", fn)
+def _images(images: Any, fn: str, check_range: bool = True) -> tuple[Tensor, torch.dtype]:
+    """Checked float32 contiguous copy-or-view of ``images`` and the dtype to return results in.
+
+    The one validator (:func:`pyrepair._checks.check_images`): shape, dtype, device, channels-last hint and, unless
+    ``check_range=False`` or inside :func:`_trusted_finite`, one fused pass for NaN/inf and the [0, 1] range.
+    """
+    check_images(images, fn, channels=None, min_size=1, check_range=check_range and not _TRUSTED_FINITE.get())
     return images.detach().to(torch.float32).contiguous(), images.dtype
 
 
@@ -381,7 +384,7 @@ def identity_params(n: int, *, device: torch.device | str | None = None, dtype: 
 
 
 def _pivot(contrast_pivot: Any, fn: str) -> float:
-    return check_range(contrast_pivot, "contrast_pivot", fn, 0.0, 1.0)
+    return _check_number_range(contrast_pivot, "contrast_pivot", fn, 0.0, 1.0)
 
 
 def affine_photometric(
@@ -393,6 +396,7 @@ def affine_photometric(
     std: Sequence[float] | Tensor | None = None,
     contrast_pivot: float = 127 / 255,
     backend: str = "auto",
+    check_range: bool = True,
 ) -> Tensor:
     """SENSEI's affine + photometric transform (``spec/sensei.md`` §2.2), one parameter row per output image.
 
@@ -415,6 +419,7 @@ def affine_photometric(
         std: per-channel normalisation std, length C, > 0.
         contrast_pivot: the contrast pivot in [0, 1] (SENSEI: 127 / 255; 0 gives the paper's literal ``x * d``).
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (M, C, H, W) tensor in the images' dtype and device (values in [0, 1] unless normalised).
@@ -437,7 +442,7 @@ def affine_photometric(
                 [0., 0., 0.]])
     """
     fn = _NS + "affine_photometric"
-    x, dtype = _images(images, fn)
+    x, dtype = _images(images, fn, check_range)
     b, c, h, w = x.shape
     dev = x.device
     p = _params(params, "M,K", fn, dev)
@@ -464,6 +469,7 @@ def population(
     std: Sequence[float] | Tensor | None = None,
     contrast_pivot: float = 127 / 255,
     backend: str = "auto",
+    check_range: bool = True,
 ) -> Tensor:
     """P SENSEI variants of every image in one pass (the GA's evaluation batch).
 
@@ -473,7 +479,7 @@ def population(
     Args:
         images: (B, C, H, W) float in [0, 1].
         params: (P, B, 7) rows as in :func:`affine_photometric`.
-        mean, std, contrast_pivot, backend: as in :func:`affine_photometric`.
+        mean, std, contrast_pivot, backend, check_range: as in :func:`affine_photometric`.
 
     Returns:
         (P, B, C, H, W) tensor in the images' dtype and device.
@@ -491,7 +497,7 @@ def population(
         torch.Size([10, 4, 3, 8, 8])
     """
     fn = _NS + "population"
-    x, dtype = _images(images, fn)
+    x, dtype = _images(images, fn, check_range)
     b, c, h, w = x.shape
     dev = x.device
     p = _params(params, "P,B,K", fn, dev, B=b)
@@ -514,9 +520,9 @@ def population(
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _level_op(images: Tensor, op: str, param: Any, backend: str) -> Tensor:
+def _level_op(images: Tensor, op: str, param: Any, backend: str, check_range: bool = True) -> Tensor:
     fn = _NS + op
-    x, dtype = _images(images, fn)
+    x, dtype = _images(images, fn, check_range)
     b = x.shape[0]
     levels: Tensor | None = None
     if op == "posterize":
@@ -546,7 +552,7 @@ def _level_op(images: Tensor, op: str, param: Any, backend: str) -> Tensor:
     return out.to(dtype)
 
 
-def autocontrast(images: Tensor, *, backend: str = "auto") -> Tensor:
+def autocontrast(images: Tensor, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``ImageOps.autocontrast`` per image and channel, on 8-bit levels.
 
     With ``k = round(255 v)`` and ``lo``/``hi`` the lowest/highest level present in the channel: if ``hi <= lo`` the
@@ -556,6 +562,7 @@ def autocontrast(images: Tensor, *, backend: str = "auto") -> Tensor:
     Args:
         images: (B, C, H, W) float in [0, 1].
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype, values ``k / 255``.
@@ -569,10 +576,10 @@ def autocontrast(images: Tensor, *, backend: str = "auto") -> Tensor:
         tensor([[[[0.0000, 0.5020],
                   [0.5020, 1.0000]]]])
     """
-    return _level_op(images, "autocontrast", None, backend)
+    return _level_op(images, "autocontrast", None, backend, check_range)
 
 
-def equalize(images: Tensor, *, backend: str = "auto") -> Tensor:
+def equalize(images: Tensor, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``ImageOps.equalize`` per image and channel, on 8-bit levels.
 
     With the 256-bin histogram ``h`` of ``k = round(255 v)``, ``n`` pixels and ``step = (n - h[last level
@@ -582,6 +589,7 @@ def equalize(images: Tensor, *, backend: str = "auto") -> Tensor:
     Args:
         images: (B, C, H, W) float in [0, 1].
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype, values ``k / 255``.
@@ -589,10 +597,10 @@ def equalize(images: Tensor, *, backend: str = "auto") -> Tensor:
     Raises:
         ShapeError, DTypeError, ValueError: bad images.
     """
-    return _level_op(images, "equalize", None, backend)
+    return _level_op(images, "equalize", None, backend, check_range)
 
 
-def posterize(images: Tensor, bits: PerImage, *, backend: str = "auto") -> Tensor:
+def posterize(images: Tensor, bits: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Keep the top ``bits`` bits of every 8-bit level: ``k -> k & ~(2^(8 - bits) - 1)`` (Pillow's
     ``ImageOps.posterize``; ``bits = 0`` gives black, 8 the quantised input).
 
@@ -600,6 +608,7 @@ def posterize(images: Tensor, bits: PerImage, *, backend: str = "auto") -> Tenso
         images: (B, C, H, W) float in [0, 1].
         bits: integer in [0, 8], or a (B,) tensor of them (integer-valued floats accepted).
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype, values ``k / 255``.
@@ -607,10 +616,10 @@ def posterize(images: Tensor, bits: PerImage, *, backend: str = "auto") -> Tenso
     Raises:
         ValueError: bits not integers in [0, 8]. ShapeError: bits not a number or (B,).
     """
-    return _level_op(images, "posterize", bits, backend)
+    return _level_op(images, "posterize", bits, backend, check_range)
 
 
-def solarize(images: Tensor, threshold: PerImage, *, backend: str = "auto") -> Tensor:
+def solarize(images: Tensor, threshold: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Invert the bright levels (Pillow's ``ImageOps.solarize``).
 
     A pixel with level ``k = round(255 v)`` becomes ``255 - k`` iff ``k >= t`` with ``t = round(255 * threshold)``
@@ -621,6 +630,7 @@ def solarize(images: Tensor, threshold: PerImage, *, backend: str = "auto") -> T
         images: (B, C, H, W) float in [0, 1].
         threshold: number in [0, 256/255], or a (B,) tensor of them.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype, values ``k / 255``.
@@ -628,7 +638,7 @@ def solarize(images: Tensor, threshold: PerImage, *, backend: str = "auto") -> T
     Raises:
         ValueError: threshold outside [0, 256/255] (after rounding to a level). ShapeError: not a number or (B,).
     """
-    return _level_op(images, "solarize", threshold, backend)
+    return _level_op(images, "solarize", threshold, backend, check_range)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -636,9 +646,9 @@ def solarize(images: Tensor, threshold: PerImage, *, backend: str = "auto") -> T
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _geometric(images: Tensor, op: str, value: Any, name: str, backend: str) -> Tensor:
+def _geometric(images: Tensor, op: str, value: Any, name: str, backend: str, check_range: bool = True) -> Tensor:
     fn = _NS + op
-    x, dtype = _images(images, fn)
+    x, dtype = _images(images, fn, check_range)
     b = x.shape[0]
     v = _per_image(value, b, name, fn, x.device)
     impl = _dispatch.select(fn, x.device, backend)
@@ -665,7 +675,7 @@ def _geometric(images: Tensor, op: str, value: Any, name: str, backend: str) -> 
     return _warp(impl, x, idx, mats, None, None, None, 0.0, "pil", fn)[0].to(dtype)
 
 
-def rotate(images: Tensor, degrees: PerImage, *, backend: str = "auto") -> Tensor:
+def rotate(images: Tensor, degrees: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``Image.rotate(degrees, BILINEAR)``: same size, counter-clockwise for positive degrees, fill 0.
 
     Output pixel ``(x, y)`` samples the input at ``c + R (q - c)`` with ``q = (x + 1/2, y + 1/2)``, ``c = (W/2, H/2)``
@@ -677,6 +687,7 @@ def rotate(images: Tensor, degrees: PerImage, *, backend: str = "auto") -> Tenso
         images: (B, C, H, W) float in [0, 1].
         degrees: angle in degrees, or a (B,) tensor of them.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
@@ -689,10 +700,10 @@ def rotate(images: Tensor, degrees: PerImage, *, backend: str = "auto") -> Tenso
         >>> torch.equal(rotate(x, 0.0), x)
         True
     """
-    return _geometric(images, "rotate", degrees, "degrees", backend)
+    return _geometric(images, "rotate", degrees, "degrees", backend, check_range)
 
 
-def shear_x(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
+def shear_x(images: Tensor, factor: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's affine ``(1, s, 0, 0, 1, 0)``: ``out(x, y) = in(x + s (y + 1/2), y)`` in pixel indices (Pillow's
     pixel-centre convention ``A (x + 1/2, y + 1/2) - 1/2``), bilinear as :func:`rotate`, fill 0, float output.
 
@@ -700,28 +711,30 @@ def shear_x(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tenso
         images: (B, C, H, W) float in [0, 1].
         factor: shear factor ``s``, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
     """
-    return _geometric(images, "shear_x", factor, "factor", backend)
+    return _geometric(images, "shear_x", factor, "factor", backend, check_range)
 
 
-def shear_y(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
+def shear_y(images: Tensor, factor: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's affine ``(1, 0, 0, s, 1, 0)``: ``out(x, y) = in(x, y + s (x + 1/2))``; see :func:`shear_x`.
 
     Args:
         images: (B, C, H, W) float in [0, 1].
         factor: shear factor ``s``, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
     """
-    return _geometric(images, "shear_y", factor, "factor", backend)
+    return _geometric(images, "shear_y", factor, "factor", backend, check_range)
 
 
-def translate_x(images: Tensor, pixels: PerImage, *, backend: str = "auto") -> Tensor:
+def translate_x(images: Tensor, pixels: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's affine ``(1, 0, t, 0, 1, 0)``: ``out(x, y) = in(x + t, y)`` (content moves left for ``t > 0``),
     fill 0; an integer ``t`` is an exact shift.
 
@@ -729,6 +742,7 @@ def translate_x(images: Tensor, pixels: PerImage, *, backend: str = "auto") -> T
         images: (B, C, H, W) float in [0, 1].
         pixels: shift ``t`` in pixels, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
@@ -738,21 +752,22 @@ def translate_x(images: Tensor, pixels: PerImage, *, backend: str = "auto") -> T
         >>> translate_x(x, 1)
         tensor([[[[0.2500, 0.5000, 0.7500, 0.0000]]]])
     """
-    return _geometric(images, "translate_x", pixels, "pixels", backend)
+    return _geometric(images, "translate_x", pixels, "pixels", backend, check_range)
 
 
-def translate_y(images: Tensor, pixels: PerImage, *, backend: str = "auto") -> Tensor:
+def translate_y(images: Tensor, pixels: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's affine ``(1, 0, 0, 0, 1, t)``: ``out(x, y) = in(x, y + t)`` (content moves up for ``t > 0``).
 
     Args:
         images: (B, C, H, W) float in [0, 1].
         pixels: shift ``t`` in pixels, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
     """
-    return _geometric(images, "translate_y", pixels, "pixels", backend)
+    return _geometric(images, "translate_y", pixels, "pixels", backend, check_range)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -760,9 +775,9 @@ def translate_y(images: Tensor, pixels: PerImage, *, backend: str = "auto") -> T
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _enhance_op(images: Tensor, op: str, factor: Any, backend: str) -> Tensor:
+def _enhance_op(images: Tensor, op: str, factor: Any, backend: str, check_range: bool = True) -> Tensor:
     fn = _NS + op
-    x, dtype = _images(images, fn)
+    x, dtype = _images(images, fn, check_range)
     b, c = x.shape[:2]
     if op in ("color", "contrast") and c not in (1, 3):
         raise ShapeError(
@@ -782,7 +797,7 @@ def _enhance_op(images: Tensor, op: str, factor: Any, backend: str) -> Tensor:
     return out.to(dtype)
 
 
-def color(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
+def color(images: Tensor, factor: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``ImageEnhance.Color``: ``clip(L + f (x - L), 0, 1)`` with the luminance
     ``L = 0.299 R + 0.587 G + 0.114 B`` on every channel (1 channel: ``L = x``, the op is the identity).
     ``f = 0`` gives grey, 1 the input (exactly). Float output.
@@ -791,6 +806,7 @@ def color(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
         images: (B, C, H, W) float in [0, 1] with C = 1 or 3.
         factor: enhancement factor ``f``, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
@@ -798,10 +814,10 @@ def color(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
     Raises:
         ShapeError: C not 1 or 3; factor not a number or (B,).
     """
-    return _enhance_op(images, "color", factor, backend)
+    return _enhance_op(images, "color", factor, backend, check_range)
 
 
-def contrast(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
+def contrast(images: Tensor, factor: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``ImageEnhance.Contrast``: ``clip(m + f (x - m), 0, 1)`` with ``m`` the image's mean luminance (a
     float, where Pillow rounds it to a level). Float output.
 
@@ -809,6 +825,7 @@ def contrast(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tens
         images: (B, C, H, W) float in [0, 1] with C = 1 or 3.
         factor: enhancement factor ``f``, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
@@ -816,24 +833,25 @@ def contrast(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tens
     Raises:
         ShapeError: C not 1 or 3; factor not a number or (B,).
     """
-    return _enhance_op(images, "contrast", factor, backend)
+    return _enhance_op(images, "contrast", factor, backend, check_range)
 
 
-def brightness(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
+def brightness(images: Tensor, factor: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``ImageEnhance.Brightness``: blend with black, ``clip(f x, 0, 1)``. Float output.
 
     Args:
         images: (B, C, H, W) float in [0, 1].
         factor: enhancement factor ``f``, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
     """
-    return _enhance_op(images, "brightness", factor, backend)
+    return _enhance_op(images, "brightness", factor, backend, check_range)
 
 
-def sharpness(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Tensor:
+def sharpness(images: Tensor, factor: PerImage, *, backend: str = "auto", check_range: bool = True) -> Tensor:
     """Pillow's ``ImageEnhance.Sharpness``: ``clip(s + f (x - s), 0, 1)`` with ``s`` the image filtered by Pillow's
     ``SMOOTH`` kernel ``[[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13`` on interior pixels and equal to ``x`` on the
     one-pixel border (so the border is unchanged). ``f = 0`` blurs, ``f = 2`` sharpens. Float output.
@@ -842,11 +860,12 @@ def sharpness(images: Tensor, factor: PerImage, *, backend: str = "auto") -> Ten
         images: (B, C, H, W) float in [0, 1].
         factor: enhancement factor ``f``, or a (B,) tensor.
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
+        check_range: check that the images are finite and in [0, 1] (one fused min/max pass); ``False`` skips it.
 
     Returns:
         (B, C, H, W) in the images' dtype.
     """
-    return _enhance_op(images, "sharpness", factor, backend)
+    return _enhance_op(images, "sharpness", factor, backend, check_range)
 
 
 # ----------------------------------------------------------------------------------------------------------------

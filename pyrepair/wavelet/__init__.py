@@ -38,7 +38,8 @@ import numpy as np
 import torch
 
 from .. import _dispatch
-from .._checks import check_finite, check_image, check_in, check_int, check_range, format_shape
+from .._checks import check_finite, check_images, check_in, check_int, check_seed, format_shape
+from .._checks import check_range as check_number
 from ..errors import DeviceError, DTypeError, ShapeError
 from . import reference
 from ._autograd import haar_dwt2d, haar_idwt2d, max_levels
@@ -97,16 +98,8 @@ def _check_probs(style_probs: Any, m: int, fn: str) -> torch.Tensor:
     return p
 
 
-def _check_images(x: Any, name: str, fn: str) -> dict[str, int]:
-    sizes = check_image(x, name, fn, channels=None, min_size=1)
-    if x.numel():
-        lo_t, hi_t = torch.aminmax(x.detach())  # one pass: NaN propagates, inf shows up as a bound
-        lo, hi = float(lo_t), float(hi_t)
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            check_finite(x, name, fn)  # the message with the count
-        if lo < -_RANGE_TOL or hi > 1.0 + _RANGE_TOL:
-            raise ValueError(f"{fn}: {name} must hold values in [0, 1], got values in [{lo!r}, {hi!r}]")
-    return sizes
+def _check_images(x: Any, name: str, fn: str, values: bool = True) -> dict[str, int]:
+    return check_images(x, fn, name, channels=None, min_size=1, tol=_RANGE_TOL, check_range=values).sizes
 
 
 def style_transfer(
@@ -126,6 +119,7 @@ def style_transfer(
     spin: int = 1,
     noise: Literal["style", "gaussian"] = "style",
     pooling: Literal["image", "bank", "hybrid"] = "image",
+    check_range: bool = True,
     **kwargs: Any,
 ) -> torch.Tensor:
     """Re-render each content image in the style of a reference image (DeepRepair's style op, §A.5 / §D).
@@ -166,7 +160,7 @@ def style_transfer(
         alpha: blend in [0, 1]: 0 returns the content, 1 the full transfer.
         style_probs: ``None`` (paired when M == N, else uniform over the bank) or M probabilities (tensor, array
             or sequence; non-negative, summing to 1); the draw is seeded by ``seed``.
-        seed: RNG key in [0, 2^64) for reference sampling and noise injection.
+        seed: RNG key in [0, 2^64) for reference sampling and noise injection (every mode).
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
         bands: ``"joint"`` (one 3C x 3C WCT per level) or ``"band"`` (one C x C WCT per orientation).
         eps_rel: relative regulariser (fraction of the mean eigenvalue) added to both covariances, > 0.
@@ -193,6 +187,8 @@ def style_transfer(
             structure (e.g. the direction of a motion blur) transfers at the bank's level of detail. With
             ``"bank"`` and ``"hybrid"`` the output of one image depends on the rest of the batch.
 
+        check_range: check that ``content`` and ``style`` are finite and in [0, 1] (one fused min/max pass each;
+            every mode); ``False`` skips the value pass.
     Returns:
         (N, C, H, W) tensor in [0, 1], the content's dtype and device. Not differentiable.
 
@@ -208,6 +204,9 @@ def style_transfer(
     """
     fn = "pyrepair.wavelet.style_transfer"
     check_in("mode", mode, MODES, fn)
+    seed = check_seed(seed, fn)
+    if not isinstance(check_range, bool):
+        raise TypeError(f"{fn}: check_range must be a bool, got {type(check_range).__name__} {check_range!r}")
     if mode == "wct2":
         if levels is not None:
             raise ValueError(f"{fn}: levels applies to mode='pixel' only, got levels={levels!r} with mode='wct2'")
@@ -223,11 +222,13 @@ def style_transfer(
             extra["seed"] = seed
         if backend != "auto":
             extra["backend"] = backend
+        if not check_range:
+            extra["check_range"] = False
         return stylizer.wct2_transfer(content, style, alpha=alpha, **extra)
     if kwargs:
         raise TypeError(f"{fn}: unexpected keyword argument(s) for mode={mode!r}: {', '.join(sorted(kwargs))}")
     check_in("bands", bands, ("joint", "band"), fn)
-    sc = _check_images(content, "content", fn)
+    sc = _check_images(content, "content", fn, check_range)
     if not isinstance(style, torch.Tensor):
         raise DTypeError(f"{fn}: style must be a torch.Tensor, got {type(style).__name__}")
     if style.dim() != 4:
@@ -236,20 +237,19 @@ def style_transfer(
     if style.shape[0] == 0:
         raise ShapeError(f"{fn}: style must hold at least one reference image (M >= 1), got an empty bank of shape "
                          f"{format_shape(style.shape)}", actual_shape=tuple(style.shape), expected="M,C,H,W")
-    ss = _check_images(style, "style", fn)
+    ss = _check_images(style, "style", fn, check_range)
     if ss["C"] != sc["C"]:
         raise ShapeError(f"{fn}: style must have C={sc['C']} channels like content, got shape "
                          f"{format_shape(style.shape)}", actual_shape=tuple(style.shape), expected="M,C,H,W")
     if style.device != content.device:
         raise DeviceError(f"{fn}: style is on {style.device} but content is on {content.device}")
-    alpha = check_range(alpha, "alpha", fn, 0.0, 1.0)
-    eps_rel = check_range(eps_rel, "eps_rel", fn, 0.0, float("inf"))
+    alpha = check_number(alpha, "alpha", fn, 0.0, 1.0)
+    eps_rel = check_number(eps_rel, "eps_rel", fn, 0.0, float("inf"))
     if eps_rel <= 0.0:
         raise ValueError(f"{fn}: eps_rel must be > 0, got {eps_rel!r}")
-    beta_max = check_range(beta_max, "beta_max", fn, 0.0, 0.999)
+    beta_max = check_number(beta_max, "beta_max", fn, 0.0, 0.999)
     if not isinstance(stochastic, bool):
         raise TypeError(f"{fn}: stochastic must be a bool, got {type(stochastic).__name__} {stochastic!r}")
-    seed = check_int(seed, "seed", fn, min_value=0, max_value=_U64 - 1)
     n, m = sc["B"], ss["B"]
     if mode == "spectral":
         for name, value, default in (("levels", levels, None), ("bands", bands, "joint"), ("spin", spin, 1),

@@ -62,7 +62,10 @@ def powers(mean: torch.Tensor, cov: torch.Tensor, exponents: tuple[float, ...], 
     reg = eps + eps_rel * trace / max(c, 1)
     evals, evecs = _kernels.eigh(cov, backend)
     e = evals + reg.unsqueeze(-1)
-    keep = e >= rank_tol
+    # Numerically zero eigenvalues (<= C * 2^-52 * the largest, or <= 0) are always dropped, whatever rank_tol:
+    # with eps = 0 a rank-deficient covariance then gets its pseudo-inverse power instead of 0^-1/2 = inf -> NaN.
+    floor = e.amax(dim=-1, keepdim=True).clamp_min(0.0) * (max(c, 1) * 2.0**-52)
+    keep = (e >= rank_tol) & (e > floor)
     out = []
     for p in exponents:
         f = torch.where(keep, e.clamp_min(1e-300).pow(p), torch.zeros_like(e))
@@ -118,7 +121,10 @@ def wct(
         eps: absolute regulariser >= 0.
         eps_rel: relative regulariser >= 0 (fraction of the mean eigenvalue).
         alpha: blend in [0, 1]; 0 returns the content unchanged.
-        rank_tol: eigenvalues of the regularised covariances below this are dropped (>= 0).
+        rank_tol: eigenvalues of the regularised covariances below this are dropped (>= 0). Numerically zero
+            eigenvalues (``<= C * 2^-52 *`` the largest, or ``<= 0``) are always dropped, so ``eps=0`` (and even
+            ``rank_tol=0``) on a rank-deficient covariance whitens on its range (a pseudo-inverse) instead of
+            returning NaN.
         clamp: clamp the transferred features to the content's range before blending (WCT2 does).
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"``.
 

@@ -41,7 +41,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from .._checks import check_finite, check_image, check_in, check_int, check_positive, check_range, format_shape
+from .._checks import (
+    check_images,
+    check_in,
+    check_int,
+    check_positive,
+    check_range as check_number,
+    check_seed,
+    format_shape,
+    torch_seed,
+)
 from .._io import atomic_torch_save
 from .._loop import TrainLoop, batched_loader
 from ..errors import CheckpointError, DeviceError, ShapeError
@@ -482,7 +491,7 @@ class WCT2(nn.Module):
                 statistics the cache's own ``eps`` is used.
         """
         fn = "pyrepair.wavelet.stylizer.WCT2.transfer"
-        alpha = check_range(alpha, "alpha", fn, 0.0, 1.0)
+        alpha = check_number(alpha, "alpha", fn, 0.0, 1.0)
         _check_images(content, "content", fn)
         b = int(content.shape[0])
         if isinstance(style, WCT2StyleStats):
@@ -547,7 +556,7 @@ def _num_styles(style: Any) -> int:
 
 def _draw_styles(s: int, n: int, probs: Any, seed: int, fn: str) -> torch.Tensor:
     """Seeded draw of ``n`` reference indices from ``s`` styles (uniform, or by ``probs``)."""
-    seed = check_int(seed, "seed", fn, min_value=0)
+    seed = check_seed(seed, fn)
     if probs is None:
         p = torch.full((s,), 1.0 / s, dtype=torch.float64)
     else:
@@ -557,13 +566,13 @@ def _draw_styles(s: int, n: int, probs: Any, seed: int, fn: str) -> torch.Tensor
                              actual_shape=tuple(p.shape), expected="S")
         if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-6:
             raise ValueError(f"{fn}: style_probs must be finite, non-negative and sum to 1, got sum {float(p.sum())!r}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(torch_seed(seed))
     return torch.multinomial(p, n, replacement=True, generator=gen)
 
 
-def _check_images(x: Any, name: str, fn: str, *, multiple: int = 8) -> None:
+def _check_images(x: Any, name: str, fn: str, *, multiple: int = 8, check_range: bool = True) -> None:
     # 16 px minimum: conv4_1 runs at H/8 with reflection padding 1, which needs at least 2 pixels.
-    sizes = check_image(x, name, fn, channels=(3,), min_size=2 * multiple)
+    sizes = check_images(x, fn, name, channels=(3,), min_size=2 * multiple, check_range=check_range).sizes
     if sizes["B"] == 0:
         raise ShapeError(f"{fn}: {name} must hold at least one image, got shape {format_shape(x.shape)}",
                          actual_shape=tuple(x.shape), expected="B,3,H,W")
@@ -571,7 +580,6 @@ def _check_images(x: Any, name: str, fn: str, *, multiple: int = 8) -> None:
         raise ShapeError(f"{fn}: {name} height and width must be multiples of {multiple} (three Haar levels), got "
                          f"shape {format_shape(x.shape)}; crop or resize first", actual_shape=tuple(x.shape),
                          expected="B,3,8h,8w")
-    check_finite(x, name, fn)
 
 
 _NO_MODEL = (
@@ -595,6 +603,7 @@ def wct2_transfer(
     seed: int = 0,
     eps: float = 1.0,
     backend: str = "auto",
+    check_range: bool = True,
 ) -> torch.Tensor:
     """Batched WCT2 photorealistic style transfer (DeepRepair's configuration by default).
 
@@ -610,16 +619,18 @@ def wct2_transfer(
         style_probs: with ``S`` styles and no ``style_index``: ``None`` (paired when S == N, one style broadcast
             when S == 1, else uniform over the bank) or S non-negative probabilities summing to 1; the draw is
             seeded by ``seed`` (a ``torch.Generator``), so it is reproducible.
-        seed: seed of the reference draw (>= 0).
+        seed: seed of the reference draw, an int in [0, 2^64).
         eps: covariance regulariser (1, as WCT2).
         backend: ``"auto"``, ``"reference"``, ``"cpu"`` or ``"cuda"``; the network is pure torch, so this only
             checks that ``"cpu"``/``"cuda"`` match the content's device.
+        check_range: check that ``content`` and ``style`` are finite and in [0, 1]; ``False`` skips the value pass.
 
     Returns:
         ``[N, 3, H, W]`` stylised images in [0, 1], dtype of ``content``.
 
     Raises:
-        ValueError: model is None (the message explains how to train or load one), bad shapes, NaN/inf values.
+        ValueError: model is None (the message explains how to train or load one), bad shapes, NaN/inf or values
+            outside [0, 1], seed outside [0, 2^64).
         TypeError: model is not a WCT2, or content/style are not float tensors.
     """
     fn = "pyrepair.wavelet.wct2_transfer"
@@ -628,9 +639,10 @@ def wct2_transfer(
     if not isinstance(model, WCT2):
         raise TypeError(f"{fn}: model must be a pyrepair.wavelet.stylizer.WCT2 (see train_wct2, load_wct2, "
                         f"load_published_wct2), got {type(model).__name__}")
-    _check_images(content, "content", fn)
+    seed = check_seed(seed, fn)
+    _check_images(content, "content", fn, check_range=check_range)
     if isinstance(style, torch.Tensor):
-        _check_images(style, "style", fn)
+        _check_images(style, "style", fn, check_range=check_range)
         if style.device != content.device:
             raise DeviceError(f"{fn}: content is on {content.device} but style is on {style.device}")
     check_in("backend", backend, ("auto", "reference", "cpu", "cuda"), fn)
@@ -710,7 +722,7 @@ def train_wct2(
     epochs = check_int(epochs, "epochs", fn, min_value=1)
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
     lr = check_positive(lr, "lr", fn)
-    seed = check_int(seed, "seed", fn, min_value=0)
+    seed = check_seed(seed, fn)
     feature_weight = check_positive(feature_weight, "feature_weight", fn, allow_zero=True)
     if model is not None and not isinstance(model, WCT2):
         raise TypeError(f"{fn}: model must be a WCT2 or None, got {type(model).__name__}")
@@ -720,7 +732,7 @@ def train_wct2(
         train_encoder = model is None
     if model is None:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(torch_seed(seed))
             model = WCT2(unpool)
         dev = torch.device(device) if device is not None else images.device
     else:
