@@ -341,7 +341,7 @@ def check_images(
         )
     if lo < -tol or hi > 1 + tol:
         raise ValueRangeError(
-            f"{fn}: {name} must have values in [0, 1], got values in [{lo:.6g}, {hi:.6g}] "
+            f"{fn}: {name} must hold values in [0, 1], got values in [{lo:.6g}, {hi:.6g}] "
             "(scale uint8-range data by 1/255; pass check_range=False to skip this check)"
         )
     return ImageCheck(sizes, lo >= 0.0 and hi <= 1.0)
@@ -385,7 +385,12 @@ def check_device(device: Any, fn: str, name: str = "device", *, allow_none: bool
         raise DeviceError(f"{fn}: {name} must be a torch.device, a string such as 'cpu' or 'cuda:0', or a CUDA index, "
                           f"got {type(device).__name__} {device!r}")
     try:
-        dev = torch.device(int(device) if isinstance(device, np.integer) else device)
+        if isinstance(device, (int, np.integer)):  # an index means a CUDA device, as in torch.cuda APIs
+            if int(device) < 0:
+                raise ValueError(device)
+            dev = torch.device("cuda", int(device))
+        else:
+            dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise DeviceError(f"{fn}: {name} must be a device such as 'cpu' or 'cuda:0', got {device!r}") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():

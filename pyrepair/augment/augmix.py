@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_images, check_in, check_int, check_positive, check_shape
+from .._checks import check_device, check_images, check_in, check_int, check_positive, check_shape
 from .._checks import check_range as check_number
 from .._dispatch import BACKENDS, Backend
 from ..errors import DTypeError, ShapeError
@@ -450,7 +450,7 @@ class AugMix:
         op_ids = op_ids.masked_fill(unused, -1)
         values = values.masked_fill(unused, 0.0)
 
-        dev = torch.device("cpu") if device is None else torch.device(device)
+        dev = check_device(device, fn) or torch.device("cpu")
         return AugMixParams(op_ids.to(dev), values.to(device=dev, dtype=torch.float32),
                             weights.to(device=dev, dtype=torch.float32), w0.to(device=dev, dtype=torch.float32),
                             self.op_names)

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_images, check_int, check_labels, check_positive, check_shape
+from .._checks import check_device, check_images, check_int, check_labels, check_positive, check_shape
 from .._checks import check_range as check_number
 from ..errors import DTypeError
 
@@ -404,7 +404,7 @@ class MixUp:
         g = resolve_generator(generator, fn)
         lam = float(sample_beta(1, self.alpha, g)[0]) if self.alpha > 0 else 1.0
         perm = torch.randperm(b, generator=g, device=g.device)
-        dev = torch.device("cpu") if device is None else torch.device(device)
+        dev = check_device(device, fn) or torch.device("cpu")
         return MixUpParams(torch.full((b,), lam, dtype=torch.float32, device=dev), perm.to(dev))
 
     def __call__(
@@ -470,7 +470,7 @@ class CutMix:
         lam = float(sample_beta(1, self.alpha, g)[0]) if self.alpha > 0 else 1.0
         cy, cx = _randint(h, 1, g), _randint(w, 1, g)
         perm = torch.randperm(b, generator=g, device=g.device)
-        dev = torch.device("cpu") if device is None else torch.device(device)
+        dev = check_device(device, fn) or torch.device("cpu")
         if self.alpha == 0 or coin >= self.prob:
             return CutMixParams(torch.zeros(b, 4, dtype=torch.long, device=dev), torch.arange(b, device=dev))
         ratio = math.sqrt(1.0 - lam)
@@ -532,7 +532,7 @@ class Cutout:
         g = resolve_generator(generator, fn)
         n = b * self.n_holes
         centers = torch.stack([_randint(h, n, g), _randint(w, n, g)], dim=-1).view(b, self.n_holes, 2)
-        return centers.to(torch.device("cpu") if device is None else device)
+        return centers.to(check_device(device, fn) or torch.device("cpu"))
 
     def __call__(
         self, images: torch.Tensor, *, generator: torch.Generator | None = None, check_range: bool = True

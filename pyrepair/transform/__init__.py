@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from .. import _backend, _dispatch
-from .._checks import check_finite, check_images, format_shape
+from .._checks import check_device, check_finite, check_images, format_shape
 from .._checks import check_range as _check_number_range
 from ..errors import BackendUnavailableError, DTypeError, ShapeError
 from . import reference
@@ -379,7 +379,7 @@ def identity_params(n: int, *, device: torch.device | str | None = None, dtype: 
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"{_NS}identity_params: n must be an int >= 0, got {n!r}")
-    row = torch.tensor(_IDENTITY_ROW, dtype=dtype, device=device)
+    row = torch.tensor(_IDENTITY_ROW, dtype=dtype, device=check_device(device, f"{_NS}identity_params"))
     return row.repeat(int(n), 1)
 
 
