@@ -100,30 +100,12 @@ def check_image(
     channels: Collection[int] | None = (1, 3),
     min_size: int = 1,
 ) -> dict[str, int]:
-    """Check a float image batch: a torch tensor of shape ``spec`` with floating dtype and allowed channel count.
+    """Check a float image batch's structure (no value pass): :func:`check_images` with ``check_range=False``.
 
-    Returns the named sizes (``{"B": ..., "C": ..., "H": ..., "W": ...}``).
+    Kept for the call sites that validate values elsewhere (or never: features, training data); new code calls
+    :func:`check_images`. Returns the named sizes (``{"B": ..., "C": ..., "H": ..., "W": ...}``).
     """
-    if not isinstance(x, torch.Tensor):
-        raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(x).__name__}")
-    sizes = check_shape(x, spec, name, fn)
-    if not x.dtype.is_floating_point:
-        raise DTypeError(f"{fn}: {name} must be a floating-point tensor (float32 preferred), got {x.dtype}")
-    if channels is not None and "C" in sizes and sizes["C"] not in channels:
-        allowed = " or ".join(str(c) for c in sorted(channels))
-        raise ShapeError(
-            f"{fn}: {name} must have {allowed} channels (dimension C of [{spec}]), got shape {format_shape(x.shape)}",
-            actual_shape=tuple(x.shape),
-            expected=spec,
-        )
-    for d in ("H", "W"):
-        if d in sizes and sizes[d] < min_size:
-            raise ShapeError(
-                f"{fn}: {name} must be at least {min_size} px in {d}, got shape {format_shape(x.shape)}",
-                actual_shape=tuple(x.shape),
-                expected=spec,
-            )
-    return sizes
+    return check_images(x, fn, name, spec=spec, channels=channels, min_size=min_size, check_range=False).sizes
 
 
 def check_dtype(x: Any, allowed: Collection[Any], name: str, fn: str) -> None:
@@ -304,6 +286,9 @@ def check_images(
             expected=spec,
         )
     sizes = dict(zip(dims, (int(s) for s in x.shape), strict=True))
+    for d, size in sizes.items():
+        if d.isdigit() and size != int(d):  # a literal pins the size ("N,3,H,W")
+            raise _shape_error(fn, name, f"must have shape {expected}", shown, spec)
     if not x.dtype.is_floating_point:
         hint = " (convert with x.float() / 255)" if x.dtype == torch.uint8 else ""
         raise DTypeError(f"{fn}: {name} must be a floating-point tensor with values in [0, 1], got {x.dtype}{hint}")
@@ -318,7 +303,7 @@ def check_images(
                 hint = {4: " (it looks channels-last [N, H, W, C]; pass x.permute(0, 3, 1, 2))",
                         3: " (it looks channels-last [H, W, C]; pass x.permute(2, 0, 1))"}.get(
                     len(shown), " (it looks channels-last; move the channel dimension before H and W)")
-            what = f"must have {allowed} channels in dimension C of {expected}{hint}"
+            what = f"must have {allowed} channels (dimension C of [{spec}]){hint}"
             raise _shape_error(fn, name, what, shown, spec)
         if looks_nhwc:
             warnings.warn(

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from .. import _dispatch
-from .._checks import check_finite, check_image, check_int, format_shape
+from .._checks import check_finite, check_images, check_int, format_shape
 from ..errors import DTypeError, ShapeError
 from . import _kernels
 
@@ -116,7 +116,7 @@ def haar_dwt2d(x: torch.Tensor, levels: int = 1, *, backend: str = "auto") -> tu
         True
     """
     fn = "pyrepair.wavelet.haar_dwt2d"
-    sizes = check_image(x, "x", fn, channels=None, min_size=1)
+    sizes = check_images(x, fn, "x", channels=None, check_range=False, layout_hint=False).sizes  # features
     check_finite(x, "x", fn)
     top = max_levels(sizes["H"], sizes["W"])
     levels = check_int(levels, "levels", fn, min_value=1, max_value=max(top, 1))
@@ -151,7 +151,7 @@ def haar_idwt2d(
         DTypeError: non-floating inputs.
     """
     fn = "pyrepair.wavelet.haar_idwt2d"
-    check_image(low, "low", fn, channels=None, min_size=1)
+    check_images(low, fn, "low", channels=None, check_range=False, layout_hint=False)
     if not isinstance(highs, (list, tuple)) or len(highs) == 0:
         raise ShapeError(f"{fn}: highs must be a non-empty list of (B, C, 3, h, w) tensors, got {highs!r:.80}")
     b, c, hl, wl = (int(s) for s in low.shape)
