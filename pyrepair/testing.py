@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from . import _backend
-from ._checks import check_seed, torch_seed
+from ._checks import check_device, check_seed, torch_seed
 
 __all__ = ["assert_close", "available_devices", "make_images", "num_threads", "tolerance"]
 
@@ -54,7 +54,9 @@ def make_images(b: int, c: int, h: int, w: int, *, seed: int = 0, device: str | 
 
     ``seed`` is an int in [0, 2^64) (:func:`pyrepair._checks.check_seed`).
     """
-    g = torch.Generator().manual_seed(torch_seed(check_seed(seed, "pyrepair.testing.make_images")))
+    fn = "pyrepair.testing.make_images"
+    g = torch.Generator().manual_seed(torch_seed(check_seed(seed, fn)))
+    device = check_device(device, fn, allow_none=False)
     yy = torch.linspace(0, 1, h).view(1, 1, h, 1)
     xx = torch.linspace(0, 1, w).view(1, 1, 1, w)
     phase = torch.rand(b, c, 1, 1, generator=g) * 6.283

@@ -372,3 +372,22 @@ def test_random_huge_shape_and_device_strings():
 def test_set_num_threads_huge():
     with pytest.raises(ValueError, match=r"pyrepair.set_num_threads: n must be at most 4096 .* got 2147483648"):
         pyrepair.set_num_threads(2**31)
+
+
+def test_make_images_device_string():
+    with pytest.raises(DeviceError, match=r"pyrepair.testing.make_images: device must be a device such as 'cpu' or "
+                                          r"'cuda:0', got 'gpu'"):
+        make_images(1, 3, 8, 8, device="gpu")
+
+
+def test_check_image_is_the_structural_part_of_check_images():
+    from pyrepair._checks import check_image
+
+    assert check_image(torch.full((1, 3, 4, 4), 5.0), "x", "f") == {"B": 1, "C": 3, "H": 4, "W": 4}  # no value pass
+    with pytest.raises(DeviceError, match=r"f: x is on the meta device"):
+        check_image(torch.zeros(1, 3, 4, 4, device="meta"), "x", "f")
+    with pytest.raises(ShapeError, match=r"f: x must have 1 or 3 channels \(dimension C of \[N,C,H,W\]\) \(it looks "
+                                         r"channels-last"):
+        check_image(torch.zeros(2, 8, 8, 3), "x", "f", spec="N,C,H,W")
+    with pytest.raises(ShapeError, match=r"f: x must have shape \[N, 3, H, W\], got shape \[1, 1, 4, 4\]"):
+        check_image(torch.zeros(1, 1, 4, 4), "x", "f", spec="N,3,H,W", channels=None)
