@@ -2,6 +2,13 @@
 
 Each check raises a :mod:`pyrepair.errors` exception whose message names the calling function, the argument, what
 was expected and what was given: ``"pyrepair.corrupt.apply: images must have shape [B, C, H, W], got [3, 32, 32]"``.
+
+Two contracts live here and nowhere else (issue 13):
+
+* images: :func:`check_images` (structure + one fused value pass; public functions expose ``check_range=False`` to
+  skip the value pass), :func:`check_image` being its structural part;
+* seeds: :func:`check_seed` (an int in ``[0, 2^64)``, bools rejected) and :func:`torch_seed` (the value handed to
+  torch's seeding APIs).
 """
 
 from __future__ import annotations
@@ -270,7 +277,7 @@ def check_images(
     """
     if not isinstance(x, torch.Tensor):
         raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(x).__name__}")
-    shown = tuple(int(s) for s in (x.shape if given_shape is None else given_shape))
+    shown = tuple(x.shape) if given_shape is None else tuple(int(s) for s in given_shape)
     if x.layout != torch.strided:
         raise DTypeError(f"{fn}: {name} must be a dense (strided) tensor, got layout {x.layout}")
     if x.device.type == "meta":
@@ -285,7 +292,7 @@ def check_images(
             actual_shape=shown,
             expected=spec,
         )
-    sizes = dict(zip(dims, (int(s) for s in x.shape), strict=True))
+    sizes = dict(zip(dims, x.shape, strict=True))
     for d, size in sizes.items():
         if d.isdigit() and size != int(d):  # a literal pins the size ("N,3,H,W")
             raise _shape_error(fn, name, f"must have shape {expected}", shown, spec)
