@@ -145,7 +145,7 @@ def uniform(
 
     float32 (and float16/bfloat16, drawn in float32 then cast): the unit draws are ``((w >> 9) + 0.5) * 2^-23`` for
     each 32-bit word ``w``: exactly representable in float32, hence bit-identical on CPU, CUDA and the reference,
-    and never exactly 0 or 1. float64: 53 random bits per element, ``((w0 >> 5) * 2^26 + (w1 >> 6) + 0.5) * 2^-53``
+    and never exactly 0 or 1. float64: 52 random bits per element, ``((w0 >> 6) * 2^26 + (w1 >> 6) + 0.5) * 2^-52``
     from words ``2 g`` and ``2 g + 1`` of the stream, scaled in float64. The result is computed in ``dtype`` and
     clamped to the ``dtype`` values strictly inside ``(low, high)``, so the interval stays open after rounding.
     Arguments as in :func:`bits`.
@@ -163,7 +163,7 @@ def uniform(
         raise ValueError(f"{fn}: low and high must be finite with low < high, got low={low!r}, high={high!r}")
     lo_in, hi_in = _open_bounds(float(low), float(high), dtype, fn)
     if dtype == torch.float64:
-        u = _unit53(shape, seed, stream, offset, device, backend, fn, 0)
+        u = _unit52(shape, seed, stream, offset, device, backend, fn, 0)
         out = u if (low, high) == (0.0, 1.0) else u * (float(high) - float(low)) + float(low)
     else:  # float32 draws (bit-identical to the compiled kernels), then the cast
         out = _generate("uniform", shape, seed, stream, offset, device, backend, fn)
@@ -195,26 +195,28 @@ def _open_bounds(low: float, high: float, dtype: torch.dtype, fn: str) -> tuple[
     return float(lo_d), float(hi_d)
 
 
-def _unit53(
+def _unit52(
     shape: int | Sequence[int], seed: int, stream: int, offset: int, device: torch.device | str | None, backend: str,
     fn: str, first: int,
 ) -> torch.Tensor:
-    """float64 uniforms in (0, 1) with 53 random bits: element ``i`` combines words ``2 (offset + i)`` and
-    ``2 (offset + i) + 1`` of the Philox stream (``first``: word pair ``first`` of ``2 * pairs`` per element, for
-    Box-Muller's second uniform)."""
+    """float64 uniforms in (0, 1): 52 random bits, the midpoints of the 2^-52 grid. :func:`uniform` uses words
+    ``2 g`` and ``2 g + 1`` of element ``g = offset + i``; :func:`normal` uses 4 words per element and ``first``
+    (0 or 2) picks the pair of Box-Muller's first or second uniform."""
     shape_t = _shape(shape, fn)
     offset = _u64(offset, "offset", fn)
     n = math.prod(shape_t)
-    per = 4 if first >= 0 and fn.endswith("normal") else 2
+    per = 4 if fn.endswith("normal") else 2
     if (offset + n) * per > _U64:
         raise ValueError(
             f"{fn}: float64 draws use {per} words per element, so offset + number of elements must be <= 2^64 / {per}, "
             f"got offset={offset}, n={n}"
         )
     w = _generate("bits", (n, per), seed, stream, offset * per, device, backend, fn)
-    hi = w[:, first] >> 5  # 27 bits
+    hi = w[:, first] >> 6  # 26 bits
     lo = w[:, first + 1] >> 6  # 26 bits
-    return ((hi * 2**26 + lo).to(torch.float64) + 0.5).mul_(2.0**-53).reshape(shape_t)
+    # (k + 1/2) 2^-52 for k < 2^52 is exact in float64 and strictly inside (0, 1) (with 53 bits the top value
+    # (2^53 - 1/2) 2^-53 would round to 1.0)
+    return ((hi * 2**26 + lo).to(torch.float64) + 0.5).mul_(2.0**-52).reshape(shape_t)
 
 
 def normal(
@@ -232,7 +234,7 @@ def normal(
     """Normal numbers ``mean + std * z`` with ``z`` from Box-Muller on pairs of Philox words.
 
     CPU and CUDA draw the same integers; after ``log``/``sin``/``cos`` they agree to a few ULP (about 1e-6
-    relative), not bit for bit. ``dtype=torch.float64`` runs Box-Muller in float64 on two 53-bit uniforms (words
+    relative), not bit for bit. ``dtype=torch.float64`` runs Box-Muller in float64 on two 52-bit uniforms (words
     ``4 g .. 4 g + 3``). Arguments as in :func:`bits`.
 
     Raises:
@@ -242,9 +244,9 @@ def normal(
     dtype = _float_dtype(dtype, fn)
     if not (_is_real(mean) and _is_real(std) and math.isfinite(mean) and math.isfinite(std) and std >= 0):
         raise ValueError(f"{fn}: mean must be finite and std finite and >= 0, got mean={mean!r}, std={std!r}")
-    if dtype == torch.float64:  # Box-Muller in float64 on two 53-bit uniforms (4 words per element)
-        u1 = _unit53(shape, seed, stream, offset, device, backend, fn, 0)
-        u2 = _unit53(shape, seed, stream, offset, device, backend, fn, 2)
+    if dtype == torch.float64:  # Box-Muller in float64 on two 52-bit uniforms (4 words per element)
+        u1 = _unit52(shape, seed, stream, offset, device, backend, fn, 0)
+        u2 = _unit52(shape, seed, stream, offset, device, backend, fn, 2)
         out = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(u2 * (2.0 * math.pi))
     else:
         out = _generate("normal", shape, seed, stream, offset, device, backend, fn)
