@@ -115,6 +115,13 @@ def check_image(
     return check_images(x, fn, name, spec=spec, channels=channels, min_size=min_size, check_range=False).sizes
 
 
+def _reject_meta(x: torch.Tensor, name: str, fn: str) -> None:
+    if x.device.type == "meta":
+        raise DeviceError(
+            f"{fn}: {name} is on the meta device (no data); move it to 'cpu' or 'cuda', got shape {format_shape(x.shape)}"
+        )
+
+
 def check_dtype(x: Any, allowed: Collection[Any], name: str, fn: str) -> None:
     """Check that ``x.dtype`` (torch or numpy) is one of ``allowed``."""
     dtype = getattr(x, "dtype", None)
@@ -128,6 +135,7 @@ def check_labels(y: Any, n: int, name: str, fn: str, *, num_classes: int | None 
     if not isinstance(y, torch.Tensor):
         raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(y).__name__}")
     check_shape(y, "N", name, fn, N=n)
+    _reject_meta(y, name, fn)
     if y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
         raise DTypeError(f"{fn}: {name} must be an integer tensor (int64 preferred), got {y.dtype}")
     if num_classes is not None and y.numel():
@@ -139,6 +147,7 @@ def check_labels(y: Any, n: int, name: str, fn: str, *, num_classes: int | None 
 def check_finite(x: Any, name: str, fn: str) -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or infinity (counts them in the message)."""
     if isinstance(x, torch.Tensor):
+        _reject_meta(x, name, fn)
         if not x.dtype.is_floating_point or x.numel() == 0:
             return
         bad = int((~torch.isfinite(x)).sum())
@@ -281,9 +290,7 @@ def check_images(
     if x.layout != torch.strided:
         raise DTypeError(f"{fn}: {name} must be a dense (strided) tensor, got layout {x.layout}")
     if x.device.type == "meta":
-        raise DeviceError(
-            f"{fn}: {name} is on the meta device (no data); move it to 'cpu' or 'cuda', got shape {format_shape(shown)}"
-        )
+        _reject_meta(x.reshape(shown) if x.numel() == math.prod(shown) else x, name, fn)
     dims = _dims(spec)
     expected = "[" + ", ".join(dims) + "]"
     if x.ndim != len(dims):

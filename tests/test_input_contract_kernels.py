@@ -391,3 +391,10 @@ def test_check_image_is_the_structural_part_of_check_images():
         check_image(torch.zeros(2, 8, 8, 3), "x", "f", spec="N,C,H,W")
     with pytest.raises(ShapeError, match=r"f: x must have shape \[N, 3, H, W\], got shape \[1, 1, 4, 4\]"):
         check_image(torch.zeros(1, 1, 4, 4), "x", "f", spec="N,3,H,W", channels=None)
+
+
+def test_meta_parameters_and_labels_get_a_device_error():
+    with pytest.raises(DeviceError, match=r"pyrepair.transform.rotate: degrees is on the meta device"):
+        transform.rotate(make_images(1, 3, 8, 8), torch.tensor([1.0], device="meta"))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.mixup: labels is on the meta device"):
+        augment.mixup(make_images(2, 3, 8, 8), torch.tensor([0, 1], device="meta"), 0.5, torch.tensor([1, 0]))

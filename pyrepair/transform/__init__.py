@@ -43,7 +43,7 @@ import torch
 from .. import _backend, _dispatch
 from .._checks import check_device, check_finite, check_images, format_shape
 from .._checks import check_range as _check_number_range
-from ..errors import BackendUnavailableError, DTypeError, ShapeError
+from ..errors import BackendUnavailableError, DeviceError, DTypeError, ShapeError
 from . import reference
 
 __all__ = [
@@ -120,6 +120,8 @@ def _real_tensor(value: Any, name: str, fn: str) -> Tensor:
         raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(value).__name__}")
     if value.dtype == torch.bool or value.is_complex():
         raise DTypeError(f"{fn}: {name} must hold real numbers, got {value.dtype}")
+    if value.device.type == "meta":
+        raise DeviceError(f"{fn}: {name} is on the meta device (no data); move it to 'cpu' or 'cuda'")
     return value.detach()
 
 
