@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .errors import BackendUnavailableError
+from .errors import ArgumentError, BackendUnavailableError
 
 __all__ = [
     "build_info",
@@ -111,7 +111,7 @@ def set_num_threads(n: int) -> None:
     fn = "pyrepair.set_num_threads"
     n = check_int(n, "n", fn, min_value=1)
     if n > MAX_THREADS:
-        raise ValueError(f"{fn}: n must be at most {MAX_THREADS} (threads of the compiled CPU kernels), got {n}")
+        raise ArgumentError(f"{fn}: n must be at most {MAX_THREADS} (threads of the compiled CPU kernels), got {n}")
     mod, _ = _load_core()
     if mod is not None:
         mod.set_num_threads(n)

@@ -21,7 +21,16 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from .errors import DeviceError, DTypeError, PyrepairWarning, ShapeError, UnknownNameError, ValueRangeError
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DeviceError,
+    DTypeError,
+    PyrepairWarning,
+    ShapeError,
+    UnknownNameError,
+    ValueRangeError,
+)
 
 __all__ = [
     "RANGE_TOLERANCE",
@@ -141,7 +150,7 @@ def check_labels(y: Any, n: int, name: str, fn: str, *, num_classes: int | None 
     if num_classes is not None and y.numel():
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= num_classes:
-            raise ValueError(f"{fn}: {name} must lie in [0, {num_classes}), got values in [{lo}, {hi}]")
+            raise ArgumentError(f"{fn}: {name} must lie in [0, {num_classes}), got values in [{lo}, {hi}]")
 
 
 def check_finite(x: Any, name: str, fn: str) -> None:
@@ -157,7 +166,7 @@ def check_finite(x: Any, name: str, fn: str) -> None:
             return
         bad = int((~np.isfinite(arr)).sum())
     if bad:
-        raise ValueError(f"{fn}: {name} must be finite, got {bad} NaN/inf value(s)")
+        raise ValueRangeError(f"{fn}: {name} must be finite, got {bad} NaN/inf value(s)")
 
 
 def check_same_device(fn: str, **tensors: torch.Tensor) -> None:
@@ -180,32 +189,32 @@ def check_in(name: str, value: Any, allowed: Collection[Any], fn: str) -> None:
 def check_int(value: Any, name: str, fn: str, *, min_value: int | None = None, max_value: int | None = None) -> int:
     """Check an integer argument (bools rejected) within optional bounds and return it as ``int``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
+        raise ArgumentTypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
     v = int(value)
     if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
         lo = "-inf" if min_value is None else str(min_value)
         hi = "inf" if max_value is None else str(max_value)
-        raise ValueError(f"{fn}: {name} must be in [{lo}, {hi}], got {v}")
+        raise ArgumentError(f"{fn}: {name} must be in [{lo}, {hi}], got {v}")
     return v
 
 
 def check_positive(value: Any, name: str, fn: str, *, allow_zero: bool = False) -> float:
     """Check a finite real number > 0 (>= 0 with ``allow_zero``) and return it as ``float``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
+        raise ArgumentTypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
     v = float(value)
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{fn}: {name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {value!r}")
     return v
 
 
 def check_range(value: Any, name: str, fn: str, lo: float, hi: float) -> float:
     """Check a finite real number in the closed interval ``[lo, hi]`` and return it as ``float``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
+        raise ArgumentTypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
     v = float(value)
     if not (lo <= v <= hi):
-        raise ValueError(f"{fn}: {name} must be in [{lo}, {hi}], got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be in [{lo}, {hi}], got {value!r}")
     return v
 
 
@@ -354,12 +363,12 @@ def check_seed(seed: Any, fn: str, name: str = "seed") -> int:
         ValueError: negative or ``>= 2^64``.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: {name} must be an int, got {type(seed).__name__} {seed!r} (a seed is an int in [0, 2^64))"
         )
     v = int(seed)
     if not 0 <= v < SEED_LIMIT:
-        raise ValueError(f"{fn}: {name} must be in [0, {SEED_LIMIT - 1}], got {v} (a seed is an int in [0, 2^64))")
+        raise ValueRangeError(f"{fn}: {name} must be in [0, {SEED_LIMIT - 1}], got {v} (a seed is an int in [0, 2^64))")
     return v
 
 
@@ -386,7 +395,7 @@ def check_device(device: Any, fn: str, name: str = "device", *, allow_none: bool
     try:
         if isinstance(device, (int, np.integer)):  # an index means a CUDA device, as in torch.cuda APIs
             if int(device) < 0:
-                raise ValueError(device)
+                raise ArgumentError(device)
             dev = torch.device("cuda", int(device))
         else:
             dev = torch.device(device)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
     "BackendUnavailableError",
     "CheckpointError",
     "DTypeError",
@@ -50,8 +52,16 @@ class DTypeError(PyrepairError, TypeError):
     """A tensor or array has a dtype the function does not accept."""
 
 
-class ValueRangeError(PyrepairError, ValueError):
-    """Tensor values are NaN/inf or outside the range the function accepts (images: ``[0, 1]``)."""
+class ArgumentError(PyrepairError, ValueError):
+    """An argument's value is not accepted (out of range, inconsistent with another argument, ...)."""
+
+
+class ArgumentTypeError(PyrepairError, TypeError):
+    """An argument has the wrong Python type (e.g. a float or a bool where an int is expected)."""
+
+
+class ValueRangeError(ArgumentError):
+    """Values are NaN/inf or outside the range the function accepts (images: ``[0, 1]``; seeds: ``[0, 2^64)``)."""
 
 
 class DeviceError(PyrepairError, ValueError):

@@ -398,3 +398,20 @@ def test_meta_parameters_and_labels_get_a_device_error():
         transform.rotate(make_images(1, 3, 8, 8), torch.tensor([1.0], device="meta"))
     with pytest.raises(DeviceError, match=r"pyrepair.augment.mixup: labels is on the meta device"):
         augment.mixup(make_images(2, 3, 8, 8), torch.tensor([0, 1], device="meta"), 0.5, torch.tensor([1, 0]))
+
+
+def test_argument_errors_are_pyrepair_errors_and_builtins():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ValueRangeError, match=r"pyrepair.random.uniform: seed must be in") as info:
+        random.uniform(3, seed=-1)
+    assert isinstance(info.value, (PyrepairError, ValueError))
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.random.uniform: seed must be an int, got float") as tinfo:
+        random.uniform(3, seed=1.5)
+    assert isinstance(tinfo.value, TypeError)
+    with pytest.raises(ArgumentError, match=r"pyrepair.random.uniform: low and high must be finite with low < high"):
+        random.uniform(3, low=2.0, high=1.0)
+    with pytest.raises(ArgumentError, match=r"pyrepair.corrupt.apply: severity must be in \[1, 5\], got 6"):
+        corrupt.apply(make_images(1, 3, 8, 8), "fog", 6)
+    with pytest.raises(ArgumentError, match=r"pyrepair.set_num_threads: n must be in \[1, inf\], got 0"):
+        pyrepair.set_num_threads(0)

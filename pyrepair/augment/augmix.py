@@ -35,7 +35,7 @@ import torch
 from .._checks import check_device, check_images, check_in, check_int, check_positive, check_shape
 from .._checks import check_range as check_number
 from .._dispatch import BACKENDS, Backend
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from .mixing import image_hw, resolve_generator, sample_beta, sample_dirichlet
 
 __all__ = ["ALL_OPS", "BASE_OPS", "OVERLAP_OPS", "AugMix", "AugMixParams", "ExtraOp", "augmix_apply", "augmix_views"]
@@ -120,15 +120,15 @@ def _resolve_ops(ops: Sequence[str] | None, all_ops: bool) -> tuple[str, ...]:
     if ops is None:
         return ALL_OPS if all_ops else BASE_OPS
     if all_ops:
-        raise ValueError(f"{_FN}: pass either ops=[...] or all_ops=True, not both")
+        raise ArgumentError(f"{_FN}: pass either ops=[...] or all_ops=True, not both")
     if isinstance(ops, str) or not isinstance(ops, Sequence):
-        raise TypeError(f"{_FN}: ops must be a sequence of op names, got {type(ops).__name__} {ops!r}")
+        raise ArgumentTypeError(f"{_FN}: ops must be a sequence of op names, got {type(ops).__name__} {ops!r}")
     if len(ops) == 0:
-        raise ValueError(f"{_FN}: ops must name at least one op; valid: {', '.join(sorted(ALL_OPS))}")
+        raise ArgumentError(f"{_FN}: ops must name at least one op; valid: {', '.join(sorted(ALL_OPS))}")
     for name in ops:
         check_in("op", name, ALL_OPS, _FN)
     if len(set(ops)) != len(ops):
-        raise ValueError(f"{_FN}: ops must not repeat a name, got {list(ops)!r}")
+        raise ArgumentError(f"{_FN}: ops must not repeat a name, got {list(ops)!r}")
     return tuple(ops)
 
 
@@ -140,7 +140,7 @@ def _lookup_transform_ops(names: Sequence[str], fn: str) -> dict[str, tuple[Call
     for name in names:
         info = transform.OPS.get(name)
         if info is None:
-            raise ValueError(f"{fn}: op {name!r} is neither in pyrepair.transform.OPS nor in extra_ops (available: "
+            raise ArgumentError(f"{fn}: op {name!r} is neither in pyrepair.transform.OPS nor in extra_ops (available: "
                              f"{', '.join(sorted(transform.OPS))})")
         table[name] = (info.fn, str(info.param_kind))
     return table
@@ -203,20 +203,20 @@ def _check_params(params: Any, b: int, n_ops: int, fn: str) -> None:
     if params.op_ids.numel():
         lo, hi = int(params.op_ids.min()), int(params.op_ids.max())
         if lo < -1 or hi >= n_ops:
-            raise ValueError(f"{fn}: params.op_ids must lie in [-1, {n_ops}) for {n_ops} op names, got [{lo}, {hi}]")
+            raise ArgumentError(f"{fn}: params.op_ids must lie in [-1, {n_ops}) for {n_ops} op names, got [{lo}, {hi}]")
     if params.weights.numel():
         wts = params.weights.detach().to(torch.float64)
         err = float((wts.sum(dim=1) - 1.0).abs().max())
         lo_w = float(wts.min())
         if not (err <= 1e-4 and lo_w >= 0.0):  # NaN fails too
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: params.weights must be non-negative and sum to 1 per image (within 1e-4), got minimum "
                 f"{lo_w:.6g} and largest |sum - 1| = {err:.3g}"
             )
     if params.w0.numel():
         lo0, hi0 = (float(v) for v in torch.aminmax(params.w0.detach().to(torch.float64)))
         if not (0.0 <= lo0 and hi0 <= 1.0):
-            raise ValueError(f"{fn}: params.w0 must lie in [0, 1], got values in [{lo0:.6g}, {hi0:.6g}]")
+            raise ArgumentError(f"{fn}: params.w0 must lie in [0, 1], got values in [{lo0:.6g}, {hi0:.6g}]")
 
 
 def _apply(
@@ -357,26 +357,26 @@ class AugMix:
         self.width = check_int(width, "width", _FN, min_value=1)
         self.depth = check_int(depth, "depth", _FN, min_value=-1)
         if self.depth == 0:
-            raise ValueError(f"{_FN}: depth must be -1 (random in {{1, 2, 3}}) or >= 1, got 0")
+            raise ArgumentError(f"{_FN}: depth must be -1 (random in {{1, 2, 3}}) or >= 1, got 0")
         self.alpha = check_positive(alpha, "alpha", _FN)
         if not isinstance(all_ops, bool):
-            raise TypeError(f"{_FN}: all_ops must be a bool, got {type(all_ops).__name__}")
+            raise ArgumentTypeError(f"{_FN}: all_ops must be a bool, got {type(all_ops).__name__}")
         check_in("backend", backend, BACKENDS, _FN)
         self.backend: Backend = backend
         self.ops: tuple[str, ...] = _resolve_ops(ops, all_ops)
         self.extra_ops: dict[str, ExtraOp] = {}
         for name, op in (extra_ops or {}).items():
             if not isinstance(name, str) or not name:
-                raise TypeError(f"{_FN}: extra_ops keys must be non-empty op names, got {name!r}")
+                raise ArgumentTypeError(f"{_FN}: extra_ops keys must be non-empty op names, got {name!r}")
             if name in ALL_OPS:
-                raise ValueError(f"{_FN}: extra_ops name {name!r} clashes with an AugMix op; rename it")
+                raise ArgumentError(f"{_FN}: extra_ops name {name!r} clashes with an AugMix op; rename it")
             if not callable(op):
-                raise TypeError(f"{_FN}: extra_ops[{name!r}] must be callable (images, indices) -> images, "
+                raise ArgumentTypeError(f"{_FN}: extra_ops[{name!r}] must be callable (images, indices) -> images, "
                                 f"got {type(op).__name__}")
             self.extra_ops[name] = op
         self.p_extra = check_number(p_extra, "p_extra", _FN, 0.0, 1.0)
         if self.p_extra > 0 and not self.extra_ops:
-            raise ValueError(f"{_FN}: p_extra={p_extra!r} > 0 needs at least one op in extra_ops")
+            raise ArgumentError(f"{_FN}: p_extra={p_extra!r} > 0 needs at least one op in extra_ops")
         self.op_names: tuple[str, ...] = self.ops + tuple(self.extra_ops)
         self._table = _lookup_transform_ops(self.ops, _FN)
 
@@ -464,7 +464,7 @@ class AugMix:
         """
         fn = f"{_FN}.apply"
         if isinstance(params, AugMixParams) and params.op_names != self.op_names:
-            raise ValueError(f"{fn}: params were sampled for ops {list(params.op_names)}, this AugMix uses "
+            raise ArgumentError(f"{fn}: params were sampled for ops {list(params.op_names)}, this AugMix uses "
                              f"{list(self.op_names)}")
         return _apply(images, params, self._table, self.extra_ops, self.backend, fn, check_range)
 
@@ -504,7 +504,7 @@ def augmix_views(
         TypeError: augmix is not an :class:`AugMix`; others as :class:`AugMix`.
     """
     if not isinstance(augmix, AugMix):
-        raise TypeError(f"pyrepair.augment.augmix_views: augmix must be an AugMix, got {type(augmix).__name__}")
+        raise ArgumentTypeError(f"pyrepair.augment.augmix_views: augmix must be an AugMix, got {type(augmix).__name__}")
     check_images(images, "pyrepair.augment.augmix_views", check_range=check_range)
     g = resolve_generator(generator, "pyrepair.augment.augmix_views")
     return images, augmix(images, generator=g, check_range=False), augmix(images, generator=g, check_range=False)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_finite, check_labels, check_positive, check_same_device, check_shape
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from .mixing import MixedTargets
 
 __all__ = ["augmix_loss", "jsd_loss", "mixed_cross_entropy"]
@@ -208,7 +208,7 @@ def mixed_cross_entropy(logits: torch.Tensor, targets: MixedTargets | torch.Tens
         check_shape(lam, "B", "targets.lam", fn, B=b)
         check_finite(lam, "targets.lam", fn)
         if lam.numel() and (float(lam.min()) < 0.0 or float(lam.max()) > 1.0):
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: targets.lam must lie in [0, 1], got values in [{float(lam.min())}, {float(lam.max())}]"
             )
         check_same_device(fn, logits=logits, labels_a=targets.labels_a, labels_b=targets.labels_b, lam=lam)

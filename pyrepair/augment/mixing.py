@@ -37,7 +37,7 @@ import torch
 
 from .._checks import check_device, check_images, check_int, check_labels, check_positive, check_shape
 from .._checks import check_range as check_number
-from ..errors import DTypeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 
 __all__ = [
     "CutMix",
@@ -95,7 +95,7 @@ def resolve_generator(generator: torch.Generator | None, fn: str) -> torch.Gener
         g.seed()  # non-deterministic seed from the OS; leaves the global RNG alone
         return g
     if not isinstance(generator, torch.Generator):
-        raise TypeError(f"{fn}: generator must be a torch.Generator or None, got {type(generator).__name__}")
+        raise ArgumentTypeError(f"{fn}: generator must be a torch.Generator or None, got {type(generator).__name__}")
     return generator
 
 
@@ -141,7 +141,7 @@ def image_hw(image_size: int | tuple[int, int] | torch.Size, fn: str) -> tuple[i
     """``32`` -> ``(32, 32)``; ``(H, W)`` -> ``(H, W)``, each a positive int."""
     if isinstance(image_size, (tuple, list, torch.Size)):
         if len(image_size) != 2:
-            raise ValueError(f"{fn}: image_size must be an int or a pair (H, W), got {tuple(image_size)!r}")
+            raise ArgumentError(f"{fn}: image_size must be an int or a pair (H, W), got {tuple(image_size)!r}")
         h = check_int(image_size[0], "image_size[0]", fn, min_value=1)
         w = check_int(image_size[1], "image_size[1]", fn, min_value=1)
         return h, w
@@ -163,7 +163,7 @@ def _check_perm(perm: torch.Tensor, b: int, fn: str) -> torch.Tensor:
     if perm.dtype.is_floating_point or perm.dtype == torch.bool or perm.is_complex():
         raise DTypeError(f"{fn}: perm must be an integer tensor (int64 preferred), got {perm.dtype}")
     if perm.numel() and (int(perm.min()) < 0 or int(perm.max()) >= b):
-        raise ValueError(f"{fn}: perm must index the batch, values in [0, {b}), got [{int(perm.min())}, "
+        raise ArgumentError(f"{fn}: perm must index the batch, values in [0, {b}), got [{int(perm.min())}, "
                          f"{int(perm.max())}]")
     return perm.long()
 
@@ -251,7 +251,7 @@ def mixup(
             raise DTypeError(f"{fn}: lam must be a number or a floating-point tensor, got {lam.dtype}")
         check_shape(lam, "B", "lam", fn, B=b)
         if lam.numel() and not bool(((lam >= 0) & (lam <= 1)).all()):
-            raise ValueError(f"{fn}: lam must lie in [0, 1], got values in [{float(lam.min())}, {float(lam.max())}]")
+            raise ArgumentError(f"{fn}: lam must lie in [0, 1], got values in [{float(lam.min())}, {float(lam.max())}]")
         lam_t = lam.to(device=images.device, dtype=torch.float32)
     else:
         lam_t = torch.full((b,), check_number(lam, "lam", fn, 0.0, 1.0), device=images.device)

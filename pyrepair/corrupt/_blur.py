@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from .. import _backend, _dispatch
+from ..errors import ArgumentError
 from ..random.reference import philox4x32_10
 from .reference import image_streams
 
@@ -376,7 +377,7 @@ def run_blur(
     delta = int(round(float(constants["delta"]))) if name == "glass_blur" else 0
     iterations = int(round(float(constants["iterations"]))) if name == "glass_blur" else 0
     if name == "glass_blur" and (delta < 1 or iterations < 0):
-        raise ValueError(f"{fn}: delta must be >= 1 and iterations >= 0, got {delta}, {iterations}")
+        raise ArgumentError(f"{fn}: delta must be >= 1 and iterations >= 0, got {delta}, {iterations}")
     if impl == "reference":
         streams = image_streams(x.shape[0], _GLASS_ID, severity, index_offset)
         return reference(name, x, weights, offsets, (delta, iterations, seed, streams))

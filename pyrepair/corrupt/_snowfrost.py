@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from .. import _backend, _dispatch
+from ..errors import ArgumentError
 from ..random.reference import normal as _philox_normal
 from ..random.reference import philox4x32_10
 from . import _blur
@@ -163,7 +164,7 @@ def frost_textures(scale: str = "cifar") -> list[torch.Tensor]:
         do not modify).
     """
     if scale not in ("cifar", "native"):
-        raise ValueError(f"pyrepair.corrupt.frost_textures: scale must be 'cifar' or 'native', got {scale!r}")
+        raise ArgumentError(f"pyrepair.corrupt.frost_textures: scale must be 'cifar' or 'native', got {scale!r}")
     flat, table = _texture_pack(scale)
     out = []
     for slot in FROST_SLOTS:
@@ -348,10 +349,10 @@ def run_snowfrost(
     vals = tuple(float(constants[k]) for k in keys)
     if name == "snow":
         if not (vals[2] > 0 and vals[4] >= 0 and vals[5] >= 0):
-            raise ValueError(f"{fn}: zoom must be > 0 and blur_radius, blur_sigma >= 0, got {vals[2]}, {vals[4]}, "
+            raise ArgumentError(f"{fn}: zoom must be > 0 and blur_radius, blur_sigma >= 0, got {vals[2]}, {vals[4]}, "
                              f"{vals[5]}")  # fmt: skip
         if vals[4] > 1000:
-            raise ValueError(f"{fn}: blur_radius must be <= 1000, got {vals[4]}")
+            raise ArgumentError(f"{fn}: blur_radius must be <= 1000, got {vals[4]}")
     x = images.detach().contiguous()
     b, _, h, w = x.shape
     impl = _dispatch.select(fn, x.device, backend)

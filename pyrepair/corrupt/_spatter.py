@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import _backend, _dispatch
+from ..errors import ArgumentError
 from ..random.reference import philox4x32_10
 from .reference import _f32, _unit53, image_streams, rng_args
 
@@ -300,7 +301,7 @@ def run_spatter(
     seed, index_offset = rng_args(fn, seed, index_offset)
     mode = int(round(float(constants["mode"])))
     if mode not in (0, 1):
-        raise ValueError(f"{fn}: mode must be 0 (water) or 1 (mud), got {constants['mode']!r}")
+        raise ArgumentError(f"{fn}: mode must be 0 (water) or 1 (mud), got {constants['mode']!r}")
     severity = int(severity)
     x = images.detach().contiguous()
     impl = _dispatch.select(fn, x.device, backend)

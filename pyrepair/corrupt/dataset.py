@@ -29,6 +29,7 @@ from .._checks import check_int
 from .._images import as_image_data
 from .._io import atomic_write
 from .._loop import resolve_progress
+from ..errors import ArgumentError
 from . import _check_name, _check_seed, apply
 from . import severity as _sev
 
@@ -90,18 +91,18 @@ def make_dataset(
 
     chosen = tuple(implemented() if names is None else names)
     if not chosen:
-        raise ValueError(f"{fn}: names must not be empty")
+        raise ArgumentError(f"{fn}: names must not be empty")
     for n in chosen:
         _check_name(n, fn)
     if len(set(chosen)) != len(chosen):
-        raise ValueError(f"{fn}: names must not repeat, got {list(chosen)}")
+        raise ArgumentError(f"{fn}: names must not repeat, got {list(chosen)}")
     sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
     if not sev or len(set(sev)) != len(sev):
-        raise ValueError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
+        raise ArgumentError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
     seed = _check_seed(seed, "seed", fn)
     chunk_size = check_int(chunk_size, "chunk_size", fn, min_value=1)
     if scale not in _sev.SCALES:
-        raise ValueError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
+        raise ArgumentError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
     show = resolve_progress(progress, fn)
 
     data = as_image_data((images, labels), fn, name="(images, labels)")

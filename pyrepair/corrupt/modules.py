@@ -25,7 +25,7 @@ from torch import nn
 
 from .._checks import check_in, check_int, check_range, torch_seed
 from .._dispatch import BACKENDS
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from . import _check_name, _check_seed, apply, names
 from . import severity as _sev
 
@@ -58,7 +58,7 @@ class Corrupt(nn.Module):
         self.severity = check_int(severity, "severity", fn, min_value=1, max_value=5)
         self.seed = _check_seed(seed, "seed", fn)
         if scale not in _sev.SCALES:
-            raise ValueError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
+            raise ArgumentError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
         self.scale = scale
         check_in("backend", backend, BACKENDS, fn)  # at construction, not at the first forward
         self.backend = backend
@@ -128,14 +128,14 @@ class RandomCorruption(nn.Module):
         fn = "pyrepair.corrupt.RandomCorruption"
         chosen = tuple(_names_default() if names is None else names)
         if not chosen:
-            raise ValueError(f"{fn}: names must not be empty")
+            raise ArgumentError(f"{fn}: names must not be empty")
         for n in chosen:
             _check_name(n, fn)
         sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
         if not sev:
-            raise ValueError(f"{fn}: severities must not be empty")
+            raise ArgumentError(f"{fn}: severities must not be empty")
         if scale not in _sev.SCALES:
-            raise ValueError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
+            raise ArgumentError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
         if generator is None:
             generator = torch.Generator().manual_seed(0)
         elif not isinstance(generator, torch.Generator):

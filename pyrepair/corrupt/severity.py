@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._checks import check_in, check_int
-from ..errors import ShapeError, UnknownNameError
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnknownNameError
 
 __all__ = [
     "ALL_CORRUPTIONS",
@@ -201,13 +201,13 @@ def table(name: str, scale: str = "cifar") -> list[dict[str, float]]:
 
 def _side(image_size: Any, fn: str) -> int:
     if isinstance(image_size, bool):
-        raise TypeError(f"{fn}: image_size must be an int or an (H, W) pair, got {image_size!r}")
+        raise ArgumentTypeError(f"{fn}: image_size must be an int or an (H, W) pair, got {image_size!r}")
     if isinstance(image_size, int):
         sizes: tuple[int, ...] = (image_size,)
     elif isinstance(image_size, Sequence) and len(image_size) == 2:
         sizes = tuple(check_int(s, "image_size", fn, min_value=1) for s in image_size)
     else:
-        raise TypeError(f"{fn}: image_size must be an int or an (H, W) pair, got {image_size!r}")
+        raise ArgumentTypeError(f"{fn}: image_size must be an int or an (H, W) pair, got {image_size!r}")
     side = max(sizes)
     if side < 1:
         raise ShapeError(f"{fn}: image_size must be positive, got {image_size!r}", expected="H,W")
@@ -261,7 +261,7 @@ def resolve(
     if scale != "auto":
         return dict(zip(fields, _TABLES[scale][name][severity - 1], strict=True))
     if image_size is None:
-        raise ValueError(f"{_FN}: scale='auto' needs image_size (the image side in px), got None")
+        raise ArgumentError(f"{_FN}: scale='auto' needs image_size (the image side in px), got None")
     nearer, t = preset_for(image_size)
     lo, hi = CIFAR[name][severity - 1], IMAGENET[name][severity - 1]
     if t == 0.0:

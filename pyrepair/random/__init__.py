@@ -23,7 +23,7 @@ import torch
 
 from .. import _backend, _dispatch
 from .._checks import check_device, check_int, check_seed
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from . import reference
 
 __all__ = ["bits", "normal", "uniform"]
@@ -70,12 +70,12 @@ def _generate(
     offset = _u64(offset, "offset", fn)
     n = math.prod(shape_t)
     if offset + n > _U64:
-        raise ValueError(f"{fn}: offset + number of elements must be <= 2^64, got offset={offset}, n={n}")
+        raise ArgumentError(f"{fn}: offset + number of elements must be <= 2^64, got offset={offset}, n={n}")
     dev = check_device(device, fn) or torch.device("cpu")
     impl = _dispatch.select(fn, dev, backend)
     if impl == "reference":
         if offset + n >= 2**63:
-            raise ValueError(f"{fn}: the reference back-end supports offset + n < 2^63, got {offset + n}")
+            raise ArgumentError(f"{fn}: the reference back-end supports offset + n < 2^63, got {offset + n}")
         ref = {"bits": reference.bits, "uniform": reference.uniform, "normal": reference.normal}[dist]
         return ref(n, seed, stream, offset, dev).reshape(shape_t)
     out_dtype = torch.int32 if dist == "bits" else torch.float32  # int32 storage holds the uint32 bit patterns
@@ -160,7 +160,7 @@ def uniform(
     fn = "pyrepair.random.uniform"
     dtype = _float_dtype(dtype, fn)
     if not (_is_real(low) and _is_real(high) and math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"{fn}: low and high must be finite with low < high, got low={low!r}, high={high!r}")
+        raise ArgumentError(f"{fn}: low and high must be finite with low < high, got low={low!r}, high={high!r}")
     lo_in, hi_in = _open_bounds(float(low), float(high), dtype, fn)
     if dtype == torch.float64:
         u = _unit52(shape, seed, stream, offset, device, backend, fn, 0)
@@ -188,7 +188,7 @@ def _open_bounds(low: float, high: float, dtype: torch.dtype, fn: str) -> tuple[
     if float(hi_d) >= high:
         hi_d = torch.nextafter(hi_d, torch.tensor(-math.inf, dtype=dtype))
     if not float(lo_d) <= float(hi_d):
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: no {dtype} value lies strictly between low={low!r} and high={high!r}; widen the interval or use "
             "dtype=torch.float64"
         )
@@ -207,7 +207,7 @@ def _unit52(
     n = math.prod(shape_t)
     per = 4 if fn.endswith("normal") else 2
     if (offset + n) * per > _U64:
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: float64 draws use {per} words per element, so offset + number of elements must be <= 2^64 / {per}, "
             f"got offset={offset}, n={n}"
         )
@@ -243,7 +243,7 @@ def normal(
     fn = "pyrepair.random.normal"
     dtype = _float_dtype(dtype, fn)
     if not (_is_real(mean) and _is_real(std) and math.isfinite(mean) and math.isfinite(std) and std >= 0):
-        raise ValueError(f"{fn}: mean must be finite and std finite and >= 0, got mean={mean!r}, std={std!r}")
+        raise ArgumentError(f"{fn}: mean must be finite and std finite and >= 0, got mean={mean!r}, std={std!r}")
     if dtype == torch.float64:  # Box-Muller in float64 on two 52-bit uniforms (4 words per element)
         u1 = _unit52(shape, seed, stream, offset, device, backend, fn, 0)
         u2 = _unit52(shape, seed, stream, offset, device, backend, fn, 2)

@@ -43,7 +43,7 @@ import torch
 from .. import _backend, _dispatch
 from .._checks import check_device, check_finite, check_images, format_shape
 from .._checks import check_range as _check_number_range
-from ..errors import BackendUnavailableError, DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, BackendUnavailableError, DeviceError, DTypeError, ShapeError
 from . import reference
 
 __all__ = [
@@ -167,7 +167,7 @@ def _params(params: Any, spec: str, fn: str, device: torch.device, **fixed: int)
     zoom = p[..., 4]
     if p.numel() and bool((zoom <= 0).any()):
         bad = float(zoom[zoom <= 0].flatten()[0])
-        raise ValueError(f"{fn}: params zoom (column 4) must be > 0, got {bad!r}")
+        raise ArgumentError(f"{fn}: params zoom (column 4) must be > 0, got {bad!r}")
     return p
 
 
@@ -193,7 +193,7 @@ def _index(index: Any, m: int, b: int, fn: str, device: torch.device) -> Tensor:
     if m:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= b:
-            raise ValueError(f"{fn}: index must lie in [0, {b}) (images has B={b}), got values in [{lo}, {hi}]")
+            raise ArgumentError(f"{fn}: index must lie in [0, {b}) (images has B={b}), got values in [{lo}, {hi}]")
     return idx
 
 
@@ -219,11 +219,11 @@ def _normalisation(mean: Any, std: Any, c: int, fn: str, device: torch.device) -
     if mean is None and std is None:
         return None, None
     if mean is None or std is None:
-        raise ValueError(f"{fn}: mean and std must be given together, got mean={mean!r}, std={std!r}")
+        raise ArgumentError(f"{fn}: mean and std must be given together, got mean={mean!r}, std={std!r}")
     m = _channel_vector(mean, c, "mean", fn, device)
     s = _channel_vector(std, c, "std", fn, device)
     if bool((s <= 0).any()):
-        raise ValueError(f"{fn}: std must be > 0 in every channel, got {s.tolist()}")
+        raise ArgumentError(f"{fn}: std must be > 0 in every channel, got {s.tolist()}")
     return m, s
 
 
@@ -380,7 +380,7 @@ def identity_params(n: int, *, device: torch.device | str | None = None, dtype: 
         tensor([[0., 0., 0., 0., 1., 0., 1.]])
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"{_NS}identity_params: n must be an int >= 0, got {n!r}")
+        raise ArgumentError(f"{_NS}identity_params: n must be an int >= 0, got {n!r}")
     row = torch.tensor(_IDENTITY_ROW, dtype=dtype, device=check_device(device, f"{_NS}identity_params"))
     return row.repeat(int(n), 1)
 
@@ -531,14 +531,14 @@ def _level_op(images: Tensor, op: str, param: Any, backend: str, check_range: bo
         bits = _per_image(param, b, "bits", fn, x.device)
         bad = (bits != bits.round()) | (bits < 0) | (bits > 8)
         if bool(bad.any()):
-            raise ValueError(f"{fn}: bits must be integers in [0, 8], got {bits[bad][0].item()!r}")
+            raise ArgumentError(f"{fn}: bits must be integers in [0, 8], got {bits[bad][0].item()!r}")
         levels = bits
     elif op == "solarize":
         thr = _per_image(param, b, "threshold", fn, x.device)
         levels = torch.round(thr * 255.0)  # t = round(255 * threshold), half to even
         bad = (levels < 0) | (levels > 256)
         if bool(bad.any()):
-            raise ValueError(f"{fn}: threshold must be in [0, 256/255], got {thr[bad][0].item()!r}")
+            raise ArgumentError(f"{fn}: threshold must be in [0, 256/255], got {thr[bad][0].item()!r}")
     impl = _dispatch.select(fn, x.device, backend)
     if x.numel() == 0:
         return torch.empty_like(x, dtype=dtype)

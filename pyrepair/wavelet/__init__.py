@@ -40,7 +40,7 @@ import torch
 from .. import _dispatch
 from .._checks import check_finite, check_images, check_in, check_int, check_seed, format_shape
 from .._checks import check_range as check_number
-from ..errors import DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from . import reference
 from ._autograd import haar_dwt2d, haar_idwt2d, max_levels
 from ._pixel import auto_levels, pixel_wct, sample_index
@@ -91,10 +91,10 @@ def _check_probs(style_probs: Any, m: int, fn: str) -> torch.Tensor:
                          f"{format_shape(p.shape)}", actual_shape=tuple(p.shape), expected="M")
     check_finite(p, "style_probs", fn)
     if bool((p < 0).any()):
-        raise ValueError(f"{fn}: style_probs must be non-negative, got min {float(p.min())!r}")
+        raise ArgumentError(f"{fn}: style_probs must be non-negative, got min {float(p.min())!r}")
     total = float(p.sum())
     if abs(total - 1.0) > 1e-5:
-        raise ValueError(f"{fn}: style_probs must sum to 1, got sum {total!r}")
+        raise ArgumentError(f"{fn}: style_probs must sum to 1, got sum {total!r}")
     return p
 
 
@@ -206,10 +206,10 @@ def style_transfer(
     check_in("mode", mode, MODES, fn)
     seed = check_seed(seed, fn)
     if not isinstance(check_range, bool):
-        raise TypeError(f"{fn}: check_range must be a bool, got {type(check_range).__name__} {check_range!r}")
+        raise ArgumentTypeError(f"{fn}: check_range must be a bool, got {type(check_range).__name__} {check_range!r}")
     if mode == "wct2":
         if levels is not None:
-            raise ValueError(f"{fn}: levels applies to mode='pixel' only, got levels={levels!r} with mode='wct2'")
+            raise ArgumentError(f"{fn}: levels applies to mode='pixel' only, got levels={levels!r} with mode='wct2'")
         try:
             stylizer = importlib.import_module(".stylizer", __name__)
         except ImportError as exc:
@@ -226,7 +226,7 @@ def style_transfer(
             extra["check_range"] = False
         return stylizer.wct2_transfer(content, style, alpha=alpha, **extra)
     if kwargs:
-        raise TypeError(f"{fn}: unexpected keyword argument(s) for mode={mode!r}: {', '.join(sorted(kwargs))}")
+        raise ArgumentTypeError(f"{fn}: unexpected keyword argument(s) for mode={mode!r}: {', '.join(sorted(kwargs))}")
     check_in("bands", bands, ("joint", "band"), fn)
     sc = _check_images(content, "content", fn, check_range)
     if not isinstance(style, torch.Tensor):
@@ -246,16 +246,16 @@ def style_transfer(
     alpha = check_number(alpha, "alpha", fn, 0.0, 1.0)
     eps_rel = check_number(eps_rel, "eps_rel", fn, 0.0, float("inf"))
     if eps_rel <= 0.0:
-        raise ValueError(f"{fn}: eps_rel must be > 0, got {eps_rel!r}")
+        raise ArgumentError(f"{fn}: eps_rel must be > 0, got {eps_rel!r}")
     beta_max = check_number(beta_max, "beta_max", fn, 0.0, 0.999)
     if not isinstance(stochastic, bool):
-        raise TypeError(f"{fn}: stochastic must be a bool, got {type(stochastic).__name__} {stochastic!r}")
+        raise ArgumentTypeError(f"{fn}: stochastic must be a bool, got {type(stochastic).__name__} {stochastic!r}")
     n, m = sc["B"], ss["B"]
     if mode == "spectral":
         for name, value, default in (("levels", levels, None), ("bands", bands, "joint"), ("spin", spin, 1),
                                      ("noise", noise, "style"), ("pooling", pooling, "image")):
             if value != default:
-                raise ValueError(f"{fn}: {name} applies to mode='pixel' only, got {name}={value!r} with "
+                raise ArgumentError(f"{fn}: {name} applies to mode='pixel' only, got {name}={value!r} with "
                                  f"mode='spectral' (which always pools the statistics over the batch and the bank)")
         if (ss["H"], ss["W"]) != (sc["H"], sc["W"]):
             raise ShapeError(f"{fn}: mode='spectral' needs style images of the content's size {sc['H']}x{sc['W']} "
