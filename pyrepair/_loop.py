@@ -85,7 +85,7 @@ from torch.utils.data import (
 from tqdm.auto import tqdm
 
 from ._checks import check_finite, check_image, check_in, check_int, check_labels, check_positive, format_shape
-from ._io import PathLike, atomic_torch_save, check_path
+from ._io import PathLike, check_path, load_hashed, save_hashed
 from .errors import CheckpointError, DeviceError, DTypeError, PyrepairWarning, ShapeError
 
 __all__ = [
@@ -1043,25 +1043,23 @@ class TrainLoop:
         self._rng = state.get("rng")
 
     def save(self, path: PathLike) -> None:
-        """Write :meth:`state_dict` to ``path`` atomically (``torch.save``; tensors and plain containers only)."""
-        atomic_torch_save(self.state_dict(), check_path(path, "path", self.fn))
+        """Write :meth:`state_dict` to ``path`` atomically (``torch.save``; tensors and plain containers only), with
+        its sha256 content hash (:func:`pyrepair._io.save_hashed`), which :meth:`load` verifies."""
+        save_hashed(self.state_dict(), check_path(path, "path", self.fn))
 
     def load(self, path: PathLike) -> None:
-        """Read a :meth:`save` file (``torch.load(weights_only=True)``) and restore it.
+        """Read a :meth:`save` file (``torch.load(weights_only=True)``), verify its content hash and restore it.
+
+        A file written before content hashes existed loads with a :class:`PyrepairWarning`.
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
-            CheckpointError: the file is not a loop state.
+            DeviceError: the loop's device is CUDA and CUDA is not available.
+            CheckpointError: the file is not a loop state, or is damaged (content hash mismatch).
         """
         src = check_path(path, "path", self.fn)
-        if not src.is_file():
-            raise FileNotFoundError(f"{self.fn}: loop checkpoint not found: {src}")
-        try:
-            obj = torch.load(src, map_location=self.state.device, weights_only=True)
-        except OSError:
-            raise
-        except Exception as e:  # unpickling and zip errors of many kinds
-            raise CheckpointError(f"{self.fn}: not a pyrepair loop state: {src} ({type(e).__name__}: {e})") from e
+        obj = load_hashed(src, self.fn, format=LOOP_STATE_FORMAT, what="pyrepair loop state",
+                          map_location=self.state.device)
         self.load_state_dict(obj)
 
     # -- the run --------------------------------------------------------------------------------------------------

@@ -424,3 +424,17 @@ def test_cli_subprocess_never_shows_traceback(tmp_path):
         out = subprocess.run([sys.executable, "-m", "pyrepair", *argv], capture_output=True, text=True, cwd=tmp_path)
         assert out.returncode == code, out.stderr
         assert "Traceback" not in out.stderr and out.stderr.strip(), out.stderr
+
+
+def test_loop_state_detects_damage(tmp_path):
+    from pyrepair._loop import TrainLoop, as_loader, cross_entropy_step
+
+    model = _digits_model()
+    loop = TrainLoop(model, as_loader(_data(), 8, False, None, "t"), cross_entropy_step,
+                     torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, fn="t.loop")
+    p = tmp_path / "s.pt"
+    loop.save(p)
+    loop.load(p)
+    _flip(p, len(p.read_bytes()) // 2)
+    with pytest.raises(CheckpointError, match=r"^t\.loop: .*s\.pt"):
+        loop.load(p)
