@@ -157,6 +157,11 @@ def _load_split(args: argparse.Namespace, split: str) -> Any:
     return data.load(args.dataset, split, root=args.data_root, limit=args.limit)
 
 
+def _batch_size(args: argparse.Namespace, default: int) -> int:
+    """``--batch-size`` or the command's default (``is None``, not ``or``: argparse already rejected 0)."""
+    return default if args.batch_size is None else int(args.batch_size)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from . import models, train
 
@@ -170,7 +175,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"{len(test_set.labels)} test images, {args.epochs} epochs")
     t0 = time.perf_counter()
     history = train.fit(
-        model, train_set, args.epochs, val=test_set, batch_size=128 if args.batch_size is None else args.batch_size, lr=args.lr,
+        model, train_set, args.epochs, val=test_set, batch_size=_batch_size(args, 128), lr=args.lr,
         optimizer=args.optimizer, scheduler=args.scheduler, weight_decay=args.weight_decay, seed=args.seed,
         device=args.device, progress=False if args.no_progress else None, checkpoint=args.out, resume=args.resume,
     )
@@ -178,7 +183,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for rec in history.epochs:
         print(f"  epoch {rec['epoch']:3d}  loss {rec['train_loss']:.4f}  train acc {rec['train_accuracy']:.4f}"
               + (f"  test acc {rec['val_accuracy']:.4f}" if "val_accuracy" in rec else ""))
-    metrics = train.evaluate(model, test_set, batch_size=512 if args.batch_size is None else args.batch_size, device=args.device)
+    metrics = train.evaluate(model, test_set, batch_size=_batch_size(args, 512), device=args.device)
     result = {"dataset": args.dataset, "arch": args.arch, "epochs": args.epochs, "seconds": round(seconds, 2),
               "test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"], "checkpoint": str(args.out)}
     if args.json:
@@ -199,7 +204,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise PyrepairError(f"pyrepair evaluate: {path} holds no architecture config; it was not written by "
                             "`pyrepair train` / a model from pyrepair.models")
     split = _load_split(args, args.split)
-    metrics = train.evaluate(model, split, batch_size=512 if args.batch_size is None else args.batch_size, device=args.device)
+    metrics = train.evaluate(model, split, batch_size=_batch_size(args, 512), device=args.device)
     result = {"model": str(path), "dataset": args.dataset, "split": args.split, **metrics}
     if args.json:
         print(json.dumps(result, indent=2, default=str))

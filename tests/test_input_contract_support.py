@@ -120,8 +120,8 @@ def test_repair_rejects_images_outside_unit_range_unless_opted_out():
     with pytest.raises(ValueError, match=r"pyrepair\.methods\.AugMixRepair\.repair: train images must lie in "
                                          r"\[0, 1\].*got values in \[0\.\d+, 2\d\d\.\d+\].*check_range=False"):
         AugMixRepair(epochs=1, include_failures=False).repair(model, (x * 255, y), device="cpu", progress=False)
-    res = AugMixRepair(epochs=1, batch_size=8, include_failures=False).repair(model, (x * 2, y), device="cpu", progress=False,
-                                                      check_range=False)
+    method = AugMixRepair(epochs=1, batch_size=8, include_failures=False)
+    res = method.repair(model, (x * 2, y), device="cpu", progress=False, check_range=False)
     assert res.history.epochs[0]["epoch"] == 1
 
 
@@ -140,7 +140,8 @@ def test_repair_rejects_non_finite_images_and_wrong_shape():
 
 def test_repair_check_range_must_be_bool():
     with pytest.raises(TypeError, match=r"AugMixRepair\.repair: check_range must be True or False, got 1"):
-        AugMixRepair(epochs=1, include_failures=False).repair(_digits_model(), _data(), check_range=1)  # type: ignore[arg-type]
+        method = AugMixRepair(epochs=1, include_failures=False)
+        method.repair(_digits_model(), _data(), check_range=1)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -167,7 +168,8 @@ def test_device_errors_name_the_function_and_valid_forms(bad_device):
         (lambda: train.fit(model, _data(), 1, device=device, progress=False), r"pyrepair\.train\.fit"),
         (lambda: train.evaluate(model, _data(), device=device), r"pyrepair\.train\.evaluate"),
         (lambda: train.predict(model, _data()[0], device=device), r"pyrepair\.train\.predict"),
-        (lambda: AugMixRepair(epochs=1, include_failures=False).repair(model, _data(), device=device), r"AugMixRepair\.repair"),
+        (lambda: AugMixRepair(epochs=1, include_failures=False).repair(model, _data(), device=device),
+         r"AugMixRepair\.repair"),
     ]:
         with pytest.raises(DeviceError, match=rf"{name}: .*({forms})"):
             call()
