@@ -543,6 +543,8 @@ def _expected_input(model: nn.Module) -> str:
 def check_model_input(model: nn.Module, image: torch.Tensor, dev: torch.device, fn: str, name: str) -> int:
     """Check that ``model`` accepts ``image`` (``[C, H, W]``) and return its number of outputs ``K``.
 
+    ``name`` is the noun of the message, e.g. ``"data images"`` or ``"images"``.
+
     One forward of the single image in eval mode under ``torch.no_grad()`` (so BatchNorm statistics and the
     model's modes are unchanged), before any training or evaluation starts. A ``RuntimeError`` from that forward
     (a shape mismatch deep in a conv or matmul) becomes a :class:`ShapeError` naming ``fn``, ``name``'s image
@@ -562,7 +564,7 @@ def check_model_input(model: nn.Module, image: torch.Tensor, dev: torch.device, 
                 expected = _expected_input(model)
                 first = (str(e).strip().splitlines() or [""])[0]
                 raise ShapeError(
-                    f"{fn}: {name} images of shape [N, {', '.join(str(int(d)) for d in image.shape)}] do not fit "
+                    f"{fn}: {name} of shape [N, {', '.join(str(int(d)) for d in image.shape)}] do not fit "
                     f"the model" + (f", which expects {expected}" if expected else "")
                     + f" (forward pass failed: {first})",
                     actual_shape=(-1, *(int(d) for d in image.shape)),

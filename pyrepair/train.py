@@ -316,7 +316,7 @@ def _check_fits_model(model: nn.Module, data: Any, dev: torch.device, fn: str, n
     image = first_image(data)
     if image is None:
         return None
-    k = check_model_input(model, image, dev, fn, name)
+    k = check_model_input(model, image, dev, fn, f"{name} images")
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[1], (torch.Tensor, np.ndarray)):
         labels = torch.as_tensor(data[1])
         if labels.numel():

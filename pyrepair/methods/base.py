@@ -256,7 +256,7 @@ def _check_optim_args(
 
 def _num_classes(model: nn.Module, image: torch.Tensor, dev: torch.device, fn: str) -> int:
     """K from one forward of a single image in eval mode (no gradients, no change to BatchNorm statistics)."""
-    return check_model_input(model, image, dev, fn, "data")
+    return check_model_input(model, image, dev, fn, "data images")
 
 
 def _check_unit_range(data: ImageData | Dataset | None, name: str, fn: str) -> None:
@@ -717,7 +717,7 @@ class RepairMethod(ABC):
         # labels lie in [0, K) for tensor data, so the message names the argument.
         first = tr.images[0] if isinstance(tr, ImageData) else first_image(tr)
         if first is not None:
-            k = check_model_input(work, first, dev, fn, "train")
+            k = check_model_input(work, first, dev, fn, "train images")
             for name, d in (("train", tr), ("failures", fa), ("val", va)):
                 if isinstance(d, ImageData) and d.labels.numel():
                     check_label_range(d.labels, k, fn, name)
