@@ -441,3 +441,14 @@ def test_loop_state_detects_damage(tmp_path):
     _flip(p, len(p.read_bytes()) // 2)
     with pytest.raises(CheckpointError, match=r"^t\.loop: .*s\.pt"):
         loop.load(p)
+
+
+def test_cli_evaluate_digits_model_on_mnist_is_one_line_shape_error(shared_data, tmp_path, capsys):
+    """The example of issue 13: a digits (8x8) checkpoint evaluated on MNIST (28x28) died deep in a matmul."""
+    p = train.save_checkpoint(tmp_path / "digits.pt", _digits_model())
+    argv = ["evaluate", "--model", str(p), "--dataset", "mnist", "--data-root", str(shared_data), "--limit", "16"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "pyrepair evaluate: error: pyrepair.train.evaluate: data images of shape [N, 1, 28, 28] do not fit the " \
+           "model, which expects [N, 1, 8, 8]" in err, err
