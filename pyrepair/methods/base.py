@@ -476,7 +476,8 @@ class RepairResult:
         """Write ``model.pt``, ``metrics.json``, ``history.json`` and ``config.json`` into ``directory``.
 
         ``model.pt`` is a :func:`pyrepair.train.save_checkpoint` file (weights, the model's ``pyrepair_config`` when
-        it has one, the history, and method/config/metrics in its metadata); ``config.json`` holds
+        it has one, the history, and method/config/metrics in its metadata, with the sha256 content hash that
+        :meth:`load` verifies); ``config.json`` holds
         ``{"method": ..., "config": {...}}``. Existing files are replaced, each one atomically.
 
         Args:
@@ -524,8 +525,13 @@ class RepairResult:
 
         Raises:
             FileNotFoundError: the folder or one of its four files is missing.
-            CheckpointError: ``model.pt`` is not a pyrepair checkpoint, holds no architecture config and no
-                ``model`` was given, or a JSON file is malformed.
+            DeviceError: ``map_location`` names a CUDA device and CUDA is not available.
+            CheckpointError: ``model.pt`` is not a pyrepair checkpoint, is damaged (its content does not match the
+                sha256 stored in it), holds no architecture config and no ``model`` was given, or a JSON file is
+                malformed.
+
+        Warns:
+            PyrepairWarning: ``model.pt`` was written before content hashes existed (damage cannot be detected).
             RuntimeError: the weights do not fit ``model``.
         """
         fn = "pyrepair.methods.RepairResult.load"
