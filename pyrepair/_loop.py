@@ -560,6 +560,8 @@ def check_model_input(model: nn.Module, image: torch.Tensor, dev: torch.device, 
             x = image.unsqueeze(0).to(dev, dtype=input_dtype(model))
             try:
                 logits = model(x)
+            except torch.cuda.OutOfMemoryError:  # a RuntimeError too, but not a shape problem
+                raise
             except RuntimeError as e:
                 expected = _expected_input(model)
                 first = (str(e).strip().splitlines() or [""])[0]
