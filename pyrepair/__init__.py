@@ -22,6 +22,8 @@ __version__ = "0.1.0"
 
 from ._backend import build_info, cuda_available, get_num_threads, set_num_threads  # noqa: E402
 from .errors import (  # noqa: E402
+    ArgumentError,
+    ArgumentTypeError,
     BackendUnavailableError,
     CheckpointError,
     DataFormatError,
@@ -32,12 +34,15 @@ from .errors import (  # noqa: E402
     PyrepairWarning,
     ShapeError,
     UnknownNameError,
+    ValueRangeError,
 )
 
 _SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "scenarios", "testing", "train",
                "transform", "wavelet")
 
 __all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
     "BackendUnavailableError",
     "CheckpointError",
     "DTypeError",
@@ -48,6 +53,7 @@ __all__ = [
     "PyrepairWarning",
     "ShapeError",
     "UnknownNameError",
+    "ValueRangeError",
     "__version__",
     "build_info",
     "cuda_available",

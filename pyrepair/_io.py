@@ -6,8 +6,13 @@ to a temporary file in the destination's folder, flushed and fsynced, then renam
 destination therefore always holds either its previous complete content or the new one, and no temporary file
 survives an error.
 
-This module sits at the bottom of the import graph (it imports nothing from pyrepair) so that kernel packages,
-``train`` and ``methods`` can all use it.
+It also holds the one checkpoint reader and the content hash every checkpoint writer stores
+(:func:`content_digest`, :func:`save_hashed`, :func:`load_hashed`): :func:`pyrepair.train.save_checkpoint`,
+:meth:`pyrepair.methods.RepairResult.save` (through ``save_checkpoint``) and
+:func:`pyrepair.wavelet.stylizer.save_wct2` all write and verify it with the same code.
+
+This module sits at the bottom of the import graph (it imports only :mod:`pyrepair.errors`, a leaf) so that kernel
+packages, ``train`` and ``methods`` can all use it.
 
 Example:
     >>> import tempfile, pathlib
@@ -20,16 +25,33 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import pickle
+import warnings
+import zipfile
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import torch
 
-__all__ = ["PathLike", "atomic_json_dump", "atomic_torch_save", "atomic_write", "check_path"]
+from .errors import CheckpointError, DeviceError, PyrepairWarning
+
+__all__ = [
+    "DIGEST_KEY",
+    "PathLike",
+    "atomic_json_dump",
+    "atomic_torch_save",
+    "atomic_write",
+    "check_map_location",
+    "check_path",
+    "content_digest",
+    "load_hashed",
+    "save_hashed",
+]
 
 PathLike = str | os.PathLike[str]
 """A file system path: ``str`` or ``os.PathLike``."""
@@ -117,3 +139,178 @@ def atomic_json_dump(obj: Any, path: PathLike, *, indent: int = 2) -> Path:
     """Write ``obj`` as UTF-8 JSON (``indent`` spaces, a final newline) through :func:`atomic_write`."""
     text = json.dumps(obj, indent=indent, sort_keys=False) + "\n"  # serialise first: a TypeError leaves no file
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Checkpoints with a content hash
+# --------------------------------------------------------------------------------------------------------------------
+
+DIGEST_KEY = "sha256"
+"""Key of the content hash in a hashed checkpoint dict (a 64-character lowercase hex string)."""
+
+
+def _feed(h: Any, path: str, value: Any) -> None:
+    """Feed one value into ``h`` in a canonical, type-tagged form (recursive over containers).
+
+    Invariant: the byte stream depends only on the *content* (key order of dicts as stored, which ``torch.load``
+    preserves; tensor dtype, shape and bytes), never on the device, strides or storage sharing, so the digest of a
+    loaded object equals the digest computed before saving.
+    """
+    if isinstance(value, torch.Tensor):
+        t = value.detach().to("cpu").contiguous().reshape(-1)
+        raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        h.update(f"T|{path}|{t.dtype}|{list(value.shape)}|{len(raw)}|".encode())
+        h.update(raw)
+    elif isinstance(value, Mapping):
+        h.update(f"D|{path}|{len(value)}|".encode())
+        for k, v in value.items():
+            h.update(f"K|{type(k).__name__}|{k!r}|".encode())
+            _feed(h, f"{path}/{k!r}", v)
+    elif isinstance(value, (list, tuple)):
+        h.update(f"L|{path}|{type(value).__name__}|{len(value)}|".encode())
+        for i, v in enumerate(value):
+            _feed(h, f"{path}/{i}", v)
+    else:  # plain leaves: None, bool, int, float, str, bytes, torch.Size, ...
+        h.update(f"V|{path}|{type(value).__name__}|{value!r}|".encode())
+
+
+def content_digest(obj: Mapping[str, Any]) -> str:
+    """sha256 (hex) over every entry of ``obj`` except :data:`DIGEST_KEY`, in a deterministic order.
+
+    Each tensor contributes its name (the path of keys leading to it), dtype, shape and raw bytes; every other leaf
+    its path, type name and ``repr``. The same content therefore always gives the same digest, wherever its
+    tensors live.
+
+    Example:
+        >>> d = {"w": torch.zeros(2), "epoch": 1}
+        >>> content_digest(d) == content_digest({"w": torch.zeros(2), "epoch": 1, "sha256": "x"})
+        True
+        >>> content_digest(d) == content_digest({"w": torch.ones(2), "epoch": 1})
+        False
+    """
+    h = hashlib.sha256()
+    _feed(h, "", {k: v for k, v in obj.items() if k != DIGEST_KEY})
+    return h.hexdigest()
+
+
+def save_hashed(obj: Mapping[str, Any], path: PathLike) -> Path:
+    """``torch.save`` ``obj`` plus its :func:`content_digest` under :data:`DIGEST_KEY`, atomically."""
+    out = dict(obj)
+    out[DIGEST_KEY] = content_digest(out)
+    return atomic_torch_save(out, path)
+
+
+def check_map_location(map_location: Any, fn: str) -> None:
+    """Raise :class:`DeviceError` when ``map_location`` names a CUDA device on a machine without CUDA.
+
+    ``torch.load`` would otherwise fail with a ``RuntimeError`` that reads like a corrupt file. Callables and
+    dicts are passed through unchecked (torch applies them per storage).
+    """
+    dev: torch.device | None = None
+    if isinstance(map_location, torch.device):
+        dev = map_location
+    elif isinstance(map_location, str):
+        try:
+            dev = torch.device(map_location.strip())
+        except (RuntimeError, ValueError) as e:
+            raise DeviceError(
+                f"{fn}: map_location must be a device such as 'cpu', 'cuda' or 'cuda:<index>', got {map_location!r}"
+            ) from e
+    elif isinstance(map_location, int) and not isinstance(map_location, bool):
+        dev = torch.device("cuda", map_location)
+    if dev is not None and dev.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            f"{fn}: map_location {map_location!r} asks for CUDA but CUDA is not available on this machine; "
+            "use map_location='cpu'"
+        )
+
+
+def _short(e: BaseException) -> str:
+    """The first line of an exception message, without torch's advice to unpickle with ``weights_only=False``."""
+    first = (str(e).strip().splitlines() or [""])[0]
+    if "weights_only" in first or len(first) > 160:
+        return type(e).__name__
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+def load_hashed(
+    path: PathLike,
+    fn: str,
+    *,
+    format: str,
+    what: str,
+    map_location: Any = "cpu",
+    max_version: int | None = None,
+) -> dict[str, Any]:
+    """Read a checkpoint dict written by :func:`save_hashed` and verify it; every failure is one clear line.
+
+    Args:
+        path: the file.
+        fn: the calling public function, for messages.
+        format: the required value of the file's ``"format"`` entry.
+        what: a description of the file kind, e.g. ``"pyrepair checkpoint"``.
+        map_location: as for ``torch.load``; a CUDA device on a machine without CUDA is a :class:`DeviceError`.
+        max_version: refuse files whose integer ``"version"`` entry is above this (written by a newer pyrepair),
+            before the hash is looked at; ``None``: no version check.
+
+    Returns:
+        The dict, without :data:`DIGEST_KEY`.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, PermissionError: the path cannot be read as a file.
+        DeviceError: ``map_location`` names CUDA and CUDA is not available.
+        CheckpointError: the file is empty, not a torch file, holds anything but tensors and plain containers,
+            lacks the ``format`` entry, or its content does not match its stored hash (damaged); the message
+            names the file and never advises ``weights_only=False``.
+
+    Warns:
+        PyrepairWarning: a file written before content hashes existed (its integrity cannot be checked).
+    """
+    src = Path(os.fspath(path)).expanduser()
+    check_map_location(map_location, fn)
+    if not src.exists():
+        raise FileNotFoundError(f"{fn}: {what} file not found: {src}")
+    if src.is_dir():
+        raise IsADirectoryError(f"{fn}: path must be a {what} file, got a directory: {src}")
+    if src.stat().st_size == 0:
+        raise CheckpointError(f"{fn}: {src} is not a {what}: the file is empty")
+    try:
+        obj = torch.load(src, map_location=map_location, weights_only=True)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except pickle.UnpicklingError as e:
+        # weights_only rejected a global: a pickle of arbitrary objects, or a damaged pickle stream
+        raise CheckpointError(
+            f"{fn}: {src} is not a {what}: it holds objects other than tensors and plain containers, or is "
+            f"damaged ({_short(e)})"
+        ) from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, UnicodeError) as e:
+        raise CheckpointError(f"{fn}: {src} is not a {what}, or is damaged ({_short(e)})") from None
+    except Exception as e:  # noqa: BLE001 - unpickling a damaged stream fails in many ways
+        raise CheckpointError(f"{fn}: {src} is not a {what}, or is damaged ({_short(e)})") from None
+    if not isinstance(obj, Mapping) or obj.get("format") != format:
+        raise CheckpointError(f"{fn}: {src} is not a {what} (no 'format': {format!r} entry)")
+    out = dict(obj)
+    version = out.get("version")
+    if max_version is not None and isinstance(version, int) and version > max_version:
+        raise CheckpointError(
+            f"{fn}: {src} has layout version {version}, newer than this pyrepair reads ({max_version}); "
+            "upgrade pyrepair"
+        )
+    stored = out.pop(DIGEST_KEY, None)
+    if stored is None:
+        # The hash is an additive key (older readers ignore it), so files from before it existed are still valid:
+        # they load, with a warning that damage to them cannot be detected.
+        warnings.warn(
+            f"{fn}: {src} has no content hash (written by an older pyrepair); it is loaded, but damage to it "
+            "cannot be detected. Save it again to add one.",
+            PyrepairWarning,
+            stacklevel=3,
+        )
+        return out
+    if not isinstance(stored, str) or stored != content_digest(out):
+        raise CheckpointError(
+            f"{fn}: {src} is damaged: its content does not match the sha256 stored in it (the file was changed "
+            "or corrupted after it was written)"
+        )
+    return out

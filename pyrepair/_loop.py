@@ -84,8 +84,18 @@ from torch.utils.data import (
 )
 from tqdm.auto import tqdm
 
-from ._checks import check_image, check_in, check_int, check_labels, check_positive, format_shape
-from ._io import PathLike, atomic_torch_save, check_path
+from ._checks import (
+    check_finite,
+    check_image,
+    check_in,
+    check_int,
+    check_labels,
+    check_positive,
+    check_seed,
+    format_shape,
+    torch_seed,
+)
+from ._io import PathLike, check_path, load_hashed, save_hashed
 from .errors import CheckpointError, DeviceError, DTypeError, PyrepairWarning, ShapeError
 
 __all__ = [
@@ -106,8 +116,10 @@ __all__ = [
     "check_logits",
     "check_loss_fn",
     "check_model",
+    "check_model_input",
     "check_not_empty",
     "cross_entropy_step",
+    "first_image",
     "forked_rng",
     "grad_scaler",
     "input_dtype",
@@ -158,13 +170,17 @@ _RESOLVE = "pyrepair.train.resolve_device"
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def resolve_device(device: str | int | torch.device | None = None) -> torch.device:
+_DEVICE_FORMS = "None, 'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps', a CUDA index (int) or a torch.device"
+
+
+def resolve_device(device: str | int | torch.device | None = None, fn: str = _RESOLVE) -> torch.device:
     """Turn a device request into a concrete, available ``torch.device``.
 
     Args:
         device: ``None`` or ``"auto"`` (CUDA when available, else CPU), a device string (``"cpu"``, ``"cuda"``,
             ``"cuda:1"``, ``"mps"``), a CUDA ordinal (``int``) or a ``torch.device``. ``"cuda"`` without an index
             resolves to the current CUDA device.
+        fn: the calling public function, named in every message (e.g. ``"pyrepair.train.fit"``).
 
     Returns:
         The ``torch.device``; CUDA devices always carry an index.
@@ -178,30 +194,27 @@ def resolve_device(device: str | int | torch.device | None = None) -> torch.devi
         >>> resolve_device("cpu")
         device(type='cpu')
     """
-    fn = _RESOLVE
     if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda", torch.cuda.current_device())
         return torch.device("cpu")
     if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
-        raise TypeError(f"{fn}: device must be None, 'auto', a str, an int or a torch.device, got {device!r}")
+        raise TypeError(f"{fn}: device must be one of {_DEVICE_FORMS}, got {device!r}")
     if isinstance(device, int):
         if device < 0:
-            raise DeviceError(f"{fn}: device index must be >= 0, got {device}")
+            raise DeviceError(f"{fn}: device index must be >= 0, got {device}; valid forms: {_DEVICE_FORMS}")
         dev = torch.device("cuda", device)
     elif isinstance(device, str):
         try:
             dev = torch.device(device.strip())
         except (RuntimeError, ValueError) as e:
-            raise DeviceError(
-                f"{fn}: invalid device {device!r}; expected 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps'"
-            ) from e
+            raise DeviceError(f"{fn}: invalid device {device!r}; valid forms: {_DEVICE_FORMS}") from None
     else:
         dev = device
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(
-                f"{fn}: device {str(dev)!r} requested but CUDA is not available "
+                f"{fn}: device {device!r} requested but CUDA is not available "
                 f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); use device='cpu' or 'auto'"
             )
         count = torch.cuda.device_count()
@@ -237,10 +250,12 @@ def input_dtype(model: nn.Module) -> torch.dtype:
 
 
 @contextlib.contextmanager
-def on_device(model: nn.Module, device: str | int | torch.device | None) -> Iterator[torch.device]:
+def on_device(
+    model: nn.Module, device: str | int | torch.device | None, fn: str = _RESOLVE
+) -> Iterator[torch.device]:
     """Run on ``device`` (default: where the model is), moving the model there and back again if needed."""
     home = model_device(model)
-    dev = home if device is None else resolve_device(device)
+    dev = home if device is None else resolve_device(device, fn)
     moved = dev != home
     if moved:
         model.to(dev)
@@ -322,8 +337,6 @@ def seed_for(seed: int, epoch: int, stream: int, fn: str = "pyrepair._loop.seed_
     the step generator (2). ``seed`` follows the one seed contract (an int in ``[0, 2^64)``,
     :func:`pyrepair._checks.check_seed`; ``fn`` names the public caller in the error); the result is in
     ``[0, 2^63)``, which every torch seeding API accepts."""
-    from ._checks import check_seed  # local: this file's imports belong to the training loop's owner
-
     seed = check_seed(seed, fn)
     state = np.random.SeedSequence([seed, epoch, stream]).generate_state(1, dtype=np.uint64)[0]
     return int(state) & ((1 << 63) - 1)
@@ -332,8 +345,6 @@ def seed_for(seed: int, epoch: int, stream: int, fn: str = "pyrepair._loop.seed_
 def seed_globals(value: int, dev: torch.device) -> None:
     """Seed the global CPU RNG and, on CUDA, the RNG of ``dev`` (``value`` in ``[0, 2^64)``, mapped by
     :func:`pyrepair._checks.torch_seed`)."""
-    from ._checks import check_seed, torch_seed
-
     value = torch_seed(check_seed(value, "pyrepair._loop.seed_globals", "value"))
     torch.random.default_generator.manual_seed(value)
     if dev.type == "cuda":
@@ -419,7 +430,8 @@ def as_loader(
 
     Raises:
         ShapeError, DTypeError: malformed tensors.
-        ValueError: no samples.
+        ValueError: no samples, NaN/inf images in a tensor pair (other forms are checked per batch by
+            :func:`unpack_batch`).
         TypeError: unsupported ``data`` type.
     """
     if isinstance(data, DataLoader):
@@ -451,6 +463,7 @@ def as_loader(
                 expected="N",
             )
         check_labels(labels, n, f"{name}[1] (labels)", fn)
+        check_finite(images, f"{name}[0] (images)", fn)  # NaN images give accuracy 1/K and loss nan, silently
         if labels.min() < 0:
             raise ValueError(f"{fn}: {name}[1] (labels) must be >= 0, got minimum {int(labels.min())}")
         dataset = TensorDataset(images, labels.long())
@@ -494,7 +507,7 @@ def len_or_none(loader: Any) -> int | None:
 
 
 def unpack_batch(batch: Any, fn: str, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate one ``(images, labels)`` batch: images float ``[N, C, H, W]``, labels integer ``[N]``."""
+    """Validate one ``(images, labels)`` batch: images finite float ``[N, C, H, W]``, labels integer ``[N]``."""
     if isinstance(batch, Mapping):
         raise TypeError(f"{fn}: {name} must yield (images, labels) batches, got a {type(batch).__name__}")
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
@@ -506,6 +519,7 @@ def unpack_batch(batch: Any, fn: str, name: str) -> tuple[torch.Tensor, torch.Te
         )
     sizes = check_image(x, f"{name} images", fn, spec="N,C,H,W", channels=None)
     check_labels(y, sizes["N"], f"{name} labels", fn)
+    check_finite(x, f"{name} images", fn)
     return x, y
 
 
@@ -531,6 +545,70 @@ def check_label_range(y: torch.Tensor, k: int, fn: str, name: str) -> None:
         )
 
 
+def _expected_input(model: nn.Module) -> str:
+    """The input a ``pyrepair.models.create`` model expects, from its ``pyrepair_config``; "" when unknown."""
+    cfg = getattr(model, "pyrepair_config", None)
+    if isinstance(cfg, Mapping) and "in_channels" in cfg and "input_size" in cfg:
+        size = cfg["input_size"]
+        h, w = (size, size) if isinstance(size, int) else tuple(size)
+        return f"[N, {cfg['in_channels']}, {h}, {w}] (its pyrepair_config, arch {cfg.get('arch')!r})"
+    return ""
+
+
+def check_model_input(model: nn.Module, image: torch.Tensor, dev: torch.device, fn: str, name: str) -> int:
+    """Check that ``model`` accepts ``image`` (``[C, H, W]``) and return its number of outputs ``K``.
+
+    ``name`` is the noun of the message, e.g. ``"data images"`` or ``"images"``.
+
+    One forward of the single image in eval mode under ``torch.no_grad()`` (so BatchNorm statistics and the
+    model's modes are unchanged), before any training or evaluation starts. A ``RuntimeError`` from that forward
+    (a shape mismatch deep in a conv or matmul) becomes a :class:`ShapeError` naming ``fn``, ``name``'s image
+    shape and, for ``pyrepair.models`` models, the input the model expects.
+
+    Raises:
+        ShapeError: the model rejects images of this shape, or does not return ``[1, K]`` logits.
+    """
+    modes = save_modes(model)
+    try:
+        model.eval()
+        with torch.no_grad():
+            x = image.unsqueeze(0).to(dev, dtype=input_dtype(model))
+            try:
+                logits = model(x)
+            except torch.cuda.OutOfMemoryError:  # a RuntimeError too, but not a shape problem
+                raise
+            except RuntimeError as e:
+                expected = _expected_input(model)
+                first = (str(e).strip().splitlines() or [""])[0]
+                raise ShapeError(
+                    f"{fn}: {name} of shape [N, {', '.join(str(int(d)) for d in image.shape)}] do not fit "
+                    f"the model" + (f", which expects {expected}" if expected else "")
+                    + f" (forward pass failed: {first})",
+                    actual_shape=(-1, *(int(d) for d in image.shape)),
+                    expected=expected or None,
+                ) from None
+            return check_logits(logits, 1, fn)
+    finally:
+        restore_modes(modes)
+
+
+def first_image(data: Any) -> torch.Tensor | None:
+    """The first image ``[C, H, W]`` of a tensor pair, a map-style dataset or a loader; ``None`` when unreadable."""
+    try:
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            x = to_tensor(data[0])
+            return x[0] if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[0] else None
+        if isinstance(data, DataLoader):
+            data = data.dataset
+        if isinstance(data, IterableDataset) or not isinstance(data, Dataset):
+            return None
+        item = data[0]
+        x = to_tensor(item[0]) if isinstance(item, (tuple, list)) else None
+        return x if isinstance(x, torch.Tensor) and x.ndim == 3 and x.is_floating_point() else None
+    except Exception:  # noqa: BLE001 - a user dataset may fail in many ways; the loader reports it later
+        return None
+
+
 def check_model(model: Any, fn: str) -> None:
     """Raise ``TypeError`` unless ``model`` is an ``nn.Module``."""
     if not isinstance(model, nn.Module):
@@ -545,7 +623,13 @@ def check_loss_fn(loss_fn: Any, fn: str) -> None:
 
 def check_callbacks(callbacks: Iterable[Callback] | Callback, fn: str) -> list[Callback]:
     """One callable or an iterable of callables -> a list (each checked)."""
-    cbs: list[Callback] = [callbacks] if callable(callbacks) else list(callbacks)
+    if callable(callbacks):
+        return [callbacks]
+    if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            f"{fn}: callbacks must be a callable cb(epoch, record, model) or an iterable of them, got {callbacks!r}"
+        )
+    cbs: list[Callback] = list(callbacks)
     for i, cb in enumerate(cbs):
         if not callable(cb):
             raise TypeError(f"{fn}: callbacks[{i}] must be callable cb(epoch, record, model), got {cb!r}")
@@ -654,8 +738,10 @@ def predict(
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
-        ShapeError, DTypeError: ``images`` is not a float ``[N, C, H, W]`` tensor.
-        ValueError: ``images`` is empty, or a bad ``batch_size``.
+        ShapeError, DTypeError: ``images`` is not a float ``[N, C, H, W]`` tensor, or the model does not accept
+            images of its ``[C, H, W]`` (checked with one forward of one image first).
+        ValueError: ``images`` is empty or holds NaN/inf, or a bad ``batch_size``.
+        DeviceError: ``device`` is not available.
     """
     check_model(model, fn)
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
@@ -664,10 +750,13 @@ def predict(
     n = sizes["N"]
     if n == 0:
         raise ValueError(f"{fn}: images must hold at least one image, got shape {format_shape(images.shape)}")
+    check_finite(images, "images", fn)
     outs: list[torch.Tensor] = []
+    with on_device(model, device, fn) as dev:
+        check_model_input(model, images[0], dev, fn, "images")
     modes = save_modes(model)
     try:
-        with on_device(model, device) as dev:
+        with on_device(model, device, fn) as dev:
             model.eval()
             with torch.no_grad():
                 in_dtype = input_dtype(model)
@@ -910,7 +999,7 @@ class TrainLoop:
                 raise TypeError(f"{fn}: hooks[{i}] must be a LoopHooks instance, got {type(h).__name__}")
         self.fn = fn
         self.epochs = check_int(epochs, "epochs", fn, min_value=1)
-        self.seed = check_int(seed, "seed", fn, min_value=0)
+        self.seed = check_seed(seed, fn)
         self.max_grad_norm = None if max_grad_norm is None else check_positive(max_grad_norm, "max_grad_norm", fn)
         self.step_fn = step
         self.scheduler_interval = scheduler_interval
@@ -973,25 +1062,23 @@ class TrainLoop:
         self._rng = state.get("rng")
 
     def save(self, path: PathLike) -> None:
-        """Write :meth:`state_dict` to ``path`` atomically (``torch.save``; tensors and plain containers only)."""
-        atomic_torch_save(self.state_dict(), check_path(path, "path", self.fn))
+        """Write :meth:`state_dict` to ``path`` atomically (``torch.save``; tensors and plain containers only), with
+        its sha256 content hash (:func:`pyrepair._io.save_hashed`), which :meth:`load` verifies."""
+        save_hashed(self.state_dict(), check_path(path, "path", self.fn))
 
     def load(self, path: PathLike) -> None:
-        """Read a :meth:`save` file (``torch.load(weights_only=True)``) and restore it.
+        """Read a :meth:`save` file (``torch.load(weights_only=True)``), verify its content hash and restore it.
+
+        A file written before content hashes existed loads with a :class:`PyrepairWarning`.
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
-            CheckpointError: the file is not a loop state.
+            DeviceError: the loop's device is CUDA and CUDA is not available.
+            CheckpointError: the file is not a loop state, or is damaged (content hash mismatch).
         """
         src = check_path(path, "path", self.fn)
-        if not src.is_file():
-            raise FileNotFoundError(f"{self.fn}: loop checkpoint not found: {src}")
-        try:
-            obj = torch.load(src, map_location=self.state.device, weights_only=True)
-        except OSError:
-            raise
-        except Exception as e:  # unpickling and zip errors of many kinds
-            raise CheckpointError(f"{self.fn}: not a pyrepair loop state: {src} ({type(e).__name__}: {e})") from e
+        obj = load_hashed(src, self.fn, format=LOOP_STATE_FORMAT, what="pyrepair loop state",
+                          map_location=self.state.device)
         self.load_state_dict(obj)
 
     # -- the run --------------------------------------------------------------------------------------------------

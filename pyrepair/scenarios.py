@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from . import corrupt as _corrupt
-from ._checks import check_in, check_int
+from ._checks import check_finite, check_in, check_int
 from ._images import ImageData, as_image_data, numpy_to_nchw
-from ._loop import predict
+from ._loop import check_model, check_model_input, on_device, predict
 from .errors import PyrepairWarning
 
 __all__ = ["FailureSplit", "corruption_failures"]
@@ -134,8 +134,12 @@ def corruption_failures(
 
     Raises:
         UnknownNameError, NotImplementedError: unknown or not yet implemented corruption.
-        ValueError: no failures at all, bad severities / n_collect / batch_size, bad image values.
-        ShapeError, DTypeError: bad images or labels.
+        ValueError: no failures at all, bad severities / n_collect / batch_size, bad image values (NaN/inf),
+            labels outside the model's ``[0, K)`` (checked before any corruption).
+        ShapeError, DTypeError: bad images or labels, or images the model does not accept (one forward of one
+            image first; the message gives the model's expected input for :mod:`pyrepair.models` models).
+        TypeError: ``model`` is not an ``nn.Module``.
+        DeviceError: ``device`` is not available.
 
     Warns:
         PyrepairWarning: fewer failures than ``n_collect`` (all of them are collected, ``D^e`` is empty).
@@ -150,10 +154,24 @@ def corruption_failures(
     seed = check_int(seed, "seed", fn, min_value=0, max_value=2**64 - 1)
     if not isinstance(stratify, bool):
         raise TypeError(f"{fn}: stratify must be a bool, got {stratify!r}")
+    check_model(model, fn)
     data = as_image_data((images, labels), fn, name="(images, labels)")
     n = int(data.images.shape[0])
     uint8_in = isinstance(images, np.ndarray) and images.dtype == np.uint8
     y_all = data.labels.cpu()
+    if not uint8_in:
+        check_finite(data.images, "images", fn)
+    # Before any corruption or forward pass: the model accepts the images, and the labels lie in [0, K). Labels
+    # outside the model's classes would count every image as a failure and still return a split.
+    if n:
+        first = numpy_to_nchw(images[:1], fn)[0] if uint8_in else data.images[0]
+        with on_device(model, device, fn) as dev:
+            k = check_model_input(model, first, dev, fn, "images")
+        lo, hi = int(y_all.min()), int(y_all.max())
+        if lo < 0 or hi >= k:
+            raise ValueError(
+                f"{fn}: labels must lie in [0, {k}) (the model outputs {k} classes), got values in [{lo}, {hi}]"
+            )
 
     fail_index: list[np.ndarray] = []
     fail_images: list[Any] = []

@@ -42,7 +42,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ._checks import check_in, check_int, check_positive
-from ._io import PathLike, atomic_torch_save, check_path
+from ._io import PathLike, check_path, load_hashed, save_hashed
 from ._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
 from ._loop import (
     Callback,
@@ -57,6 +57,8 @@ from ._loop import (
     check_logits,
     check_loss_fn,
     check_model,
+    check_model_input,
+    first_image,
     grad_scaler,
     make_optimizer,
     on_device,
@@ -90,7 +92,11 @@ CHECKPOINT_FORMAT = "pyrepair-checkpoint"
 """Value of the ``"format"`` key that marks a file written by :func:`save_checkpoint`."""
 
 CHECKPOINT_VERSION = 1
-"""Version of the checkpoint layout written by :func:`save_checkpoint`."""
+"""Version of the checkpoint layout written by :func:`save_checkpoint`.
+
+The ``"sha256"`` content hash was added without a version bump: it is an extra key that older readers ignore, so
+older pyrepair versions still read new files, and files without it (written before it existed) still load, with a
+:class:`~pyrepair.errors.PyrepairWarning`."""
 
 OPTIMIZERS: tuple[str, ...] = _LOOP_OPTIMIZERS
 """Optimizer names accepted by :func:`fit`: ``("adam", "adamw", "sgd")``."""
@@ -281,9 +287,11 @@ def evaluate(
         "per_class_accuracy": list of K floats}``; classes absent from ``data`` get ``nan``.
 
     Raises:
-        ValueError: empty data, or labels outside ``[0, K)``.
-        ShapeError, DTypeError: malformed images or labels.
-        DeviceError: ``device`` is not available.
+        ValueError: empty data, labels outside ``[0, K)``, or NaN/inf images.
+        ShapeError, DTypeError: malformed images or labels, or images the model does not accept (checked with one
+            forward of the first image before the evaluation; the message gives the model's expected input when
+            it is a :mod:`pyrepair.models` model).
+        DeviceError: ``device`` is not available (the message lists the valid forms).
 
     Example:
         >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
@@ -295,9 +303,25 @@ def evaluate(
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
     check_loss_fn(loss_fn, fn)
     show = resolve_progress(progress, fn)
-    with on_device(model, device) as dev:
+    with on_device(model, device, fn) as dev:
         loader = as_loader(data, batch_size, False, None, fn, name="data", pin_memory=dev.type == "cuda")
+        _check_fits_model(model, data, dev, fn, "data")
         return run_eval(model, loader, dev, loss_fn, fn, "data", show)
+
+
+def _check_fits_model(model: nn.Module, data: Any, dev: torch.device, fn: str, name: str) -> int | None:
+    """Before any pass over ``data``: one forward of its first image (a :class:`ShapeError` when the model does not
+    accept its shape) and, for a tensor pair, its labels against the model's ``K`` outputs. Returns ``K`` (``None``
+    when the first image cannot be read cheaply; the per-batch checks still apply)."""
+    image = first_image(data)
+    if image is None:
+        return None
+    k = check_model_input(model, image, dev, fn, f"{name} images")
+    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[1], (torch.Tensor, np.ndarray)):
+        labels = torch.as_tensor(data[1])
+        if labels.numel():
+            check_label_range(labels, k, fn, name)
+    return k
 
 
 def predict(
@@ -322,8 +346,10 @@ def predict(
         float32 logits of shape ``[N, K]`` on the CPU.
 
     Raises:
-        ShapeError, DTypeError: ``images`` is not a float ``[N, C, H, W]`` tensor.
-        ValueError: ``images`` is empty.
+        ShapeError, DTypeError: ``images`` is not a float ``[N, C, H, W]`` tensor, or the model does not accept
+            images of its ``[C, H, W]``.
+        ValueError: ``images`` is empty or holds NaN/inf.
+        DeviceError: ``device`` is not available.
 
     Example:
         >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
@@ -406,8 +432,10 @@ def save_checkpoint(
 
     The file is a ``torch.save`` of a dict with keys ``"format"`` (``"pyrepair-checkpoint"``), ``"version"``,
     ``"state_dict"``, ``"config"`` (``model.pyrepair_config`` when present), ``"optimizer"``, ``"scheduler"``,
-    ``"scaler"``, ``"epoch"``, ``"history"`` and ``"metadata"``; it holds only plain containers and tensors, so
-    :func:`load_checkpoint` can read it with ``torch.load(weights_only=True)``.
+    ``"scaler"``, ``"epoch"``, ``"history"``, ``"metadata"`` and ``"sha256"``; it holds only plain containers and
+    tensors, so :func:`load_checkpoint` can read it with ``torch.load(weights_only=True)``. ``"sha256"`` is the
+    content hash of every other entry (:func:`pyrepair._io.content_digest`: per tensor its name, dtype, shape and
+    bytes; per plain value its path, type and ``repr``), which :func:`load_checkpoint` verifies.
 
     Args:
         path: destination file; missing parent folders are created.
@@ -473,7 +501,7 @@ def save_checkpoint(
         "history": _to_plain(hist, "history", fn),
         "metadata": meta,
     }
-    return atomic_torch_save(obj, dest)
+    return save_hashed(obj, dest)
 
 
 def load_checkpoint(
@@ -484,7 +512,12 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` (or by :func:`fit` with ``checkpoint=``).
 
-    The file is read with ``torch.load(weights_only=True)``, so loading never runs code from the file.
+    The file is read with ``torch.load(weights_only=True)``, so loading never runs code from the file, and its
+    content is checked against the sha256 stored in it, so a damaged file never loads.
+
+    Old checkpoints (written before content hashes, without a ``"sha256"`` entry) are loaded with a
+    :class:`~pyrepair.errors.PyrepairWarning` saying that damage to them cannot be detected (save them again to add
+    one); they are not refused, because every checkpoint written so far is such a file.
 
     Args:
         path: the checkpoint file.
@@ -498,8 +531,15 @@ def load_checkpoint(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        CheckpointError: the file is not a pyrepair checkpoint, or was written by a newer layout version.
+        IsADirectoryError: ``path`` is a folder.
+        DeviceError: ``map_location`` names a CUDA device and CUDA is not available.
+        CheckpointError: the file is not a pyrepair checkpoint (empty, text, random bytes, a foreign pickle, a
+            plain ``torch.save`` of something else), is damaged (its content does not match its sha256), or was
+            written by a newer layout version. The message names the file.
         RuntimeError: the weights do not fit ``model`` (from ``load_state_dict``).
+
+    Warns:
+        PyrepairWarning: a checkpoint without a content hash (written by an older pyrepair).
 
     Example:
         >>> ckpt = load_checkpoint("run/last.pt", model)  # doctest: +SKIP
@@ -510,21 +550,11 @@ def load_checkpoint(
     src = check_path(path, "path", fn)
     if model is not None:
         check_model(model, fn)
-    if not src.exists():
-        raise FileNotFoundError(f"{fn}: checkpoint file not found: {src}")
-    if src.is_dir():
-        raise IsADirectoryError(f"{fn}: path must be a checkpoint file, got a directory: {src}")
-    try:
-        obj = torch.load(src, map_location=map_location, weights_only=True)
-    except OSError:
-        raise
-    except Exception as e:  # unpickling and zip errors of many kinds
-        raise CheckpointError(f"not a pyrepair checkpoint: {src} ({type(e).__name__}: {e})") from e
-    if not isinstance(obj, Mapping) or obj.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"not a pyrepair checkpoint: {src} (no 'format': '{CHECKPOINT_FORMAT}' entry)")
+    obj = load_hashed(src, fn, format=CHECKPOINT_FORMAT, what="pyrepair checkpoint", map_location=map_location,
+                      max_version=CHECKPOINT_VERSION)
     version = obj.get("version")
     if not isinstance(version, int) or version < 1:
-        raise CheckpointError(f"not a pyrepair checkpoint: {src} (bad version {version!r})")
+        raise CheckpointError(f"{fn}: {src} is not a pyrepair checkpoint (bad version {version!r})")
     if version > CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{fn}: checkpoint {src} has layout version {version}, newer than this pyrepair reads "
@@ -532,7 +562,7 @@ def load_checkpoint(
         )
     state_dict = obj.get("state_dict")
     if not isinstance(state_dict, Mapping):
-        raise CheckpointError(f"not a pyrepair checkpoint: {src} (no state_dict)")
+        raise CheckpointError(f"{fn}: {src} is not a pyrepair checkpoint (no state_dict)")
     config = obj.get("config")
     if model is None and config is not None:
         from .models import from_config  # lazy: models imports heavy architecture code
@@ -643,14 +673,17 @@ def fit(
         logged at INFO level on the ``pyrepair.train`` logger.
 
     Raises:
-        ValueError: bad numbers (``epochs < 1``, ``lr <= 0``, ...), empty data, labels outside the model's
-            ``[0, K)``.
-        ShapeError, DTypeError: malformed images or labels (the message names ``data`` or ``val``).
+        ValueError: bad numbers (``epochs < 1``, ``lr <= 0``, ...), empty data, NaN/inf images, labels outside the
+            model's ``[0, K)`` (checked before the first step for tensor pairs, per batch otherwise).
+        ShapeError, DTypeError: malformed images or labels (the message names ``data`` or ``val``), or images the
+            model does not accept (one forward of the first image before training).
+        TypeError: ``callbacks`` is neither a callable nor an iterable of callables.
         UnknownNameError: unknown optimizer or scheduler name; the message lists the valid names.
         FloatingPointError: the training loss became NaN or infinite (the message gives epoch and batch).
         FileNotFoundError: ``resume`` does not exist.
+        IsADirectoryError: ``checkpoint`` is an existing folder.
         CheckpointError: ``resume`` is not a pyrepair checkpoint or lacks optimizer state.
-        DeviceError: ``device`` is not available.
+        DeviceError: ``device`` is not available (the message lists the valid forms).
 
     Example:
         >>> x, y = torch.randn(64, 1, 8, 8), torch.randint(0, 2, (64,))
@@ -678,10 +711,12 @@ def fit(
     check_loss_fn(loss_fn, fn)
     cbs = check_callbacks(callbacks, fn)
     ckpt_path = check_path(checkpoint, "checkpoint", fn) if checkpoint is not None else None
+    if ckpt_path is not None and ckpt_path.is_dir():  # found now, not after the first epoch
+        raise IsADirectoryError(f"{fn}: checkpoint must be a file path, got a directory: {ckpt_path}")
     resume_path = check_path(resume, "resume", fn) if resume is not None else None
     if resume_path is not None and not resume_path.exists():
         raise FileNotFoundError(f"{fn}: resume checkpoint not found: {resume_path}")
-    dev = resolve_device(device)
+    dev = resolve_device(device, fn)
     amp_enabled, amp_dtype, use_scaler = amp_settings(amp, dev, fn)
     show = resolve_progress(progress, fn)
 
@@ -691,6 +726,9 @@ def fit(
     val_loader = None if val is None else as_loader(val, batch_size, False, None, fn, name="val", pin_memory=pin)
 
     model.to(dev)
+    _check_fits_model(model, data, dev, fn, "data")  # before the first step: shape and label range
+    if val is not None:
+        _check_fits_model(model, val, dev, fn, "val")
     opt = make_optimizer(optimizer, model, lr, fn, weight_decay=weight_decay, momentum=momentum)
     sched = _make_scheduler(sched_name, opt, epochs)
     scaler = grad_scaler() if use_scaler else None

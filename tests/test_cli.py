@@ -60,7 +60,6 @@ def test_train_resume_continues(tmp_path, capsys):
     [
         (["train", "--dataset", "svhn"], "unknown dataset name 'svhn'; valid: cifar10, digits, fashion_mnist, mnist"),
         (["train", "--arch", "vgg99", "--epochs", "1"], "unknown architecture 'vgg99'; valid: .*lenet"),
-        (["train", "--epochs", "0"], "epochs must be"),
         (["evaluate", "--model", "does-not-exist.pt"], "does-not-exist.pt"),
     ],
 )
@@ -70,6 +69,14 @@ def test_errors_are_clear_and_exit_2(argv, match, capsys, tmp_path, monkeypatch)
     err = capsys.readouterr().err
     assert err.startswith(f"pyrepair {argv[0]}: error: ")
     assert __import__("re").search(match, err), err
+
+
+def test_epochs_0_is_rejected_by_argparse_exit_2(capsys):
+    """Issue 13: numeric flags are validated by argparse types (was a library ValueError, "epochs must be")."""
+    assert cli.main(["train", "--epochs", "0", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "pyrepair train: error: argument --epochs: expected an integer >= 1, got 0" in err
+    assert "Traceback" not in err
 
 
 def test_evaluate_rejects_non_checkpoint(tmp_path, capsys):

@@ -538,9 +538,16 @@ def test_nan_loss_raises(blobs) -> None:
 def test_nan_in_later_batch_reports_it(blobs) -> None:
     x, y = blobs
     x = x.clone()
-    x[40] = float("nan")
+    # NaN images are rejected up front since issue 13: mark sample 40 with a finite huge value instead, and have the
+    # loss turn nan on the batch holding it
+    x[40] = 1e6
+
+    def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        nan = torch.where(logits.detach().abs().amax() > 1e3, float("nan"), 0.0)
+        return torch.nn.functional.cross_entropy(logits, labels) + nan
+
     with pytest.raises(FloatingPointError, match=r"epoch 1, batch 3"):
-        fit(tiny_mlp(), DataLoader(TensorDataset(x, y), batch_size=16), epochs=1, progress=False)
+        fit(tiny_mlp(), DataLoader(TensorDataset(x, y), batch_size=16), epochs=1, progress=False, loss_fn=loss_fn)
 
 
 def test_early_stopping_callback(blobs) -> None:

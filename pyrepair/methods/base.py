@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from .._checks import check_in, check_int, check_positive, format_shape
+from .._checks import check_finite, check_in, check_int, check_positive, format_shape
 from .._images import ImageData, as_image_data
 from .._io import atomic_json_dump
 from .._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
@@ -61,8 +61,10 @@ from .._loop import (
     check_callbacks,
     check_label_range,
     check_logits,
+    check_model_input,
     check_not_empty,
     cross_entropy_step,
+    first_image,
     input_dtype,
     len_or_none,
     make_optimizer,
@@ -254,14 +256,28 @@ def _check_optim_args(
 
 def _num_classes(model: nn.Module, image: torch.Tensor, dev: torch.device, fn: str) -> int:
     """K from one forward of a single image in eval mode (no gradients, no change to BatchNorm statistics)."""
-    modes = save_modes(model)
-    try:
-        model.eval()
-        with torch.no_grad():
-            x = image.unsqueeze(0).to(dev, dtype=input_dtype(model))
-            return check_logits(model(x), 1, fn)
-    finally:
-        restore_modes(modes)
+    return check_model_input(model, image, dev, fn, "data images")
+
+
+def _check_unit_range(data: ImageData | Dataset | None, name: str, fn: str) -> None:
+    """Raise ``ValueError`` when a tensor set's images leave ``[0, 1]`` (a ``Dataset`` is checked on its first
+    sample only: reading every sample up front would cost a full pass).
+
+    A private helper rather than a ``_checks`` function: only the repair methods need a whole-tensor value range.
+    """
+    if data is None:
+        return
+    x = data.images if isinstance(data, ImageData) else first_image(data)
+    if x is None or x.numel() == 0 or not x.is_floating_point():
+        return
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0.0 or hi > 1.0:
+        where = "" if isinstance(data, ImageData) else " (first sample)"
+        raise ValueError(
+            f"{fn}: {name} images must lie in [0, 1] (the augmentations and the models' normalisation assume it), "
+            f"got values in [{lo:.6g}, {hi:.6g}]{where}; divide 0..255 images by 255, or pass check_range=False "
+            "for data in another range on purpose"
+        )
 
 
 def finetune(
@@ -357,7 +373,7 @@ def finetune(
     elif not callable(step):
         raise TypeError(f"{fn}: step must be a callable step(model, images, labels, generator) -> loss, got {step!r}")
     cbs = check_callbacks(callbacks, fn)
-    dev = resolve_device(device)
+    dev = resolve_device(device, fn)
     show = resolve_progress(progress, fn)
     pin = dev.type == "cuda"
 
@@ -460,7 +476,8 @@ class RepairResult:
         """Write ``model.pt``, ``metrics.json``, ``history.json`` and ``config.json`` into ``directory``.
 
         ``model.pt`` is a :func:`pyrepair.train.save_checkpoint` file (weights, the model's ``pyrepair_config`` when
-        it has one, the history, and method/config/metrics in its metadata); ``config.json`` holds
+        it has one, the history, and method/config/metrics in its metadata, with the sha256 content hash that
+        :meth:`load` verifies); ``config.json`` holds
         ``{"method": ..., "config": {...}}``. Existing files are replaced, each one atomically.
 
         Args:
@@ -508,8 +525,13 @@ class RepairResult:
 
         Raises:
             FileNotFoundError: the folder or one of its four files is missing.
-            CheckpointError: ``model.pt`` is not a pyrepair checkpoint, holds no architecture config and no
-                ``model`` was given, or a JSON file is malformed.
+            DeviceError: ``map_location`` names a CUDA device and CUDA is not available.
+            CheckpointError: ``model.pt`` is not a pyrepair checkpoint, is damaged (its content does not match the
+                sha256 stored in it), holds no architecture config and no ``model`` was given, or a JSON file is
+                malformed.
+
+        Warns:
+            PyrepairWarning: ``model.pt`` was written before content hashes existed (damage cannot be detected).
             RuntimeError: the weights do not fit ``model``.
         """
         fn = "pyrepair.methods.RepairResult.load"
@@ -609,6 +631,7 @@ class RepairMethod(ABC):
         progress: bool | None = None,
         inplace: bool = False,
         callbacks: Iterable[Callback] | Callback = (),
+        check_range: bool = True,
     ) -> RepairResult:
         """Repair a trained classifier and measure it before and after.
 
@@ -630,6 +653,8 @@ class RepairMethod(ABC):
             progress: tqdm bars; ``None`` shows them only on a terminal.
             inplace: train the given model instead of a copy.
             callbacks: ``cb(epoch, record, model)`` after each epoch; a truthy return value stops training.
+            check_range: reject images outside ``[0, 1]`` (tensor sets in full, a ``Dataset``'s first sample);
+                ``False`` accepts data in another range on purpose. NaN/inf images are always rejected.
 
         Returns:
             A :class:`RepairResult` whose ``model`` is in eval mode.
@@ -639,8 +664,12 @@ class RepairMethod(ABC):
                 unsupported type (a ``DataLoader``: pass its dataset), a callback that is not callable.
             ShapeError, DTypeError: malformed images or labels, or ``train``/``failures``/``val`` images of
                 different ``[C, H, W]``.
-            ValueError: empty data, labels outside the model's ``[0, K)``, ``failures`` missing when the method
-                trains on them, a negative seed.
+            ValueError: empty data, labels outside the model's ``[0, K)``, NaN/inf images, images outside
+                ``[0, 1]`` (unless ``check_range=False``), ``failures`` missing when the method trains on them, a
+                negative seed.
+            ShapeError: the model does not accept the images' ``[C, H, W]`` (one forward of one image before
+                anything else runs; the message gives the model's expected input for :mod:`pyrepair.models`
+                models).
             FloatingPointError: the training loss became NaN or infinite.
             DeviceError: ``device`` is not available.
 
@@ -654,6 +683,8 @@ class RepairMethod(ABC):
             raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(inplace, bool):
             raise TypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
+        if not isinstance(check_range, bool):
+            raise TypeError(f"{fn}: check_range must be True or False, got {check_range!r}")
         seed = check_int(seed, "seed", fn, min_value=0)
         cbs = check_callbacks(callbacks, fn)
         tr = _check_data(train, "train", fn)
@@ -669,8 +700,13 @@ class RepairMethod(ABC):
                     actual_shape=other,
                     expected="C,H,W",
                 )
+        for name, d in (("train", tr), ("failures", fa), ("val", va)):
+            if isinstance(d, ImageData):
+                check_finite(d.images, f"{name} images", fn)
+            if check_range:
+                _check_unit_range(d, name, fn)
         self._check_inputs(tr, fa, fn)
-        dev = resolve_device(device)
+        dev = resolve_device(device, fn)
 
         if inplace:
             work = model
@@ -683,12 +719,13 @@ class RepairMethod(ABC):
                 ) from e
         work.to(dev)
 
-        # Labels must lie in [0, K): checked here for tensor data so the message names the argument.
-        first = tr.images[0] if isinstance(tr, ImageData) else None
+        # Before anything runs: the model accepts the images (one forward of one image, ShapeError otherwise), and
+        # labels lie in [0, K) for tensor data, so the message names the argument.
+        first = tr.images[0] if isinstance(tr, ImageData) else first_image(tr)
         if first is not None:
-            k = _num_classes(work, first, dev, fn)
+            k = check_model_input(work, first, dev, fn, "train images")
             for name, d in (("train", tr), ("failures", fa), ("val", va)):
-                if isinstance(d, ImageData):
+                if isinstance(d, ImageData) and d.labels.numel():
                     check_label_range(d.labels, k, fn, name)
 
         sets = {"val": va, "failures": fa}

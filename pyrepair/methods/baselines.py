@@ -182,7 +182,9 @@ class AugMixRepair(FineTuningMethod):
     def _step(
         self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
-        clean, aug1, aug2 = augmix_views(images, self.augmix, generator=generator)
+        # check_range=False in every step: repair() validated the data once up front (or the user opted out), so a
+        # per-batch value pass would only repeat it.
+        clean, aug1, aug2 = augmix_views(images, self.augmix, generator=generator, check_range=False)
         logits = model(torch.cat([clean, aug1, aug2]))
         bad = _nan_if_not_finite(logits)
         if bad is not None:
@@ -241,7 +243,7 @@ class CutMixRepair(FineTuningMethod):
     def _step(
         self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
-        mixed, targets = self.cutmix(images, labels, generator=generator)
+        mixed, targets = self.cutmix(images, labels, generator=generator, check_range=False)
         logits = model(mixed)
         bad = _nan_if_not_finite(logits)
         return bad if bad is not None else mixed_cross_entropy(logits.float(), targets)
@@ -310,7 +312,8 @@ class CutoutRepair(FineTuningMethod):
     def _step(
         self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
-        holed = self._cutout(int(images.shape[-2]), int(images.shape[-1]))(images, generator=generator)
+        holed = self._cutout(int(images.shape[-2]), int(images.shape[-1]))(images, generator=generator,
+                                                                          check_range=False)
         return torch.nn.functional.cross_entropy(model(holed).float(), labels)
 
 
@@ -360,7 +363,7 @@ class MixUpRepair(FineTuningMethod):
     def _step(
         self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
-        mixed, targets = self.mixup(images, labels, generator=generator)
+        mixed, targets = self.mixup(images, labels, generator=generator, check_range=False)
         logits = model(mixed)
         bad = _nan_if_not_finite(logits)
         return bad if bad is not None else mixed_cross_entropy(logits.float(), targets)

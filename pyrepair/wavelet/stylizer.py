@@ -51,7 +51,7 @@ from .._checks import (
     format_shape,
     torch_seed,
 )
-from .._io import atomic_torch_save
+from .._io import check_path, load_hashed, save_hashed
 from .._loop import TrainLoop, batched_loader
 from ..errors import CheckpointError, DeviceError, ShapeError
 
@@ -768,27 +768,38 @@ def reconstruction_loss(model: WCT2, images: torch.Tensor, *, feature_weight: fl
 
 
 def save_wct2(model: WCT2, path: str | os.PathLike[str]) -> Path:
-    """Save ``model`` (weights + ``unpool``) to ``path``; read it back with :func:`load_wct2`."""
+    """Save ``model`` (weights + ``unpool``) to ``path`` atomically; read it back with :func:`load_wct2`.
+
+    The file is a ``torch.save`` dict ``{"format", "unpool", "state_dict", "sha256"}``; ``"sha256"`` is the content
+    hash of the other entries (:func:`pyrepair._io.content_digest`), verified by :func:`load_wct2`.
+
+    Raises:
+        TypeError: ``model`` is not a :class:`WCT2`, or ``path`` is not a path.
+    """
     fn = "pyrepair.wavelet.stylizer.save_wct2"
     if not isinstance(model, WCT2):
         raise TypeError(f"{fn}: model must be a WCT2, got {type(model).__name__}")
+    dest = check_path(path, "path", fn)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    return atomic_torch_save({"format": _CKPT_FORMAT, "unpool": model.unpool, "state_dict": state}, path)
+    return save_hashed({"format": _CKPT_FORMAT, "unpool": model.unpool, "state_dict": state}, dest)
 
 
 def load_wct2(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> WCT2:
-    """Load a model written by :func:`save_wct2` (eval mode, on ``map_location``)."""
+    """Load a model written by :func:`save_wct2` (eval mode, on ``map_location``).
+
+    The content is checked against the sha256 stored in the file. Files written before hashes existed (no
+    ``"sha256"`` entry) load with a :class:`~pyrepair.errors.PyrepairWarning`.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: ``path`` is not a file.
+        DeviceError: ``map_location`` names a CUDA device and CUDA is not available.
+        CheckpointError: the file is not a pyrepair WCT2 checkpoint, is damaged (content hash mismatch), or its
+            weights do not match the WCT2 layout.
+    """
     fn = "pyrepair.wavelet.stylizer.load_wct2"
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{fn}: no such file {p}")
-    try:
-        obj = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not our checkpoint"
-        raise CheckpointError(f"{fn}: {p} is not a readable torch file ({e})") from e
-    if not isinstance(obj, dict) or obj.get("format") != _CKPT_FORMAT:
-        raise CheckpointError(f"{fn}: {p} is not a pyrepair WCT2 checkpoint (expected format {_CKPT_FORMAT!r}; for the "
-                              f"published clovaai files use load_published_wct2)")
+    p = check_path(path, "path", fn)
+    obj = load_hashed(p, fn, format=_CKPT_FORMAT, what="pyrepair WCT2 checkpoint",
+                      map_location=map_location)
     model = WCT2(obj["unpool"])
     _load_strict(model, obj["state_dict"], fn, str(p))
     return model.to(map_location).eval()
