@@ -87,6 +87,8 @@ class Entry:
     ok_exceptions: tuple[type[BaseException], ...] = ()  # non-pyrepair outcomes that are the documented contract
     names: tuple[str, ...] = ()  # the message must contain one of these (default: the last part of the key)
     cleanup: Callable[[], None] | None = None  # restores global state after every call
+    mutates: tuple[str, ...] = ()  # arguments the call changes on purpose (fit trains the model it is given)
+    max_examples: int | None = None  # cap per case in the default budget (slow entries); the deep run ignores it
 
 
 _TMP = Path(tempfile.mkdtemp(prefix="pyrepair-contract-"))
@@ -210,7 +212,12 @@ _CORRUPT_ROLES = {"images": IMAGES, "severity": "severity", "seed": "seed", "sca
 
 
 def _corrupt(name: str) -> Entry:
-    return Entry(call(f"pyrepair.corrupt.{name}", images=images, severity=3, seed=0), roles=dict(_CORRUPT_ROLES))
+    return Entry(call(f"pyrepair.corrupt.{name}", images=images, severity=3, seed=0), roles=dict(_CORRUPT_ROLES),
+                 accepts=dict(_CHW))
+
+
+_NO_HOLES = {"size:count_zero": "a hole of size 0 is the identity", "n_holes:count_zero": "no holes is the identity"}
+_CHW = {"images:rank_minus1": "a single [C, H, W] image is documented input of pyrepair.corrupt"}
 
 
 _PER_IMAGE = {"brightness": "factor", "color": "factor", "contrast": "factor", "posterize": "bits", "rotate": "degrees",
@@ -263,10 +270,11 @@ TABLE: dict[str, Entry] = {
     **{f"pyrepair.transform.{f}": _transform(f) for f in _PER_IMAGE},
     # --- pyrepair.corrupt -------------------------------------------------------------------------------------
     "pyrepair.corrupt.apply": Entry(call("pyrepair.corrupt.apply", images=images, name="fog", severity=3, seed=0),
-                                    roles={**_CORRUPT_ROLES, "name": "name"}),
-    **{f"pyrepair.corrupt.{c}": _corrupt(c) for c in CORRUPTIONS},
+                                    roles={**_CORRUPT_ROLES, "name": "name"}, accepts=dict(_CHW)),
     "pyrepair.corrupt.jpeg_roundtrip": Entry(call("pyrepair.corrupt.jpeg_roundtrip", images=images, quality=50),
-                                             roles={"images": IMAGES, "quality": "count", "backend": "backend"}),
+                                             roles={"images": IMAGES, "quality": "count", "backend": "backend"},
+                                             accepts=dict(_CHW)),
+    **{f"pyrepair.corrupt.{c}": _corrupt(c) for c in CORRUPTIONS},
     "pyrepair.corrupt.names": Entry(call("pyrepair.corrupt.names")),
     "pyrepair.corrupt.make_dataset": Entry(
         call("pyrepair.corrupt.make_dataset", images=images, labels=labels, path=lambda: tmpdir() / "c",
@@ -277,7 +285,8 @@ TABLE: dict[str, Entry] = {
                                       roles={"name": "name", "severity": "severity", "seed": "seed",
                                              "scale": "name", "backend": "backend"}),
     "pyrepair.corrupt.Corrupt.forward": Entry(method(lambda: _fn("pyrepair.corrupt.Corrupt")("fog", 3), "forward",
-                                                     x=images), roles={"x": IMAGES}, names=("Corrupt", "fog")),
+                                                     x=images), roles={"x": IMAGES}, names=("Corrupt", "fog"),
+                                      accepts={"x:rank_minus1": "a single [C, H, W] image (as pyrepair.corrupt)"}),
     "pyrepair.corrupt.RandomCorruption": Entry(
         call("pyrepair.corrupt.RandomCorruption", names=["fog", "snow"], severities=[1, 2], p=1.0, generator=0),
         roles={"names": "name", "severities": "severity", "p": "unit", "generator": "generator", "scale": "name",
@@ -304,9 +313,10 @@ TABLE: dict[str, Entry] = {
                                          accepts={"x:out_of_range": "a linear transform of any real signal",
                                                   "x:nonfinite": "a linear transform propagates NaN/Inf like torch"}),
     "pyrepair.wavelet.haar_idwt2d": Entry(
-        call("pyrepair.wavelet.haar_idwt2d", low=lambda: torch.rand(2, 3, 8, 8),
-             highs=lambda: [torch.rand(2, 3, 3, 8, 8)]),
-        roles={"low": "tensor", "highs": "opaque", "backend": "backend"}),
+        call("pyrepair.wavelet.haar_idwt2d", low=lambda: images(2, 3, 8),
+             highs=lambda: [images(2, 9, 8, seed=7).reshape(2, 3, 3, 8, 8)]),
+        roles={"low": "tensor", "highs": "opaque", "backend": "backend"},
+        accepts={"low:nonfinite": "a linear transform propagates NaN/Inf like torch"}),
     "pyrepair.wavelet.style_transfer": Entry(
         call("pyrepair.wavelet.style_transfer", content=images, style=lambda: images(seed=5), seed=0),
         roles={"content": IMAGES, "style": IMAGES, "mode": "name", "levels": "count", "alpha": "unit",
@@ -320,7 +330,7 @@ TABLE: dict[str, Entry] = {
     "pyrepair.wavelet.wct2_transfer": Entry(
         call("pyrepair.wavelet.wct2_transfer", content=images, style=lambda: images(seed=5), model=_wct2, seed=0),
         roles={"content": IMAGES, "style": IMAGES, "alpha": "unit", "model": "model", "seed": "seed",
-               "eps": "nonneg", "backend": "backend"}),
+               "eps": "nonneg", "backend": "backend"}, max_examples=1),
     # --- pyrepair.augment -------------------------------------------------------------------------------------
     "pyrepair.augment.AugMix": Entry(call("pyrepair.augment.AugMix", severity=1, width=2, depth=1),
                                      roles={"severity": "count", "width": "count", "alpha": "positive",
@@ -355,35 +365,39 @@ TABLE: dict[str, Entry] = {
              logits_aug2=lambda: logits(seed=4)),
         roles={"logits_clean": "tensor", "logits_aug1": "tensor", "logits_aug2": "tensor"}),
     "pyrepair.augment.mixed_cross_entropy": Entry(
-        call("pyrepair.augment.mixed_cross_entropy", logits=logits, targets=_mixed_targets),
+        call("pyrepair.augment.mixed_cross_entropy", logits=logits, targets=labels),
         roles={"logits": "tensor", "targets": "labels"}),
     "pyrepair.augment.cutmix": Entry(
         call("pyrepair.augment.cutmix", images=images, labels=labels,
              boxes=lambda: torch.tensor([[0, 0, 8, 8], [4, 4, 12, 12]]), perm=lambda: torch.tensor([1, 0])),
-        roles={"images": IMAGES, "labels": "labels", "boxes": "index_tensor", "perm": "index_tensor"}),
+        roles={"images": IMAGES, "labels": "labels", "boxes": "index_tensor", "perm": "index_tensor"},
+        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
     "pyrepair.augment.cutout": Entry(
         call("pyrepair.augment.cutout", images=images, centers=lambda: torch.tensor([[4, 4], [8, 8]]), size=4),
-        roles={"images": IMAGES, "centers": "index_tensor", "size": "count"}),
+        roles={"images": IMAGES, "centers": "index_tensor", "size": "count"},
+        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch", "size:count_zero": "a hole of size 0 is the identity"}),
     "pyrepair.augment.mixup": Entry(
         call("pyrepair.augment.mixup", images=images, labels=labels, lam=0.3, perm=lambda: torch.tensor([1, 0])),
-        roles={"images": IMAGES, "labels": "labels", "lam": "unit", "perm": "index_tensor"}),
+        roles={"images": IMAGES, "labels": "labels", "lam": "unit", "perm": "index_tensor"},
+        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
     "pyrepair.augment.CutMix": Entry(call("pyrepair.augment.CutMix", alpha=1.0, prob=0.5),
                                      roles={"alpha": "positive", "prob": "unit"}),
     "pyrepair.augment.CutMix.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.CutMix")(prob=1.0), "__call__", images=images, labels=labels,
                generator=lambda: torch.Generator().manual_seed(0)),
-        roles={"images": IMAGES, "labels": "labels", "generator": "generator"}, names=("CutMix", "cutmix")),
+        roles={"images": IMAGES, "labels": "labels", "generator": "generator"}, names=("CutMix", "cutmix"),
+        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
     "pyrepair.augment.CutMix.sample": Entry(
         method(lambda: _fn("pyrepair.augment.CutMix")(prob=1.0), "sample", batch_size=2, image_size=16,
                generator=lambda: torch.Generator().manual_seed(0)),
         roles={"batch_size": "count", "image_size": "count", "generator": "generator", "device": "device"},
         names=("CutMix",), accepts={"batch_size:count_zero": "an empty batch samples nothing"}),
     "pyrepair.augment.Cutout": Entry(call("pyrepair.augment.Cutout", size=4, n_holes=1),
-                                     roles={"size": "count", "n_holes": "count"}),
+                                     roles={"size": "count", "n_holes": "count"}, accepts=dict(_NO_HOLES)),
     "pyrepair.augment.Cutout.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.Cutout")(size=4), "__call__", images=images,
                generator=lambda: torch.Generator().manual_seed(0)),
-        roles={"images": IMAGES, "generator": "generator"}, names=("Cutout", "cutout")),
+        roles={"images": IMAGES, "generator": "generator"}, names=("Cutout", "cutout"), accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
     "pyrepair.augment.Cutout.sample": Entry(
         method(lambda: _fn("pyrepair.augment.Cutout")(size=4), "sample", batch_size=2, image_size=16,
                generator=lambda: torch.Generator().manual_seed(0)),
@@ -393,7 +407,8 @@ TABLE: dict[str, Entry] = {
     "pyrepair.augment.MixUp.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.MixUp")(), "__call__", images=images, labels=labels,
                generator=lambda: torch.Generator().manual_seed(0)),
-        roles={"images": IMAGES, "labels": "labels", "generator": "generator"}, names=("MixUp", "mixup")),
+        roles={"images": IMAGES, "labels": "labels", "generator": "generator"}, names=("MixUp", "mixup"),
+        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
     "pyrepair.augment.MixUp.sample": Entry(
         method(lambda: _fn("pyrepair.augment.MixUp")(), "sample", batch_size=2,
                generator=lambda: torch.Generator().manual_seed(0)),
@@ -454,24 +469,30 @@ TABLE: dict[str, Entry] = {
                "device": "device", "checkpoint": "path", "resume": "path", "callbacks": "callbacks",
                "max_grad_norm": "positive"},
         skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"},
-        accepts={"checkpoint:path_missing": "fit creates the checkpoint's parent folder"}),
+        accepts={"checkpoint:path_missing": "fit creates the checkpoint's parent folder", "data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
+        mutates=("model",)),  # fit trains the model it is given (documented)
     "pyrepair.train.evaluate": Entry(
         call("pyrepair.train.evaluate", model=tiny_model, data=dataset, batch_size=4, device="cpu"),
-        roles={"model": "model", "data": "dataset", "batch_size": "count", "device": "device"}),
+        roles={"model": "model", "data": "dataset", "batch_size": "count", "device": "device"},
+        accepts={"data:dataset_images": "the user's model defines the image layout; fit cannot know it"}),
     "pyrepair.train.predict": Entry(
         call("pyrepair.train.predict", model=tiny_model, images=images, batch_size=4, device="cpu"),
         roles={"model": "model", "images": IMAGES, "batch_size": "count", "device": "device"},
         accepts={"images:out_of_range": "predict feeds the model whatever it was trained on",
+                 "images:channels_last": "the user's model defines the image layout; predict cannot know it",
                  "images:nonfinite": "predict feeds the model; NaN logits are the model's answer"}),
     "pyrepair.train.resolve_device": Entry(call("pyrepair.train.resolve_device", device="cpu"),
                                            roles={"device": "device"}),
     "pyrepair.train.save_checkpoint": Entry(
         call("pyrepair.train.save_checkpoint", path=lambda: tmpdir() / "m.pt", model=tiny_model, epoch=1),
         roles={"path": "path", "model": "model", "epoch": "index", "metadata": "mapping"},
-        accepts={"path:path_missing": "the parent folder is created (atomic write)"}),
+        accepts={"path:path_missing": "the parent folder is created (atomic write)",
+                 "model:model_output": "any nn.Module can be checkpointed",
+                 "metadata:mapping_content": "metadata is a free-form mapping"}),
     "pyrepair.train.load_checkpoint": Entry(
         call("pyrepair.train.load_checkpoint", path=_checkpoint_file, model=tiny_model),
-        roles={"path": "path", "model": "model", "map_location": "device"}),
+        roles={"path": "path", "model": "model", "map_location": "device"},
+        mutates=("model",)),  # loads the state into the model it is given (documented)
     # --- pyrepair.methods -------------------------------------------------------------------------------------
     "pyrepair.methods.names": Entry(call("pyrepair.methods.names")),
     "pyrepair.methods.create": Entry(call("pyrepair.methods.create", name="finetune", epochs=1),
@@ -481,13 +502,16 @@ TABLE: dict[str, Entry] = {
              device="cpu"),
         roles={"model": "model", "data": "dataset", **_TRAIN_HP, "seed": "seed", "device": "device",
                "callbacks": "callbacks", "max_grad_norm": "positive"},
-        skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"}),
+        skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"},
+        accepts={"data:dataset_images": "the user's model defines the image layout; fit cannot know it"}, mutates=("model",)),  # finetune trains the model it is given (documented)
     "pyrepair.methods.FineTune": _method_ctor("FineTune"),
     "pyrepair.methods.FineTuningMethod": _method_ctor("FineTuningMethod"),
     "pyrepair.methods.AugMixRepair": _method_ctor("AugMixRepair", severity="count", width="count", alpha="positive",
                                                   lam="nonneg"),
     "pyrepair.methods.CutMixRepair": _method_ctor("CutMixRepair", alpha="positive", prob="unit"),
-    "pyrepair.methods.CutoutRepair": _method_ctor("CutoutRepair", size="count", n_holes="count"),
+    "pyrepair.methods.CutoutRepair": Entry(call("pyrepair.methods.CutoutRepair", **_FAST),
+                                           roles={**_TRAIN_HP, "size": "count", "n_holes": "count"},
+                                           accepts=dict(_NO_HOLES)),
     "pyrepair.methods.MixUpRepair": _method_ctor("MixUpRepair", alpha="positive"),
     "pyrepair.methods.FineTune.repair": _repair("FineTune"),
     "pyrepair.methods.FineTuningMethod.repair": _repair("FineTuningMethod"),
