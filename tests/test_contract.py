@@ -454,6 +454,7 @@ def check_call(q: str, arg: str, kind: str, mk: Callable[[Any], Bad] | None,
     label = bad.label if bad else "valid call"
     rec = {"callable": q, "module": _module_of(q), "arg": arg, "kind": kind, "input": label, "warnings": warns}
     problems: list[str] = []
+    cats: list[str] = []  # one short category per problem (for KNOWN_GAPS reasons and the report)
     names = e.names or (q.rsplit(".", 1)[1],)
     if status == "raised":
         rec["outcome"] = type(res).__name__
@@ -462,21 +463,27 @@ def check_call(q: str, arg: str, kind: str, mk: Callable[[Any], Bad] | None,
         if isinstance(res, PyrepairError):
             if not any(n in str(res) for n in names):
                 problems.append(f"{type(res).__name__} message does not name {names[0]!r}: {str(res)[:200]!r}")
+                cats.append(f"{type(res).__name__} names {str(res).split(':', 1)[0][:40]!s}")
         elif isinstance(res, e.ok_exceptions):
             if isinstance(res, SystemExit) and res.code in (0, None) and mk is not None:
                 problems.append("exited with status 0 on a bad input")
+                cats.append("exit status 0")
         elif isinstance(res, CallTimeout):
             problems.append(f"hang: {res}")
+            cats.append("hang")
         else:
             problems.append(f"non-pyrepair {type(res).__name__}: {str(res)[:200]!r}")
+            cats.append(f"{type(res).__name__} escapes")
     else:
         rec["outcome"] = "accepted" if mk is not None else "ok"
         rec["pyrepair"] = None
         if isinstance(res, BaseException):
             problems.append(f"returned (not raised) {type(res).__name__}")
+            cats.append("returned an exception")
         elif mk is not None:
             if not accepted(e, arg, kind):
                 problems.append(f"accepted silently (returned {type(res).__name__})")
+                cats.append("accepted silently")
             elif bad is not None and bad.canonical is not None:
                 fn2, kw2 = e.build()
                 kw2[arg] = bad.canonical
@@ -485,12 +492,16 @@ def check_call(q: str, arg: str, kind: str, mk: Callable[[Any], Bad] | None,
                     diff = _compare(res, want, bad.tol)
                     if diff:
                         problems.append(diff)
+                        cats.append("result differs from the equivalent valid input")
         if q == "pyrepair.cli.main" and mk is not None and res == 0:
             problems.append("returned exit status 0 on a bad input")
+            cats.append("exit status 0")
     after = _snap({k: v for k, v in kwargs.items() if k not in e.mutates})
     if not _same(before, after):
         problems.append("an input was modified by the call")
+        cats.append("input modified")
     rec["violation"] = "; ".join(problems) or None
+    rec["categories"] = cats
     RECORDS.append(rec)
     return f"{q}({arg}={label}): {rec['violation']}" if problems else None
 
@@ -724,11 +735,12 @@ def print_report(path: str) -> None:
 def print_gaps(path: str) -> None:
     """The KNOWN_GAPS literal for the failing cases of a report (review every line before pasting it)."""
     data = json.loads(Path(path).read_text())
-    for q, kinds in data["findings"].items():
-        for key, msgs in sorted(kinds.items()):
-            why = msgs[0].split(": ", 1)[1]
-            why = why.split(": ", 1)[0] if why.startswith(("non-pyrepair", "ShapeError", "DTypeError")) else why
-            print(f"    ({q!r}, {key!r}): {('issue 13: ' + why)[:80]!r},")
+    why: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
+    for r in data["records"]:
+        for c in r.get("categories") or ():
+            why[(r["callable"], f"{r['arg']}:{r['kind']}")][c] = None
+    for key in sorted(why):
+        print(f"    {key!r}: {', '.join(why[key])!r},")
 
 
 if __name__ == "__main__":
