@@ -14,7 +14,7 @@ From the ROLE of each argument (``ROLE_KINDS``) the suite generates bad inputs w
 * the inputs are unchanged (tensor values, dtype, shape, strides; a model's state_dict, requires_grad and
   training modes).
 
-Today's failures are listed in ``KNOWN_GAPS`` and run as ``xfail(strict=True)``: a fix turns the case into an
+Today's failures are listed in ``KNOWN_GAPS`` (``tests/contract_gaps.py``) and run as ``xfail(strict=True)``: a fix turns the case into an
 XPASS, which fails, so the entry must be removed.
 
 Budget: ``PYREPAIR_CONTRACT_EXAMPLES`` (default 3 examples per case, derandomised); ``-m slow`` runs
@@ -744,8 +744,16 @@ if __name__ == "__main__":
     elif "--report" in sys.argv:
         i = sys.argv.index("--report")
         out = sys.argv[i + 1] if len(sys.argv) > i + 1 else "contract-report.json"
-        os.environ["PYREPAIR_CONTRACT_REPORT"] = out
-        pytest.main([__file__, "-q", "-p", "no:cacheprovider", "-m", "not slow", "--no-header", "-rN"])
+        out = str(Path(out).resolve())
+        # a fresh `pytest` process (not pytest.main here: hypothesis is already imported, so assertion rewriting
+        # would warn, and `python -m pytest` would import the source tree instead of the installed package)
+        import shutil
+        import subprocess
+
+        exe = shutil.which("pytest", path=str(Path(sys.executable).parent)) or "pytest"
+        subprocess.run([exe, str(Path(__file__).resolve()), "-q", "-p", "no:cacheprovider", "-m", "not slow", "-rN"],
+                       cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYREPAIR_CONTRACT_REPORT": out},
+                       stdout=subprocess.DEVNULL, check=False)
         print_report(out)
     else:
-        sys.exit(pytest.main([__file__, "-q"]))
+        print(__doc__)
