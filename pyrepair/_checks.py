@@ -127,7 +127,8 @@ def check_image(
 def _reject_meta(x: torch.Tensor, name: str, fn: str) -> None:
     if x.device.type == "meta":
         raise DeviceError(
-            f"{fn}: {name} is on the meta device (no data); move it to 'cpu' or 'cuda', got shape {format_shape(x.shape)}"
+            f"{fn}: {name} is on the meta device (no data); move it to 'cpu' or 'cuda', "
+            f"got shape {format_shape(x.shape)}"
         )
 
 

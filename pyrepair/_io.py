@@ -27,11 +27,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import pickle
+import uuid
 import warnings
 import zipfile
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any

@@ -207,7 +207,7 @@ def resolve_device(device: str | int | torch.device | None = None, fn: str = _RE
     elif isinstance(device, str):
         try:
             dev = torch.device(device.strip())
-        except (RuntimeError, ValueError) as e:
+        except (RuntimeError, ValueError):
             raise DeviceError(f"{fn}: invalid device {device!r}; valid forms: {_DEVICE_FORMS}") from None
     else:
         dev = device

@@ -1152,7 +1152,8 @@ def from_config(cfg: Mapping[str, Any]) -> nn.Module:
     """Rebuild an architecture from ``model.pyrepair_config`` (possibly after a JSON round trip).
 
     Args:
-        cfg: a mapping with ``arch`` (the name) and the other arguments of :func:`create`.
+        cfg: a mapping with ``arch`` (the name) and the other arguments of :func:`create`, or a
+            :func:`default_config` dict (its ``kwargs`` are passed on, its descriptive keys ignored).
 
     Returns:
         A freshly initialised model with the same architecture (same ``state_dict`` keys and shapes); load the
@@ -1172,4 +1173,21 @@ def from_config(cfg: Mapping[str, Any]) -> nn.Module:
     arch = kw.pop("arch")
     if "name" in kw:
         raise ValueError(f"{fn}: cfg must name the architecture under 'arch' only, got both 'arch' and 'name'")
+    # A default_config(...) dict round-trips too: its descriptive keys are dropped and its nested architecture
+    # keyword arguments are passed as keywords (a model's pyrepair_config holds them flat already).
+    for key in _DESCRIPTIVE_KEYS:
+        kw.pop(key, None)
+    nested = kw.pop("kwargs", None)
+    if nested is not None:
+        if not isinstance(nested, Mapping):
+            raise TypeError(f"{fn}: cfg['kwargs'] must be a dict of architecture keyword arguments, "
+                            f"got {type(nested).__name__}")
+        clash = sorted(set(nested) & set(kw))
+        if clash:
+            raise ValueError(f"{fn}: cfg gives {clash} both flat and under 'kwargs'")
+        kw.update(nested)
     return create(arch, **kw)
+
+
+_DESCRIPTIVE_KEYS = ("min_input_size", "paper", "notes")
+"""Keys of :func:`default_config` that describe an architecture rather than configure it."""

@@ -543,8 +543,9 @@ TABLE: dict[str, Entry] = {
 #: public names that are not data-taking callables, one line of reason each
 EXEMPT: dict[str, str] = {
     **{f"pyrepair.{e}": "exception class (constructed by the library, not a data entry point)"
-       for e in ("BackendUnavailableError", "CheckpointError", "DTypeError", "DataFormatError", "DataNotFoundError",
-                 "DeviceError", "PyrepairError", "ShapeError", "UnknownNameError")},
+       for e in ("ArgumentError", "ArgumentTypeError", "BackendUnavailableError", "CheckpointError", "DTypeError",
+                 "DataFormatError", "DataNotFoundError", "DeviceError", "PyrepairError", "ShapeError",
+                 "UnknownNameError", "ValueRangeError")},
     "pyrepair.PyrepairWarning": "warning class",
     "pyrepair.data.DataFormatError": "re-export of the exception class pyrepair.DataFormatError",
     "pyrepair.train.CheckpointError": "re-export of the exception class pyrepair.CheckpointError",

@@ -26,7 +26,6 @@ Budget: ``PYREPAIR_CONTRACT_EXAMPLES`` (default 3 examples per case, derandomise
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import json
 import math

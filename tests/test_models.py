@@ -503,3 +503,14 @@ def test_create_seed_is_reproducible_and_leaves_global_rng_alone() -> None:
     assert any(not torch.equal(sa[k], sc[k]) for k in sa)
     with pytest.raises(ValueError, match="seed must be in"):
         models.create("lenet", seed=-1)
+
+
+def test_from_config_accepts_default_config():
+    """default_config(...) round-trips through from_config (its nested kwargs are the architecture's keywords)."""
+    for name in ("mlp", "lenet"):
+        model = models.from_config(models.default_config(name))
+        assert model.pyrepair_config["arch"] == name
+    cfg = models.default_config("mlp")
+    cfg["hidden"] = cfg["kwargs"]["hidden"]
+    with pytest.raises(ValueError, match=r"cfg gives \['hidden'\] both flat and under 'kwargs'"):
+        models.from_config(cfg)

@@ -40,7 +40,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +49,7 @@ import torch
 from .. import _dispatch
 from .._checks import check_images, check_int, check_seed, format_shape
 from .._images import Quantize, nchw_to_uint8, uint8_to_nchw
-from ..errors import DTypeError, ShapeError, UnknownNameError
+from ..errors import ShapeError, UnknownNameError
 from . import _jpeg, _kernels, severity
 from . import severity as _sev
 from .severity import ALL_CORRUPTIONS, COMMON, EXTRA

@@ -60,19 +60,15 @@ from .._loop import (
     batched_loader,
     check_callbacks,
     check_label_range,
-    check_logits,
     check_model_input,
     check_not_empty,
     cross_entropy_step,
     first_image,
-    input_dtype,
     len_or_none,
     make_optimizer,
     resolve_device,
     resolve_progress,
-    restore_modes,
     run_eval,
-    save_modes,
 )
 from ..errors import CheckpointError, ShapeError
 from ..train import History, evaluate, load_checkpoint, save_checkpoint

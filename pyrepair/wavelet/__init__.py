@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-import math
 import warnings
 from typing import Any, Literal
 

@@ -46,10 +46,12 @@ from .._checks import (
     check_in,
     check_int,
     check_positive,
-    check_range as check_number,
     check_seed,
     format_shape,
     torch_seed,
+)
+from .._checks import (
+    check_range as check_number,
 )
 from .._io import check_path, load_hashed, save_hashed
 from .._loop import TrainLoop, batched_loader
