@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from .. import _dispatch
-from .._checks import check_images, check_int, check_seed, format_shape
+from .._checks import check_images, check_in, check_int, check_seed, format_shape
 from .._images import Quantize, nchw_to_uint8, uint8_to_nchw
 from ..errors import ShapeError, UnknownNameError
 from . import _jpeg, _kernels, severity
@@ -248,8 +248,18 @@ def apply(
         >>> out.dtype, out.shape
         (dtype('uint8'), (4, 32, 32, 3))
     """
-    fn = _FN
+    return _apply(images, name, severity, seed=seed, scale=scale, backend=backend, index_offset=index_offset,
+                  quantize=quantize, fn=_FN)
+
+
+def _apply(
+    images: Any, name: str, severity: int, *, seed: int, scale: str, backend: str, index_offset: int,
+    quantize: Quantize | None, fn: str,
+) -> Any:  # fmt: skip
+    """:func:`apply`, with ``fn`` (the public function called: ``apply`` or one corruption's own function) named in
+    every argument error."""
     _check_name(name, fn)
+    check_in("backend", backend, _dispatch.BACKENDS, fn)
     severity = check_int(severity, "severity", fn, min_value=1, max_value=5)
     seed = _check_seed(seed, "seed", fn)
     index_offset = _check_seed(index_offset, "index_offset", fn)
@@ -285,9 +295,9 @@ def _corruption_function(name: str, what: str) -> Callable[..., Any]:
         images: Any, severity: int, *, seed: int = 0, scale: str = "auto", backend: str = "auto",
         index_offset: int = 0, quantize: Quantize | None = None,
     ) -> Any:  # fmt: skip
-        return apply(
+        return _apply(
             images, name, severity, seed=seed, scale=scale, backend=backend, index_offset=index_offset,
-            quantize=quantize,
+            quantize=quantize, fn=f"pyrepair.corrupt.{name}",
         )  # fmt: skip
 
     cifar = ", ".join(f"{r[0]:g}" if len(r) == 1 else str(tuple(float(v) for v in r)) for r in severity.CIFAR[name])
