@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import _backend
-from .errors import BackendUnavailableError, DeviceError, DTypeError, PyrepairWarning, UnknownNameError
+from .errors import ArgumentError, BackendUnavailableError, DeviceError, DTypeError, PyrepairWarning, UnknownNameError
 
 __all__ = ["BACKENDS", "Kind", "cpu_array", "cuda_launch", "restore", "select", "to_torch"]
 
@@ -141,7 +141,7 @@ def restore(t: torch.Tensor, conv: Converted) -> Any:
 def cpu_array(t: torch.Tensor, name: str = "tensor") -> np.ndarray:
     """Zero-copy numpy view of a contiguous CPU tensor (the buffer the C++ kernel reads or writes)."""
     if t.device.type != "cpu" or not t.is_contiguous():
-        raise ValueError(f"internal: {name} must be a contiguous CPU tensor, got device={t.device}")
+        raise ArgumentError(f"internal: {name} must be a contiguous CPU tensor, got device={t.device}")
     return t.detach().numpy()
 
 

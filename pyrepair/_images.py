@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ._checks import check_image, check_same_device, format_shape
-from .errors import DTypeError, ShapeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 
 __all__ = ["ImageData", "Quantize", "as_image_data", "nchw_to_uint8", "numpy_to_nchw", "uint8_to_nchw"]
 
@@ -171,7 +171,7 @@ def as_image_data(data: Any, fn: str, *, name: str = "data") -> ImageData:
         what = type(data).__name__
         if isinstance(data, (tuple, list)):
             what = f"a {what} of length {len(data)}"
-        raise TypeError(f"{fn}: {name} must be an (images, labels) pair of tensors or numpy arrays, got {what}")
+        raise ArgumentTypeError(f"{fn}: {name} must be an (images, labels) pair of tensors or numpy arrays, got {what}")
     images, labels = data
     iname, lname = f"{name} images", f"{name} labels"
 
@@ -184,7 +184,7 @@ def as_image_data(data: Any, fn: str, *, name: str = "data") -> ImageData:
         )
     sizes = check_image(images, iname, fn, spec="N,C,H,W")
     if sizes["N"] == 0:
-        raise ValueError(f"{fn}: {iname} must hold at least one image, got shape {format_shape(images.shape)}")
+        raise ArgumentError(f"{fn}: {iname} must hold at least one image, got shape {format_shape(images.shape)}")
 
     if not isinstance(labels, torch.Tensor):
         if isinstance(labels, (np.ndarray, Sequence)) and not isinstance(labels, (str, bytes)):
@@ -211,5 +211,5 @@ def as_image_data(data: Any, fn: str, *, name: str = "data") -> ImageData:
     check_same_device(fn, images=images, labels=labels)
     labels = labels.long()
     if int(labels.min()) < 0:
-        raise ValueError(f"{fn}: {lname} must be non-negative class ids, got minimum {int(labels.min())}")
+        raise ArgumentError(f"{fn}: {lname} must be non-negative class ids, got minimum {int(labels.min())}")
     return ImageData(images, labels)

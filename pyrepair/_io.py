@@ -38,7 +38,7 @@ from typing import IO, Any
 
 import torch
 
-from .errors import CheckpointError, DeviceError, PyrepairWarning
+from .errors import ArgumentTypeError, CheckpointError, DeviceError, PyrepairWarning
 
 __all__ = [
     "DIGEST_KEY",
@@ -72,7 +72,7 @@ def check_path(path: Any, name: str, fn: str) -> Path:
         TypeError: ``path`` is neither a ``str`` nor ``os.PathLike``.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{fn}: {name} must be a str or os.PathLike, got {type(path).__name__}")
+        raise ArgumentTypeError(f"{fn}: {name} must be a str or os.PathLike, got {type(path).__name__}")
     return Path(os.fspath(path)).expanduser()
 
 

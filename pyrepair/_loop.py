@@ -96,7 +96,15 @@ from ._checks import (
     torch_seed,
 )
 from ._io import PathLike, check_path, load_hashed, save_hashed
-from .errors import CheckpointError, DeviceError, DTypeError, PyrepairWarning, ShapeError
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    CheckpointError,
+    DeviceError,
+    DTypeError,
+    PyrepairWarning,
+    ShapeError,
+)
 
 __all__ = [
     "LOOP_STATE_FORMAT",
@@ -199,7 +207,7 @@ def resolve_device(device: str | int | torch.device | None = None, fn: str = _RE
             return torch.device("cuda", torch.cuda.current_device())
         return torch.device("cpu")
     if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
-        raise TypeError(f"{fn}: device must be one of {_DEVICE_FORMS}, got {device!r}")
+        raise ArgumentTypeError(f"{fn}: device must be one of {_DEVICE_FORMS}, got {device!r}")
     if isinstance(device, int):
         if device < 0:
             raise DeviceError(f"{fn}: device index must be >= 0, got {device}; valid forms: {_DEVICE_FORMS}")
@@ -273,7 +281,7 @@ def amp_settings(amp: bool | None, dev: torch.device, fn: str) -> tuple[bool, to
     bfloat16; elsewhere ``True`` warns and trains in full precision.
     """
     if amp is not None and not isinstance(amp, bool):
-        raise TypeError(f"{fn}: amp must be None, True or False, got {amp!r}")
+        raise ArgumentTypeError(f"{fn}: amp must be None, True or False, got {amp!r}")
     if dev.type == "cuda":
         if amp is False:
             return False, None, False
@@ -323,7 +331,7 @@ def resolve_progress(progress: bool | None, fn: str) -> bool:
         except (AttributeError, ValueError):
             return False
     if not isinstance(progress, bool):
-        raise TypeError(f"{fn}: progress must be None, True or False, got {progress!r}")
+        raise ArgumentTypeError(f"{fn}: progress must be None, True or False, got {progress!r}")
     return progress
 
 
@@ -443,14 +451,14 @@ def as_loader(
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator, pin_memory=pin_memory)
     if isinstance(data, (tuple, list)):
         if len(data) != 2:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{fn}: {name} must be an (images, labels) pair, got a {type(data).__name__} of {len(data)}"
             )
         images, labels = (to_tensor(v) for v in data)
         sizes = check_image(images, f"{name}[0] (images)", fn, spec="N,C,H,W", channels=None)
         n = sizes["N"]
         if n == 0:
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: {name} must hold at least one sample, got images of shape {format_shape(images.shape)}"
             )
         if not isinstance(labels, torch.Tensor):
@@ -465,11 +473,11 @@ def as_loader(
         check_labels(labels, n, f"{name}[1] (labels)", fn)
         check_finite(images, f"{name}[0] (images)", fn)  # NaN images give accuracy 1/K and loss nan, silently
         if labels.min() < 0:
-            raise ValueError(f"{fn}: {name}[1] (labels) must be >= 0, got minimum {int(labels.min())}")
+            raise ArgumentError(f"{fn}: {name}[1] (labels) must be >= 0, got minimum {int(labels.min())}")
         dataset = TensorDataset(images, labels.long())
         return batched_loader(dataset, batch_size, shuffle, generator, pin_memory and images.device.type == "cpu"
                               and labels.device.type == "cpu")  # fmt: skip
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{fn}: {name} must be an (images, labels) tuple of tensors, a torch Dataset or a DataLoader, "
         f"got {type(data).__name__}"
     )
@@ -482,7 +490,7 @@ def check_not_empty(data: Dataset, name: str, fn: str) -> None:
     except TypeError:
         return
     if n == 0:
-        raise ValueError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
+        raise ArgumentError(f"{fn}: {name} must hold at least one sample, got an empty {type(data).__name__}")
 
 
 def batched_loader(
@@ -509,9 +517,9 @@ def len_or_none(loader: Any) -> int | None:
 def unpack_batch(batch: Any, fn: str, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate one ``(images, labels)`` batch: images finite float ``[N, C, H, W]``, labels integer ``[N]``."""
     if isinstance(batch, Mapping):
-        raise TypeError(f"{fn}: {name} must yield (images, labels) batches, got a {type(batch).__name__}")
+        raise ArgumentTypeError(f"{fn}: {name} must yield (images, labels) batches, got a {type(batch).__name__}")
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-        raise TypeError(f"{fn}: {name} must yield (images, labels) batches, got {type(batch).__name__}")
+        raise ArgumentTypeError(f"{fn}: {name} must yield (images, labels) batches, got {type(batch).__name__}")
     x, y = batch[0], batch[1]
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise DTypeError(
@@ -526,7 +534,7 @@ def unpack_batch(batch: Any, fn: str, name: str) -> tuple[torch.Tensor, torch.Te
 def check_logits(logits: Any, n: int, fn: str) -> int:
     """Check that the model returned ``[n, K]`` logits; returns ``K``."""
     if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"{fn}: model must return a logits tensor [N, K], got {type(logits).__name__}")
+        raise ArgumentTypeError(f"{fn}: model must return a logits tensor [N, K], got {type(logits).__name__}")
     if logits.ndim != 2 or logits.shape[0] != n:
         raise ShapeError(
             f"{fn}: model must return logits of shape [N, K] with N={n}, got {format_shape(logits.shape)}",
@@ -540,7 +548,7 @@ def check_label_range(y: torch.Tensor, k: int, fn: str, name: str) -> None:
     """Check that labels lie in ``[0, k)`` (before the loss: out-of-range targets abort CUDA kernels)."""
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= k:
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: {name} labels must lie in [0, {k}) (the model outputs {k} classes), got values in [{lo}, {hi}]"
         )
 
@@ -612,13 +620,13 @@ def first_image(data: Any) -> torch.Tensor | None:
 def check_model(model: Any, fn: str) -> None:
     """Raise ``TypeError`` unless ``model`` is an ``nn.Module``."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
 
 
 def check_loss_fn(loss_fn: Any, fn: str) -> None:
     """Raise ``TypeError`` unless ``loss_fn`` is ``None`` or callable."""
     if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"{fn}: loss_fn must be a callable (logits, labels) -> scalar tensor, got {loss_fn!r}")
+        raise ArgumentTypeError(f"{fn}: loss_fn must be a callable (logits, labels) -> scalar tensor, got {loss_fn!r}")
 
 
 def check_callbacks(callbacks: Iterable[Callback] | Callback, fn: str) -> list[Callback]:
@@ -626,13 +634,13 @@ def check_callbacks(callbacks: Iterable[Callback] | Callback, fn: str) -> list[C
     if callable(callbacks):
         return [callbacks]
     if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: callbacks must be a callable cb(epoch, record, model) or an iterable of them, got {callbacks!r}"
         )
     cbs: list[Callback] = list(callbacks)
     for i, cb in enumerate(cbs):
         if not callable(cb):
-            raise TypeError(f"{fn}: callbacks[{i}] must be callable cb(epoch, record, model), got {cb!r}")
+            raise ArgumentTypeError(f"{fn}: callbacks[{i}] must be callable cb(epoch, record, model), got {cb!r}")
     return cbs
 
 
@@ -701,7 +709,7 @@ def run_eval(
     finally:
         restore_modes(modes)
     if class_correct is None or class_total is None or loss_sum is None or int(class_total.sum()) == 0:
-        raise ValueError(f"{fn}: {name} must hold at least one sample, got none")
+        raise ArgumentError(f"{fn}: {name} must hold at least one sample, got none")
     total = class_total.cpu().tolist()
     hits = class_correct.cpu().tolist()
     n, correct = int(sum(total)), int(sum(hits))
@@ -749,7 +757,7 @@ def predict(
     sizes = check_image(images, "images", fn, spec="N,C,H,W", channels=None)
     n = sizes["N"]
     if n == 0:
-        raise ValueError(f"{fn}: images must hold at least one image, got shape {format_shape(images.shape)}")
+        raise ArgumentError(f"{fn}: images must hold at least one image, got shape {format_shape(images.shape)}")
     check_finite(images, "images", fn)
     outs: list[torch.Tensor] = []
     with on_device(model, device, fn) as dev:
@@ -809,7 +817,7 @@ def make_optimizer(
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     if not isinstance(optimizer, str):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)} or a torch.optim.Optimizer, "
             f"got {type(optimizer).__name__}"
         )
@@ -817,7 +825,7 @@ def make_optimizer(
     check_in("optimizer", name, OPTIMIZERS, fn)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError(f"{fn}: model has no trainable parameters (all have requires_grad=False)")
+        raise ArgumentError(f"{fn}: model has no trainable parameters (all have requires_grad=False)")
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
     if name == "adamw":
@@ -987,16 +995,16 @@ class TrainLoop:
     ) -> None:
         check_model(model, fn)
         if not callable(step):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{fn}: step must be a callable step(model, images, labels, generator) -> loss, got {step!r}"
             )
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"{fn}: optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+            raise ArgumentTypeError(f"{fn}: optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         if scheduler_interval not in ("epoch", "step"):
-            raise ValueError(f"{fn}: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+            raise ArgumentError(f"{fn}: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
         for i, h in enumerate(hooks):
             if not isinstance(h, LoopHooks):
-                raise TypeError(f"{fn}: hooks[{i}] must be a LoopHooks instance, got {type(h).__name__}")
+                raise ArgumentTypeError(f"{fn}: hooks[{i}] must be a LoopHooks instance, got {type(h).__name__}")
         self.fn = fn
         self.epochs = check_int(epochs, "epochs", fn, min_value=1)
         self.seed = check_seed(seed, fn)
@@ -1159,7 +1167,7 @@ class TrainLoop:
                 out = self.step_fn(s.module, x, y, s.generator)
             loss, logits = out if isinstance(out, tuple) else (out, None)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                raise TypeError(f"{fn}: step must return a scalar loss tensor, got {type(loss).__name__}")
+                raise ArgumentTypeError(f"{fn}: step must return a scalar loss tensor, got {type(loss).__name__}")
             loss = loss.reshape(())
             if s.scaler is not None:
                 s.scaler.scale(loss).backward()
@@ -1203,7 +1211,7 @@ class TrainLoop:
         bar.close()
         s.batch = 0
         if n == 0:
-            raise ValueError(f"{fn}: data must hold at least one sample, got none in epoch {e1}")
+            raise ArgumentError(f"{fn}: data must hold at least one sample, got none in epoch {e1}")
         record: dict[str, Any] = {"epoch": e1, "train_loss": loss_sum / n}
         if labelled:
             record["train_accuracy"] = correct / n

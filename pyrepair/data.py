@@ -62,7 +62,15 @@ import torch.nn.functional as F
 
 from ._checks import check_in, format_shape
 from ._images import ImageData, as_image_data
-from .errors import DataFormatError, DataNotFoundError, DTypeError, PyrepairWarning, ShapeError
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DataFormatError,
+    DataNotFoundError,
+    DTypeError,
+    PyrepairWarning,
+    ShapeError,
+)
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
@@ -219,7 +227,7 @@ def _base_dirs(root: str | os.PathLike[str] | None, fn: str) -> list[tuple[Path,
     out: list[tuple[Path, bool]] = []
     if root is not None:
         if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"{fn}: root must be a str or os.PathLike, got {type(root).__name__} {root!r}")
+            raise ArgumentTypeError(f"{fn}: root must be a str or os.PathLike, got {type(root).__name__} {root!r}")
         out.append((Path(root).expanduser(), True))
     for part in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if part.strip():
@@ -614,14 +622,14 @@ def _check_size(size: Any, fn: str) -> tuple[int, int] | None:
         return (int(size), int(size))
     if isinstance(size, (tuple, list)) and len(size) == 2 and all(ok(v) for v in size):
         return (int(size[0]), int(size[1]))
-    raise ValueError(f"{fn}: size must be a positive int or a (height, width) pair of positive ints, got {size!r}")
+    raise ArgumentError(f"{fn}: size must be a positive int or a (height, width) pair of positive ints, got {size!r}")
 
 
 def _check_limit(limit: Any, fn: str) -> int | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or int(limit) < 1:
-        raise ValueError(f"{fn}: limit must be None or a positive int, got {limit!r}")
+        raise ArgumentError(f"{fn}: limit must be None or a positive int, got {limit!r}")
     return int(limit)
 
 

@@ -77,6 +77,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_in, check_int, check_range, check_seed, torch_seed
+from .errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["Normalize", "create", "default_config", "from_config", "names"]
 
@@ -116,11 +117,11 @@ class Normalize(nn.Module):
         m = np.atleast_1d(np.asarray(mean, dtype=np.float64)).ravel()
         s = np.atleast_1d(np.asarray(std, dtype=np.float64)).ravel()
         if m.size == 0 or s.size == 0 or (m.size != s.size and 1 not in (m.size, s.size)):
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: mean and std must be non-empty with equal lengths (or one value), got {mean!r}, {std!r}"
             )
         if not np.isfinite(m).all() or not (np.isfinite(s) & (s > 0)).all():
-            raise ValueError(f"{fn}: mean must be finite and std finite and > 0, got mean={mean!r}, std={std!r}")
+            raise ArgumentError(f"{fn}: mean must be finite and std finite and > 0, got mean={mean!r}, std={std!r}")
         self.register_buffer("mean", torch.tensor(m, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(s, dtype=torch.float32).view(1, -1, 1, 1))
 
@@ -698,14 +699,14 @@ def _v_pos_int(value: Any, name: str, fn: str) -> int:
 
 def _v_bool(value: Any, name: str, fn: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be a bool, got {type(value).__name__} {value!r}")
+        raise ArgumentTypeError(f"{fn}: {name} must be a bool, got {type(value).__name__} {value!r}")
     return bool(value)
 
 
 def _v_reduction(value: Any, name: str, fn: str) -> float:
     v = check_range(value, name, fn, 0.0, 1.0)
     if v == 0.0:
-        raise ValueError(f"{fn}: {name} must be in (0, 1], got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be in (0, 1], got {value!r}")
     return v
 
 
@@ -716,7 +717,7 @@ def _v_shortcut(value: Any, name: str, fn: str) -> str:
 
 def _v_hidden(value: Any, name: str, fn: str) -> list[int]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) == 0:
-        raise ValueError(f"{fn}: {name} must be a non-empty sequence of layer widths, got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be a non-empty sequence of layer widths, got {value!r}")
     return [check_int(v, f"{name}[{i}]", fn, min_value=1) for i, v in enumerate(value)]
 
 
@@ -731,17 +732,17 @@ def _v_norm(value: Any, name: str, fn: str) -> float | list[float] | None:
         out = []
         for v in value:
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{fn}: {name} must be None, a number or a sequence of numbers, got {value!r}")
+                raise ArgumentTypeError(f"{fn}: {name} must be None, a number or a sequence of numbers, got {value!r}")
             out.append(float(v))
         return out
-    raise TypeError(f"{fn}: {name} must be None, a number or a non-empty sequence of numbers, got {value!r}")
+    raise ArgumentTypeError(f"{fn}: {name} must be None, a number or a non-empty sequence of numbers, got {value!r}")
 
 
 def _depth_check(arch: str, divisor: int, offset: int, examples: str) -> Callable[[dict[str, Any], str], None]:
     def check(kw: dict[str, Any], fn: str) -> None:
         d = kw["depth"]
         if d - offset < divisor or (d - offset) % divisor:
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: depth must satisfy (depth - {offset}) % {divisor} == 0 and depth >= {offset + divisor} for "
                 f"architecture {arch!r} (e.g. {examples}), got {d}"
             )
@@ -754,7 +755,7 @@ def _densenet_check(kw: dict[str, Any], fn: str) -> None:
     d = kw["depth"]
     if d - 4 < div or (d - 4) % div:
         kind = "with bottleneck" if kw["bottleneck"] else "without bottleneck"
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: depth must satisfy (depth - 4) % {div} == 0 and depth >= {4 + div} for a DenseNet {kind} "
             f"(e.g. {'22, 40, 100' if kw['bottleneck'] else '13, 40, 100'}), got {d}"
         )
@@ -1023,16 +1024,19 @@ def _parse_input_size(value: Any, fn: str) -> tuple[int, int]:
         hw = (int(value), int(value))
     elif isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(f"{fn}: input_size must be an int or a pair (H, W), got {value!r} of length {len(value)}")
+            raise ArgumentError(
+                f"{fn}: input_size must be an int or a pair (H, "
+                f"W), got {value!r} of length {len(value)}"
+            )
         if not all(is_int(v) for v in value):
-            raise TypeError(f"{fn}: input_size must be an int or a pair (H, W) of ints, got {value!r}")
+            raise ArgumentTypeError(f"{fn}: input_size must be an int or a pair (H, W) of ints, got {value!r}")
         hw = (int(value[0]), int(value[1]))
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: input_size must be an int or a pair (H, W) of ints, got {type(value).__name__} {value!r}"
         )
     if hw[0] < 1 or hw[1] < 1:
-        raise ValueError(f"{fn}: input_size must be positive, got {value!r}")
+        raise ArgumentError(f"{fn}: input_size must be positive, got {value!r}")
     return hw
 
 
@@ -1091,7 +1095,7 @@ def create(
     spec = {**arch.kwargs, **_NORM_KWARGS}
     unknown = sorted(set(kwargs) - set(spec))
     if unknown:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: unknown keyword argument(s) {', '.join(repr(u) for u in unknown)} for architecture {name!r}; "
             f"valid: {', '.join(sorted(spec))}"
         )
@@ -1108,7 +1112,7 @@ def create(
     final = (arch.spatial(hw[0]), arch.spatial(hw[1]))
     if min(final) < 1:
         m = _min_length(name)
-        raise ValueError(f"{fn}: input_size {hw} is too small for architecture {name!r}: the minimum is ({m}, {m})")
+        raise ArgumentError(f"{fn}: input_size {hw} is too small for architecture {name!r}: the minimum is ({m}, {m})")
 
     build_kw = dict(kw)
     if name == "allconvnet":
@@ -1137,14 +1141,14 @@ def _make_normalize(mean: Any, std: Any, channels: int, fn: str) -> Normalize | 
     if mean is None and std is None:
         return None
     if (mean is None) != (std is None):
-        raise ValueError(f"{fn}: mean and std must be given together, got mean={mean!r}, std={std!r}")
+        raise ArgumentError(f"{fn}: mean and std must be given together, got mean={mean!r}, std={std!r}")
     for key, v in (("mean", mean), ("std", std)):
         if isinstance(v, list) and len(v) not in (1, channels):
-            raise ValueError(f"{fn}: {key} must have 1 or in_channels={channels} values, got {len(v)}: {v!r}")
+            raise ArgumentError(f"{fn}: {key} must have 1 or in_channels={channels} values, got {len(v)}: {v!r}")
     if not all(np.isfinite(np.atleast_1d(np.asarray(mean, dtype=float)))):
-        raise ValueError(f"{fn}: mean must be finite, got {mean!r}")
+        raise ArgumentError(f"{fn}: mean must be finite, got {mean!r}")
     if not all(np.isfinite(s) and s > 0 for s in np.atleast_1d(np.asarray(std, dtype=float))):
-        raise ValueError(f"{fn}: std must be finite and > 0, got {std!r}")
+        raise ArgumentError(f"{fn}: std must be finite and > 0, got {std!r}")
     return Normalize(mean, std)
 
 
@@ -1166,13 +1170,13 @@ def from_config(cfg: Mapping[str, Any]) -> nn.Module:
     """
     fn = "pyrepair.models.from_config"
     if not isinstance(cfg, Mapping):
-        raise TypeError(f"{fn}: cfg must be a dict (a model's pyrepair_config), got {type(cfg).__name__}")
+        raise ArgumentTypeError(f"{fn}: cfg must be a dict (a model's pyrepair_config), got {type(cfg).__name__}")
     if "arch" not in cfg:
-        raise ValueError(f"{fn}: cfg must have an 'arch' key (the architecture name), got keys {sorted(cfg)}")
+        raise ArgumentError(f"{fn}: cfg must have an 'arch' key (the architecture name), got keys {sorted(cfg)}")
     kw = dict(cfg)
     arch = kw.pop("arch")
     if "name" in kw:
-        raise ValueError(f"{fn}: cfg must name the architecture under 'arch' only, got both 'arch' and 'name'")
+        raise ArgumentError(f"{fn}: cfg must name the architecture under 'arch' only, got both 'arch' and 'name'")
     # A default_config(...) dict round-trips too: its descriptive keys are dropped and its nested architecture
     # keyword arguments are passed as keywords (a model's pyrepair_config holds them flat already).
     for key in _DESCRIPTIVE_KEYS:
@@ -1180,11 +1184,11 @@ def from_config(cfg: Mapping[str, Any]) -> nn.Module:
     nested = kw.pop("kwargs", None)
     if nested is not None:
         if not isinstance(nested, Mapping):
-            raise TypeError(f"{fn}: cfg['kwargs'] must be a dict of architecture keyword arguments, "
+            raise ArgumentTypeError(f"{fn}: cfg['kwargs'] must be a dict of architecture keyword arguments, "
                             f"got {type(nested).__name__}")
         clash = sorted(set(nested) & set(kw))
         if clash:
-            raise ValueError(f"{fn}: cfg gives {clash} both flat and under 'kwargs'")
+            raise ArgumentError(f"{fn}: cfg gives {clash} both flat and under 'kwargs'")
         kw.update(nested)
     return create(arch, **kw)
 

@@ -37,7 +37,7 @@ from . import corrupt as _corrupt
 from ._checks import check_finite, check_in, check_int
 from ._images import ImageData, as_image_data, numpy_to_nchw
 from ._loop import check_model, check_model_input, on_device, predict
-from .errors import PyrepairWarning
+from .errors import ArgumentError, ArgumentTypeError, PyrepairWarning
 
 __all__ = ["FailureSplit", "corruption_failures"]
 
@@ -148,12 +148,12 @@ def corruption_failures(
     check_in("corruption", corruption, _corrupt.names(), fn)
     sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
     if not sev or len(set(sev)) != len(sev):
-        raise ValueError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
+        raise ArgumentError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
     n_collect = check_int(n_collect, "n_collect", fn, min_value=1)
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
     seed = check_int(seed, "seed", fn, min_value=0, max_value=2**64 - 1)
     if not isinstance(stratify, bool):
-        raise TypeError(f"{fn}: stratify must be a bool, got {stratify!r}")
+        raise ArgumentTypeError(f"{fn}: stratify must be a bool, got {stratify!r}")
     check_model(model, fn)
     data = as_image_data((images, labels), fn, name="(images, labels)")
     n = int(data.images.shape[0])
@@ -169,7 +169,7 @@ def corruption_failures(
             k = check_model_input(model, first, dev, fn, "images")
         lo, hi = int(y_all.min()), int(y_all.max())
         if lo < 0 or hi >= k:
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: labels must lie in [0, {k}) (the model outputs {k} classes), got values in [{lo}, {hi}]"
             )
 
@@ -188,7 +188,7 @@ def corruption_failures(
                 fail_index.append(k * n + start + w)
                 fail_images.append(xc[w] if uint8_in else xc[wrong])
     if not fail_index:
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: the model misclassifies none of the {len(sev) * n} corrupted images ({corruption!r}, "
             f"severities {list(sev)}); there is no failure set to split"
         )

@@ -67,7 +67,7 @@ from ._loop import (
     run_eval,
 )
 from ._loop import predict as predict_logits
-from .errors import CheckpointError, PyrepairWarning
+from .errors import ArgumentError, ArgumentTypeError, CheckpointError, PyrepairWarning
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -183,7 +183,7 @@ class History:
             available = sorted({k for r in self.epochs for k in r})
             check_in("metric", metric, available, fn)  # raises: listed metrics exist but none of them is `metric`
         if not candidates:
-            raise ValueError(f"{fn}: no record has a value for metric {metric!r}")
+            raise ArgumentError(f"{fn}: no record has a value for metric {metric!r}")
         finite = [r for r in candidates if not (isinstance(r[metric], float) and math.isnan(r[metric]))]
         pool = finite or candidates
         key = (lambda r: r[metric]) if mode == "max" else (lambda r: -r[metric])
@@ -212,11 +212,11 @@ class History:
         """
         fn = "pyrepair.train.History.from_dict"
         if not isinstance(d, Mapping) or not isinstance(d.get("epochs"), (list, tuple)):
-            raise TypeError(f"{fn}: d must be a mapping with a list under 'epochs', got {type(d).__name__}")
+            raise ArgumentTypeError(f"{fn}: d must be a mapping with a list under 'epochs', got {type(d).__name__}")
         records = []
         for i, r in enumerate(d["epochs"]):
             if not isinstance(r, Mapping):
-                raise TypeError(f"{fn}: d['epochs'][{i}] must be a dict, got {type(r).__name__}")
+                raise ArgumentTypeError(f"{fn}: d['epochs'][{i}] must be a dict, got {type(r).__name__}")
             records.append(dict(r))
         return cls(records)
 
@@ -408,7 +408,7 @@ def _to_plain(value: Any, name: str, fn: str) -> Any:
     if isinstance(value, (list, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
         return [_to_plain(v, f"{name}[{i}]", fn) for i, v in enumerate(items)]
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{fn}: {name} must hold only plain values (dict, list, tuple, str, numbers, None, tensors), "
         f"got {type(value).__name__}"
     )
@@ -467,9 +467,12 @@ def save_checkpoint(
     dest = check_path(path, "path", fn)
     check_model(model, fn)
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"{fn}: optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
+        raise ArgumentTypeError(
+            f"{fn}: optimizer must be a torch.optim.Optimizer "
+            f"or None, got {type(optimizer).__name__}"
+        )
     if scheduler is not None and not callable(getattr(scheduler, "state_dict", None)):
-        raise TypeError(f"{fn}: scheduler must have a state_dict() method, got {type(scheduler).__name__}")
+        raise ArgumentTypeError(f"{fn}: scheduler must have a state_dict() method, got {type(scheduler).__name__}")
     if epoch is not None:
         epoch = check_int(epoch, "epoch", fn, min_value=0)
     if isinstance(history, History):
@@ -479,9 +482,9 @@ def save_checkpoint(
     elif isinstance(history, Mapping):
         hist = History.from_dict(history).to_dict()
     else:
-        raise TypeError(f"{fn}: history must be a History, its to_dict() or None, got {type(history).__name__}")
+        raise ArgumentTypeError(f"{fn}: history must be a History, its to_dict() or None, got {type(history).__name__}")
     if metadata is not None and not isinstance(metadata, Mapping):
-        raise TypeError(f"{fn}: metadata must be a mapping or None, got {type(metadata).__name__}")
+        raise ArgumentTypeError(f"{fn}: metadata must be a mapping or None, got {type(metadata).__name__}")
     meta: dict[str, Any] = {
         "torch_version": str(torch.__version__),
         "pyrepair_version": _pyrepair_version(),
@@ -703,7 +706,9 @@ def fit(
     if max_grad_norm is not None:
         max_grad_norm = check_positive(max_grad_norm, "max_grad_norm", fn)
     if not isinstance(scheduler, str):
-        raise TypeError(f"{fn}: scheduler must be one of {', '.join(SCHEDULERS)}, got {type(scheduler).__name__}")
+        raise ArgumentTypeError(
+            f"{fn}: scheduler must be one of {', '.join(SCHEDULERS)}, got {type(scheduler).__name__}"
+        )
     sched_name = scheduler.strip().lower()
     check_in("scheduler", sched_name, SCHEDULERS, fn)
     if isinstance(optimizer, str):
@@ -788,7 +793,7 @@ def fit(
         check_label_range(y, k, fn, "data")  # before the loss: out-of-range targets abort CUDA kernels
         loss = F.cross_entropy(logits.float(), y) if loss_fn is None else loss_fn(logits, y)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise TypeError(f"{fn}: loss_fn must return a scalar tensor, got {type(loss).__name__}")
+            raise ArgumentTypeError(f"{fn}: loss_fn must return a scalar tensor, got {type(loss).__name__}")
         return loss, logits
 
     def validate(m: nn.Module, e1: int) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import inspect
 from typing import Any
 
 from .._checks import check_in
+from ..errors import ArgumentTypeError
 from .base import FineTuningMethod, RepairMethod, RepairResult, finetune
 from .baselines import AugMixRepair, CutMixRepair, CutoutRepair, FineTune, MixUpRepair
 
@@ -86,14 +87,14 @@ def create(name: str, **hparams: Any) -> RepairMethod:
     """
     fn = "pyrepair.methods.create"
     if not isinstance(name, str):
-        raise TypeError(f"{fn}: name must be a str, one of {', '.join(names())}; got {type(name).__name__}")
+        raise ArgumentTypeError(f"{fn}: name must be a str, one of {', '.join(names())}; got {type(name).__name__}")
     key = name.strip().lower()
     check_in("method name", key, _REGISTRY, fn)
     cls = _REGISTRY[key]
     valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = sorted(set(hparams) - set(valid))
     if unknown:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: unknown hyper-parameter(s) {', '.join(repr(u) for u in unknown)} for method {key!r}; "
             f"valid: {', '.join(valid)}"
         )

@@ -70,7 +70,7 @@ from .._loop import (
     resolve_progress,
     run_eval,
 )
-from ..errors import CheckpointError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, ShapeError
 from ..train import History, evaluate, load_checkpoint, save_checkpoint
 
 __all__ = [
@@ -147,7 +147,7 @@ class _Union(Dataset):
             item = part[local]
             return torch.as_tensor(item[0]), torch.as_tensor(item[1], dtype=torch.long)
         if not self.batched:
-            raise TypeError("batched indexing needs tensor parts")
+            raise ArgumentTypeError("batched indexing needs tensor parts")
         idx = torch.as_tensor(index, dtype=torch.long).reshape(-1)
         which = self._locate(idx)
         first = self.parts[0]
@@ -186,7 +186,7 @@ def _make_train_loader(data: Any, batch_size: int, generator: torch.Generator, f
 def _check_data(data: Any, name: str, fn: str) -> ImageData | Dataset:
     """Validate one data argument of :meth:`RepairMethod.repair`: a tensor pair (→ ImageData) or a Dataset."""
     if isinstance(data, DataLoader):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{fn}: {name} must be an (images, labels) pair or a torch Dataset, got a DataLoader "
             f"(pass its .dataset; batching and shuffling are set by the method's batch_size and the seed)"
         )
@@ -233,18 +233,18 @@ def _check_optim_args(
         "lr": check_positive(lr, "lr", fn),
     }
     if not isinstance(optimizer, str):
-        raise TypeError(f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        raise ArgumentTypeError(f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     out["optimizer"] = optimizer.strip().lower()
     check_in("optimizer", out["optimizer"], OPTIMIZERS, fn)
     out["momentum"] = check_positive(momentum, "momentum", fn, allow_zero=True)
     if not isinstance(nesterov, bool):
-        raise TypeError(f"{fn}: nesterov must be True or False, got {nesterov!r}")
+        raise ArgumentTypeError(f"{fn}: nesterov must be True or False, got {nesterov!r}")
     if nesterov and out["optimizer"] == "sgd" and out["momentum"] == 0:
-        raise ValueError(f"{fn}: nesterov=True needs momentum > 0, got momentum={momentum!r}")
+        raise ArgumentError(f"{fn}: nesterov=True needs momentum > 0, got momentum={momentum!r}")
     out["nesterov"] = nesterov
     out["weight_decay"] = check_positive(weight_decay, "weight_decay", fn, allow_zero=True)
     if not isinstance(scheduler, str):
-        raise TypeError(f"{fn}: scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
+        raise ArgumentTypeError(f"{fn}: scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
     out["scheduler"] = scheduler.strip().lower()
     check_in("scheduler", out["scheduler"], SCHEDULERS, fn)
     return out
@@ -269,7 +269,7 @@ def _check_unit_range(data: ImageData | Dataset | None, name: str, fn: str) -> N
     lo, hi = float(x.min()), float(x.max())
     if lo < 0.0 or hi > 1.0:
         where = "" if isinstance(data, ImageData) else " (first sample)"
-        raise ValueError(
+        raise ArgumentError(
             f"{fn}: {name} images must lie in [0, 1] (the augmentations and the models' normalisation assume it), "
             f"got values in [{lo:.6g}, {hi:.6g}]{where}; divide 0..255 images by 255, or pass check_range=False "
             "for data in another range on purpose"
@@ -360,14 +360,17 @@ def finetune(
     """
     fn = _FINETUNE
     if not isinstance(model, nn.Module):
-        raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
     args = _check_optim_args(fn, epochs, batch_size, lr, optimizer, momentum, nesterov, weight_decay, scheduler)
     epochs, batch_size, lr = args["epochs"], args["batch_size"], args["lr"]
     seed = check_int(seed, "seed", fn, min_value=0)
     if step is None:
         step = cross_entropy_step
     elif not callable(step):
-        raise TypeError(f"{fn}: step must be a callable step(model, images, labels, generator) -> loss, got {step!r}")
+        raise ArgumentTypeError(
+            f"{fn}: step must be a callable step(model, images, "
+            f"labels, generator) -> loss, got {step!r}"
+        )
     cbs = check_callbacks(callbacks, fn)
     dev = resolve_device(device, fn)
     show = resolve_progress(progress, fn)
@@ -488,7 +491,7 @@ class RepairResult:
         """
         fn = "pyrepair.methods.RepairResult.save"
         if not isinstance(directory, (str, os.PathLike)):
-            raise TypeError(f"{fn}: directory must be a str or os.PathLike, got {type(directory).__name__}")
+            raise ArgumentTypeError(f"{fn}: directory must be a str or os.PathLike, got {type(directory).__name__}")
         out = Path(os.fspath(directory)).expanduser()
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"{fn}: directory must be a folder, got an existing file: {out}")
@@ -532,7 +535,7 @@ class RepairResult:
         """
         fn = "pyrepair.methods.RepairResult.load"
         if not isinstance(directory, (str, os.PathLike)):
-            raise TypeError(f"{fn}: directory must be a str or os.PathLike, got {type(directory).__name__}")
+            raise ArgumentTypeError(f"{fn}: directory must be a str or os.PathLike, got {type(directory).__name__}")
         src = Path(os.fspath(directory)).expanduser()
         if not src.is_dir():
             raise FileNotFoundError(f"{fn}: folder not found: {src}")
@@ -676,11 +679,11 @@ class RepairMethod(ABC):
         """
         fn = self._fn()
         if not isinstance(model, nn.Module):
-            raise TypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
+            raise ArgumentTypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(inplace, bool):
-            raise TypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
+            raise ArgumentTypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
         if not isinstance(check_range, bool):
-            raise TypeError(f"{fn}: check_range must be True or False, got {check_range!r}")
+            raise ArgumentTypeError(f"{fn}: check_range must be True or False, got {check_range!r}")
         seed = check_int(seed, "seed", fn, min_value=0)
         cbs = check_callbacks(callbacks, fn)
         tr = _check_data(train, "train", fn)
@@ -710,7 +713,7 @@ class RepairMethod(ABC):
             try:
                 work = copy.deepcopy(model)
             except Exception as e:  # noqa: BLE001 - deepcopy fails with many types
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{fn}: could not copy the model ({type(e).__name__}: {e}); pass inplace=True to repair it in place"
                 ) from e
         work.to(dev)
@@ -795,7 +798,7 @@ class FineTuningMethod(RepairMethod):
         fn = f"pyrepair.methods.{type(self).__name__}"
         args = _check_optim_args(fn, epochs, batch_size, lr, optimizer, momentum, nesterov, weight_decay, scheduler)
         if not isinstance(include_failures, bool):
-            raise TypeError(f"{fn}: include_failures must be True or False, got {include_failures!r}")
+            raise ArgumentTypeError(f"{fn}: include_failures must be True or False, got {include_failures!r}")
         self.epochs: int = args["epochs"]
         self.batch_size: int = args["batch_size"]
         self.lr: float = args["lr"]
@@ -823,7 +826,7 @@ class FineTuningMethod(RepairMethod):
 
     def _check_inputs(self, train: ImageData | Dataset, failures: ImageData | Dataset | None, fn: str) -> None:
         if self.include_failures and failures is None:
-            raise ValueError(
+            raise ArgumentError(
                 f"{fn}: {type(self).__name__}(include_failures=True) fine-tunes on D^t ∪ D^c, so failures must be "
                 "given (the collected failure cases); pass failures=(images, labels) or construct the method with "
                 "include_failures=False"
@@ -834,7 +837,7 @@ class FineTuningMethod(RepairMethod):
     def _check_union(self, train: ImageData | Dataset, failures: ImageData | Dataset | None, fn: str) -> None:
         for name, d in (("train", train), ("failures", failures)):
             if isinstance(d, IterableDataset):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{fn}: {name} must be an (images, labels) pair or a map-style Dataset to be combined into "
                     f"D^t ∪ D^c, got an IterableDataset ({type(d).__name__}); pass include_failures=False to train "
                     "on train alone"

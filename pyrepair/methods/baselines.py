@@ -42,6 +42,7 @@ from torch import nn
 
 from .._checks import check_int, check_positive, check_range
 from ..augment import AugMix, CutMix, Cutout, MixUp, augmix_loss, augmix_views, mixed_cross_entropy
+from ..errors import ArgumentError, ArgumentTypeError
 from .base import FineTuningMethod
 
 __all__ = ["AugMixRepair", "CutMixRepair", "CutoutRepair", "FineTune", "MixUpRepair"]
@@ -164,11 +165,11 @@ class AugMixRepair(FineTuningMethod):
         self.width = check_int(width, "width", fn, min_value=1)
         self.depth = check_int(depth, "depth", fn, min_value=-1)
         if self.depth == 0:
-            raise ValueError(f"{fn}: depth must be -1 (uniform in {{1, 2, 3}}) or >= 1, got {depth!r}")
+            raise ArgumentError(f"{fn}: depth must be -1 (uniform in {{1, 2, 3}}) or >= 1, got {depth!r}")
         self.alpha = check_positive(alpha, "alpha", fn)
         self.lam = check_positive(lam, "lam", fn, allow_zero=True)
         if not isinstance(all_ops, bool):
-            raise TypeError(f"{fn}: all_ops must be True or False, got {all_ops!r}")
+            raise ArgumentTypeError(f"{fn}: all_ops must be True or False, got {all_ops!r}")
         self.all_ops = all_ops
         # The augmenter validates what is specific to it (e.g. the severity range) with its own message.
         self.augmix = AugMix(

@@ -55,7 +55,7 @@ from .._checks import (
 )
 from .._io import check_path, load_hashed, save_hashed
 from .._loop import TrainLoop, batched_loader
-from ..errors import CheckpointError, DeviceError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, DeviceError, ShapeError
 
 __all__ = [
     "HAAR_KERNELS",
@@ -151,7 +151,7 @@ class HaarUnpool2d(nn.Module):
         if self.mode == "sum":
             return F.conv_transpose2d(bands, k, stride=2).reshape(b, c, 2 * h, 2 * w)
         if original is None:
-            raise ValueError("HaarUnpool2d: mode='cat5' needs the encoder's pre-pool feature map as `original`")
+            raise ArgumentError("HaarUnpool2d: mode='cat5' needs the encoder's pre-pool feature map as `original`")
         if tuple(original.shape) != (b, c, 2 * h, 2 * w):
             raise ShapeError(f"HaarUnpool2d: original must have shape {format_shape((b, c, 2 * h, 2 * w))}, got "
                              f"{format_shape(original.shape)}", actual_shape=tuple(original.shape),
@@ -227,7 +227,7 @@ class WCT2Encoder(nn.Module):
                 return self._pool(out, skips, "conv3_4", 3)
             if level == 4:
                 return cr(self.conv4_1, x)
-        raise ValueError(f"WCT2Encoder.encode: level must be 1, 2, 3 or 4, got {level!r}")
+        raise ArgumentError(f"WCT2Encoder.encode: level must be 1, 2, 3 or 4, got {level!r}")
 
     def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], Skips]:
         """Encode ``x`` ``[B, 3, H, W]``; returns the four level outputs and the skips dict."""
@@ -283,7 +283,7 @@ class WCT2Decoder(nn.Module):
             return self._merge("conv1_2", self.recon_block1, cr(self.conv2_1, x), skips, 1, "conv1_2")
         if level == 1:
             return self.conv1_1(F.pad(x, (1, 1, 1, 1), mode="reflect"))
-        raise ValueError(f"WCT2Decoder.decode: level must be 4, 3, 2 or 1, got {level!r}")
+        raise ArgumentError(f"WCT2Decoder.decode: level must be 4, 3, 2 or 1, got {level!r}")
 
     def forward(self, x: torch.Tensor, skips: Skips) -> torch.Tensor:
         for level in (4, 3, 2, 1):
@@ -407,7 +407,7 @@ def _check_transfer_at(transfer_at: Collection[str], fn: str) -> frozenset[str]:
     for t in ta:
         check_in("transfer_at entry", t, TRANSFER_AT, fn)
     if not ta:
-        raise ValueError(f"{fn}: transfer_at must name at least one of encoder, skip, decoder, got an empty set")
+        raise ArgumentError(f"{fn}: transfer_at must name at least one of encoder, skip, decoder, got an empty set")
     return ta
 
 
@@ -498,13 +498,13 @@ class WCT2(nn.Module):
         b = int(content.shape[0])
         if isinstance(style, WCT2StyleStats):
             if style.unpool != self.unpool:
-                raise ValueError(f"{fn}: the style statistics were computed by a WCT2 with unpool={style.unpool!r}, "
+                raise ArgumentError(f"{fn}: the style statistics were computed by a WCT2 with unpool={style.unpool!r}, "
                                  f"this model has unpool={self.unpool!r}")
             cache = style
         elif isinstance(style, torch.Tensor):
             cache = self.style_stats(style, transfer_at=transfer_at, eps=eps)
         else:
-            raise TypeError(f"{fn}: style must be a torch.Tensor or WCT2StyleStats, got {type(style).__name__}")
+            raise ArgumentTypeError(f"{fn}: style must be a torch.Tensor or WCT2StyleStats, got {type(style).__name__}")
         index = _style_index(style_index, cache.num_styles, b, content.device, fn)
         first = next(iter(cache.stats.values()))
         if first.mu.device != content.device:
@@ -542,12 +542,12 @@ def _style_index(style_index: torch.Tensor | None, s: int, b: int, device: torch
         raise ShapeError(f"{fn}: style must hold 1 image or one per content image ({b}), got {s} styles; pass "
                          f"style_index to pick styles from a bank", actual_shape=(s,), expected="S in {1, B}")
     if not isinstance(style_index, torch.Tensor) or style_index.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"{fn}: style_index must be an int64 torch.Tensor of shape [{b}], got {style_index!r}")
+        raise ArgumentTypeError(f"{fn}: style_index must be an int64 torch.Tensor of shape [{b}], got {style_index!r}")
     if tuple(style_index.shape) != (b,):
         raise ShapeError(f"{fn}: style_index must have shape [{b}], got {format_shape(style_index.shape)}",
                          actual_shape=tuple(style_index.shape), expected="B")
     if b and (int(style_index.min()) < 0 or int(style_index.max()) >= s):
-        raise ValueError(f"{fn}: style_index values must lie in [0, {s}), got [{int(style_index.min())}, "
+        raise ArgumentError(f"{fn}: style_index values must lie in [0, {s}), got [{int(style_index.min())}, "
                          f"{int(style_index.max())}]")
     return style_index.to(device=device, dtype=torch.long)
 
@@ -567,7 +567,10 @@ def _draw_styles(s: int, n: int, probs: Any, seed: int, fn: str) -> torch.Tensor
             raise ShapeError(f"{fn}: style_probs must have shape [{s}] (one per style), got {format_shape(p.shape)}",
                              actual_shape=tuple(p.shape), expected="S")
         if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-6:
-            raise ValueError(f"{fn}: style_probs must be finite, non-negative and sum to 1, got sum {float(p.sum())!r}")
+            raise ArgumentError(
+                f"{fn}: style_probs must be finite, non-negative "
+                f"and sum to 1, got sum {float(p.sum())!r}"
+            )
     gen = torch.Generator().manual_seed(torch_seed(seed))
     return torch.multinomial(p, n, replacement=True, generator=gen)
 
@@ -637,9 +640,9 @@ def wct2_transfer(
     """
     fn = "pyrepair.wavelet.wct2_transfer"
     if model is None:
-        raise ValueError(_NO_MODEL.format(fn=fn))
+        raise ArgumentError(_NO_MODEL.format(fn=fn))
     if not isinstance(model, WCT2):
-        raise TypeError(f"{fn}: model must be a pyrepair.wavelet.stylizer.WCT2 (see train_wct2, load_wct2, "
+        raise ArgumentTypeError(f"{fn}: model must be a pyrepair.wavelet.stylizer.WCT2 (see train_wct2, load_wct2, "
                         f"load_published_wct2), got {type(model).__name__}")
     seed = check_seed(seed, fn)
     _check_images(content, "content", fn, check_range=check_range)
@@ -727,9 +730,9 @@ def train_wct2(
     seed = check_seed(seed, fn)
     feature_weight = check_positive(feature_weight, "feature_weight", fn, allow_zero=True)
     if model is not None and not isinstance(model, WCT2):
-        raise TypeError(f"{fn}: model must be a WCT2 or None, got {type(model).__name__}")
+        raise ArgumentTypeError(f"{fn}: model must be a WCT2 or None, got {type(model).__name__}")
     if not (isinstance(progress, bool) or callable(progress)):
-        raise TypeError(f"{fn}: progress must be a bool or a callable(epoch, loss), got {progress!r}")
+        raise ArgumentTypeError(f"{fn}: progress must be a bool or a callable(epoch, loss), got {progress!r}")
     if train_encoder is None:
         train_encoder = model is None
     if model is None:
@@ -780,7 +783,7 @@ def save_wct2(model: WCT2, path: str | os.PathLike[str]) -> Path:
     """
     fn = "pyrepair.wavelet.stylizer.save_wct2"
     if not isinstance(model, WCT2):
-        raise TypeError(f"{fn}: model must be a WCT2, got {type(model).__name__}")
+        raise ArgumentTypeError(f"{fn}: model must be a WCT2, got {type(model).__name__}")
     dest = check_path(path, "path", fn)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return save_hashed({"format": _CKPT_FORMAT, "unpool": model.unpool, "state_dict": state}, dest)
