@@ -199,17 +199,17 @@ for _name, _run in CPU_RUNS.items():  # --quick --datasets mnist: a few hundred 
         "corruptions": ["gaussian_noise", "fog"],
         "style_corruptions": ["fog"],
     }
-for _name, _run in GPU_RUNS.items():  # --quick --gpu: exercises the GPU code path with tiny sizes
+for _name, _run in GPU_RUNS.items():  # --quick --gpu: exercises the GPU code path with tiny sizes (~2 min on CPU)
     QUICK_RUNS[_name] = {
         **_run,
-        "base_train": 128,
+        "base_train": 64,
         "base_epochs": 1,
-        "train_size": 64,
-        "test_size": 48,
+        "train_size": 16,
+        "test_size": 16,
         "epochs": 1,
-        "n_collect": 32,
-        "eval_cap": 64,
-        "transfer_cap": 32,
+        "n_collect": 8,
+        "eval_cap": 16,
+        "transfer_cap": 8,
         "corruptions": ["gaussian_noise", "fog"],
         "style_corruptions": ["fog"],
     }
@@ -453,13 +453,13 @@ def _row_table(
 ) -> list[str]:
     runs = ds.get("runs", {})
     head = "| method | " + " | ".join(ABBREV.get(c, c) for c in cols) + " | mean |"
-    lines = [title, "", head, "|---|" + "---:|" * (len(cols) + 1)]
+    body = []
     for key, label in rows:
         vals = [value(runs[c][key]) if key in runs.get(c, {}) else None for c in cols]
         if all(v is None for v in vals):
             continue
-        lines.append(f"| {label} | " + " | ".join(_pct(v) for v in vals) + f" | {_pct(_mean(vals))} |")
-    return lines + [""]
+        body.append(f"| {label} | " + " | ".join(_pct(v) for v in vals) + f" | {_pct(_mean(vals))} |")
+    return [title, "", head, "|---|" + "---:|" * (len(cols) + 1), *body, ""] if body else []
 
 
 def method_order(ds: dict[str, Any]) -> list[str]:
@@ -896,6 +896,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"transfer {_pct(out[m]['transfer_mean'], 1)}%, {out[m]['epoch_seconds']:.1f} s/epoch, "
                     f"{out[m]['total_seconds']:.1f} s total [{time.perf_counter() - t_start:.0f} s elapsed]"
                 )
+                write(res, args.out)  # after every repair: a killed run leaves partial tables
             write(res, args.out)
     res["status"] = "complete"
     res["elapsed_seconds"] = time.perf_counter() - t_start
