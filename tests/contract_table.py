@@ -187,6 +187,12 @@ def _mixed_targets() -> Any:
     return MixedTargets(labels(), labels(seed=3), torch.full((2,), 0.5))
 
 
+def _report(acc: float = 0.5) -> Any:
+    from pyrepair.metrics import CorruptionReport
+
+    return CorruptionReport({"clean": {"clean_accuracy": acc, "n": 8}}, severities=(1,))
+
+
 IMAGES = "images"
 _TRAIN_HP = {"epochs": "count", "batch_size": "count", "lr": "positive", "momentum": "unit", "weight_decay": "nonneg",
              "optimizer": "name", "scheduler": "name"}
@@ -442,6 +448,16 @@ TABLE: dict[str, Entry] = {
         roles={"model": "model", "images": IMAGES, "labels": "labels", "corruption": "name", "seed": "seed",
                "n_collect": "count", "batch_size": "count", "severities": "severity", "device": "device",
                "scale": "name"}),
+    # --- pyrepair.metrics -------------------------------------------------------------------------------------
+    "pyrepair.metrics.corruption_report": Entry(
+        call("pyrepair.metrics.corruption_report", model=tiny_model, test=dataset, corruptions=["fog"],
+             failure_sets=lambda: {"fog": dataset(4)}, severities=[1], seed=0, batch_size=4, device="cpu",
+             progress=False),
+        roles={"model": "model", "test": "dataset", "corruptions": "name", "failure_sets": "mapping",
+               "severities": "severity", "seed": "seed", "scale": "name", "batch_size": "count", "device": "device"}),
+    "pyrepair.metrics.compare_reports": Entry(
+        call("pyrepair.metrics.compare_reports", before=_report, after=lambda: _report(0.75)),
+        roles={"before": "opaque", "after": "opaque"}),
     # --- pyrepair.models --------------------------------------------------------------------------------------
     "pyrepair.models.Normalize": Entry(call("pyrepair.models.Normalize", mean=[0.5, 0.5, 0.5], std=[0.2, 0.2, 0.2]),
                                        roles={"mean": "real", "std": "positive"}),
@@ -564,4 +580,5 @@ EXEMPT: dict[str, str] = {
     "pyrepair.methods.RepairMethod": "abstract base class (cannot be instantiated); its subclasses are covered",
     "pyrepair.methods.RepairMethod.repair": "abstract template; covered through every concrete method's .repair",
     "pyrepair.transform.OpInfo": "pure data class (row of the OPS table)",
+    "pyrepair.metrics.CorruptionReport": "pure data class (result of corruption_report); its writers take no data",
 }
