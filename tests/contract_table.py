@@ -354,6 +354,46 @@ TABLE: dict[str, Entry] = {
         method(lambda: _fn("pyrepair.augment.AugMix")(severity=1, width=2, depth=1), "apply", images=images,
                params=_augmix_params),
         roles={"images": IMAGES, "params": "opaque"}, names=("AugMix", "augmix_apply")),
+    "pyrepair.augment.StyleAugMix": Entry(
+        call("pyrepair.augment.StyleAugMix", failures=lambda: images(6), n_clusters=2, labels=lambda: labels(6),
+             width=2),
+        roles={"failures": IMAGES, "n_clusters": "count", "labels": "labels", "sampling": "name", "mode": "name",
+               "p_style": "unit", "space": "name", "seed": "seed", "severity": "count", "width": "count",
+               "alpha": "positive", "backend": "backend", "style_kwargs": "mapping"},
+        accepts={"failures:channels_last": "references of any channel count are valid (PyrepairWarning on the "
+                 "layout); the images passed later must match them",
+                 "style_kwargs:mapping_content": "an empty dict means no extra style_transfer arguments"}),
+    "pyrepair.augment.StyleAugMix.__call__": Entry(
+        method(lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2, p_style=1.0), "__call__",
+               images=images, generator=lambda: torch.Generator().manual_seed(0)),
+        roles={"images": IMAGES, "generator": "generator"}, names=("StyleAugMix",)),
+    "pyrepair.augment.StyleAugMix.sample": Entry(
+        method(lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2), "sample", batch_size=2,
+               image_size=16, generator=lambda: torch.Generator().manual_seed(0)),
+        roles={"batch_size": "count", "image_size": "count", "generator": "generator", "device": "device"},
+        names=("StyleAugMix", "AugMix"), accepts={"batch_size:count_zero": "an empty batch samples nothing"}),
+    "pyrepair.augment.StyleAugMix.apply": Entry(
+        method(lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2, p_style=1.0), "apply",
+               images=images,
+               params=lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2, p_style=1.0).sample(
+                   2, 16, generator=torch.Generator().manual_seed(0))),
+        roles={"images": IMAGES, "params": "opaque"}, names=("StyleAugMix",)),
+    "pyrepair.augment.cluster_failures": Entry(
+        call("pyrepair.augment.cluster_failures", failures=lambda: images(6), n_clusters=2, labels=lambda: labels(6),
+             n_init=1),
+        roles={"failures": IMAGES, "n_clusters": "count", "labels": "labels", "sampling": "name", "space": "name",
+               "normalization": "name", "seed": "seed", "n_init": "count"},
+        accepts={"failures:channels_last": "failures of any channel count can be clustered (PyrepairWarning on "
+                 "the layout)"}),
+    "pyrepair.augment.cluster_probabilities": Entry(
+        call("pyrepair.augment.cluster_probabilities", distances=lambda: torch.tensor([0.5, 1.0, 2.0]),
+             clusters=lambda: torch.tensor([0, 0, 1])),
+        roles={"distances": "tensor", "clusters": "index_tensor", "n_clusters": "count", "normalization": "name"},
+        skip={"distances:noncontiguous": "a 1-D tensor has no transposed view to build"},
+        accepts={"distances:rank": "distances are 1-D: the rank-1 variant is the valid input",
+                 "distances:dtype_int": "integer distances are distances",
+                 "distances:wrong_type": "a sequence of numbers is documented input",
+                 "clusters:rank": "cluster ids are 1-D: the rank-1 variant is the valid input"}),
     "pyrepair.augment.augmix_apply": Entry(call("pyrepair.augment.augmix_apply", images=images, params=_augmix_params),
                                            roles={"images": IMAGES, "params": "opaque", "backend": "backend"}),
     "pyrepair.augment.augmix_views": Entry(
@@ -529,6 +569,14 @@ TABLE: dict[str, Entry] = {
                                            roles={**_TRAIN_HP, "size": "count", "n_holes": "count"},
                                            accepts=dict(_NO_HOLES)),
     "pyrepair.methods.MixUpRepair": _method_ctor("MixUpRepair", alpha="positive"),
+    "pyrepair.methods.DeepRepair": Entry(
+        call("pyrepair.methods.DeepRepair", n_clusters=2, **_FAST),
+        roles={**_TRAIN_HP, "n_clusters": "count", "style": "name", "sampling": "name", "lam": "nonneg",
+               "p_style": "unit", "space": "name", "severity": "count", "width": "count", "alpha": "positive",
+               "wct2_model": "model", "style_kwargs": "mapping", "n_members": "count"},
+        accepts={"n_members:count_zero": "recording no cluster members is valid",
+                 "style_kwargs:mapping_content": "an empty dict means no extra style_transfer arguments"}),
+    "pyrepair.methods.DeepRepair.repair": _repair("DeepRepair", n_clusters=2, width=1),
     "pyrepair.methods.FineTune.repair": _repair("FineTune"),
     "pyrepair.methods.FineTuningMethod.repair": _repair("FineTuningMethod"),
     "pyrepair.methods.AugMixRepair.repair": _repair("AugMixRepair", severity=1, width=1),
@@ -573,6 +621,8 @@ EXEMPT: dict[str, str] = {
     "pyrepair.augment.MixUpParams": "pure data class (sampled MixUp parameters)",
     "pyrepair.augment.MixedTargets": "pure data class (labels_a, labels_b, lam); validated by mixed_cross_entropy",
     "pyrepair.augment.ExtraOp": "type alias (Callable signature of an extra AugMix op)",
+    "pyrepair.augment.StyleAugMixParams": "pure data class (sampled StyleAugMix parameters)",
+    "pyrepair.augment.StyleBank": "pure data class (result of cluster_failures); its methods take cluster ids only",
     "pyrepair.train.Callback": "type alias (Callable[[dict], Any])",
     "pyrepair.train.Checkpoint": "pure data class (result of load_checkpoint)",
     "pyrepair.train.History": "pure data class (per-epoch records)",

@@ -39,10 +39,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._checks import check_images, check_in, check_int, check_seed
+from .._checks import check_images, check_in, check_int, check_positive, check_seed
 from .._checks import check_range as check_number
-from .._dispatch import BACKENDS, Backend
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from .._dispatch import BACKENDS, Backend, select
+from ..errors import ArgumentError, ArgumentTypeError, DeviceError, PyrepairError, ShapeError
 from .augmix import AugMix, AugMixParams, _apply
 from .mixing import resolve_generator
 
@@ -132,7 +132,14 @@ def cluster_probabilities(
     if not bool(torch.isfinite(d).all()) or float(d.min()) < 0:
         raise ArgumentError(f"{fn}: distances must be finite and >= 0, got values in [{float(d.min())!r}, "
                             f"{float(d.max())!r}]")
-    k = int(c.max()) + 1 if n_clusters is None else check_int(n_clusters, "n_clusters", fn, min_value=1)
+    m = d.numel()
+    if n_clusters is None:
+        k = int(c.max()) + 1
+        if int(c.min()) >= 0 and k > m:
+            raise ArgumentError(f"{fn}: clusters must be ids in [0, M) for M = {m} failures (at most one cluster per "
+                                f"failure), got ids up to {k - 1}; pass n_clusters to name empty clusters on purpose")
+    else:
+        k = check_int(n_clusters, "n_clusters", fn, min_value=1, max_value=max(m, 1))
     if int(c.min()) < 0 or int(c.max()) >= k:
         raise ArgumentError(f"{fn}: clusters must lie in [0, {k}), got ids in [{int(c.min())}, {int(c.max())}]")
     sizes = torch.bincount(c, minlength=k).to(torch.float64)
@@ -153,6 +160,10 @@ def cluster_probabilities(
 
 
 def _as_1d(x: Any, name: str, fn: str, dtype: torch.dtype) -> torch.Tensor:
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        raise DeviceError(f"{fn}: {name} is on the meta device (no data); pass a CPU or CUDA tensor")
+    if isinstance(x, torch.Tensor) and x.dtype == torch.bool:
+        raise ArgumentTypeError(f"{fn}: {name} must hold numbers, got dtype torch.bool")
     try:
         t = torch.as_tensor(np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x))
     except (TypeError, ValueError) as e:
@@ -161,9 +172,8 @@ def _as_1d(x: Any, name: str, fn: str, dtype: torch.dtype) -> torch.Tensor:
     if t.dim() != 1:
         raise ShapeError(f"{fn}: {name} must be 1-D, got shape {list(t.shape)}", actual_shape=tuple(t.shape),
                          expected="M")
-    if dtype == torch.int64 and (t.dtype.is_floating_point or t.dtype == torch.bool):
-        if t.dtype == torch.bool or not bool((t == t.round()).all()):
-            raise ArgumentTypeError(f"{fn}: {name} must hold integer cluster ids, got dtype {t.dtype}")
+    if dtype == torch.int64 and (t.dtype.is_floating_point or t.dtype.is_complex):
+        raise ArgumentTypeError(f"{fn}: {name} must be integer ids, got dtype {t.dtype}")
     if t.dtype.is_complex:
         raise ArgumentTypeError(f"{fn}: {name} must be real, got dtype {t.dtype}")
     return t.to(dtype)
@@ -317,7 +327,26 @@ def cluster_failures(
         >>> len(bank.sizes), round(float(bank.probs.sum()), 6)
         (3, 1.0)
     """
-    fn = _FN_CLUSTER
+    return _cluster_failures(failures, n_clusters, labels=labels, per_class=per_class, sampling=sampling,
+                             space=space, normalization=normalization, seed=seed, n_init=n_init,
+                             check_range=check_range, fn=_FN_CLUSTER)
+
+
+def _cluster_failures(
+    failures: Any,
+    n_clusters: Any,
+    *,
+    labels: Any,
+    per_class: Any,
+    sampling: Any,
+    space: Any,
+    normalization: Any,
+    seed: Any,
+    n_init: Any,
+    check_range: Any,
+    fn: str,
+) -> StyleBank:
+    """:func:`cluster_failures` with the public function's name ``fn`` in every error message."""
     check_in("sampling", sampling, SAMPLINGS, fn)
     check_in("space", space, SPACES, fn)
     check_in("normalization", normalization, ("balanced", "global"), fn)
@@ -331,13 +360,15 @@ def cluster_failures(
         raise ArgumentError(f"{fn}: failures must hold at least one image (the collected failure cases D^c), got "
                             f"an empty tensor of shape {list(failures.shape)}")
     m = check_images(failures, fn, "failures", channels=None, check_range=check_range).sizes["B"]
-    n_clusters = check_int(n_clusters, "n_clusters", fn, min_value=1)
+    n_clusters = check_int(n_clusters, "n_clusters", fn, min_value=1, max_value=1 << 31)
     y: torch.Tensor | None = None
     if labels is not None:
         y = _as_1d(labels, "labels", fn, torch.int64)
         if y.numel() != m:
             raise ShapeError(f"{fn}: labels must have one entry per failure ({m}), got {y.numel()}",
                              actual_shape=(y.numel(),), expected="M")
+    if y is not None and y.numel() and int(y.min()) < 0:
+        raise ArgumentError(f"{fn}: labels must be class ids >= 0, got minimum {int(y.min())}")
     if per_class and y is None:
         raise ArgumentError(f"{fn}: per_class=True clusters each class separately and needs labels=")
     x = failures.detach().to(device="cpu", dtype=torch.float32).contiguous()
@@ -379,6 +410,38 @@ def _centre_dist(f: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------- StyleAugMix
+
+#: the largest AugMix width accepted (chains per image; AugMix uses 3)
+MAX_WIDTH = 64
+
+
+def check_augmix_hparams(
+    fn: str, severity: Any, width: Any, depth: Any, alpha: Any, all_ops: Any, backend: Any
+) -> dict[str, Any]:
+    """Validate the AugMix settings of a style augmenter under the public function's name ``fn``.
+
+    Also checks that an explicit ``backend`` can run here (``"cuda"`` needs a CUDA device and a CUDA build), so
+    a bad back-end fails at construction rather than at the first batch.
+    """
+    out: dict[str, Any] = {
+        "severity": check_int(severity, "severity", fn, min_value=1, max_value=10),
+        "width": check_int(width, "width", fn, min_value=1, max_value=MAX_WIDTH),
+        "depth": check_int(depth, "depth", fn, min_value=-1, max_value=3 * MAX_WIDTH),
+    }
+    if out["depth"] == 0:
+        raise ArgumentError(f"{fn}: depth must be -1 (random in {{1, 2, 3}}) or >= 1, got 0")
+    out["alpha"] = check_positive(alpha, "alpha", fn)
+    if not isinstance(all_ops, bool):
+        raise ArgumentTypeError(f"{fn}: all_ops must be True or False, got {all_ops!r}")
+    out["all_ops"] = all_ops
+    check_in("backend", backend, BACKENDS, fn)
+    if backend == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"{fn}: backend='cuda' needs a CUDA device, but torch.cuda.is_available() is False")
+    if backend in ("cpu", "cuda"):
+        select(fn, backend, backend)  # raises when the compiled back-end is missing
+    out["backend"] = backend
+    return out
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -462,12 +525,15 @@ class StyleAugMix:
     ) -> None:
         fn = _FN
         check_in("mode", mode, STYLE_MODES, fn)
-        check_in("backend", backend, BACKENDS, fn)
+        hp = check_augmix_hparams(fn, severity, width, depth, alpha, all_ops, backend)
         self.p_style = check_number(p_style, "p_style", fn, 0.0, 1.0)
         if style_kwargs is not None and not isinstance(style_kwargs, Mapping):
             raise ArgumentTypeError(f"{fn}: style_kwargs must be a dict of style_transfer arguments or None, got "
                                     f"{type(style_kwargs).__name__}")
         self.style_kwargs: dict[str, Any] = dict(style_kwargs or {})
+        for key in self.style_kwargs:
+            if not isinstance(key, str):
+                raise ArgumentTypeError(f"{fn}: style_kwargs keys must be argument names, got {key!r}")
         for key in ("mode", "style_probs", "seed", "backend", "check_range"):
             if key in self.style_kwargs:
                 raise ArgumentError(f"{fn}: style_kwargs must not set {key!r} (StyleAugMix sets it)")
@@ -483,19 +549,33 @@ class StyleAugMix:
                                     f"{', '.join(changed)} at the default")
             self.bank = failures
         else:
-            self.bank = cluster_failures(failures, n_clusters, labels=labels, per_class=per_class, sampling=sampling,
-                                         space=space, seed=seed)
+            self.bank = _cluster_failures(failures, n_clusters, labels=labels, per_class=per_class, sampling=sampling,
+                                          space=space, normalization="balanced", seed=seed, n_init=10,
+                                          check_range=True, fn=fn)
         self.mode = mode
         self.backend: Backend = backend
         n = self.bank.n_clusters
         self.style_ops: tuple[str, ...] = tuple(f"style{i}" for i in range(n))
         # Placeholder extra ops: AugMix uses them for the op names and p_extra; __call__/apply pass the real ones.
         placeholders = dict.fromkeys(self.style_ops, _unbound_style_op)
-        self.augmix = AugMix(severity=severity, width=width, depth=depth, alpha=alpha, all_ops=all_ops,
-                             backend=backend, extra_ops=placeholders, p_extra=self.p_style)
+        self.augmix = AugMix(severity=hp["severity"], width=hp["width"], depth=hp["depth"], alpha=hp["alpha"],
+                             all_ops=hp["all_ops"], backend=backend, extra_ops=placeholders, p_extra=self.p_style)
         # Per cluster: member indices and their within-cluster probabilities (CPU; moved per device on first use).
         self._groups = [(self.bank.members(i), self.bank.cluster_probs(i)) for i in range(n)]
         self._device_banks: dict[torch.device, list[torch.Tensor]] = {}
+        if self.style_kwargs:
+            self._check_style_kwargs(fn)
+
+    def _check_style_kwargs(self, fn: str) -> None:
+        """One style transfer of one reference onto itself, so bad ``style_kwargs`` fail here, not mid-training."""
+        ref = self.bank.images[:1]
+        try:
+            from ..wavelet import style_transfer
+
+            style_transfer(ref, ref, mode=self.mode, seed=0, check_range=False, **self.style_kwargs)
+        except PyrepairError as e:
+            raise ArgumentError(f"{fn}: style_kwargs={_short(self.style_kwargs)} were rejected by "
+                                f"pyrepair.wavelet.style_transfer(mode={self.mode!r}): {e}") from e
 
     def __repr__(self) -> str:
         return (f"StyleAugMix(n_clusters={self.bank.n_clusters}, sampling={self.bank.sampling!r}, mode={self.mode!r}, "
@@ -600,6 +680,11 @@ class StyleAugMix:
         self._check(images, fn, check_range)
         g = resolve_generator(generator, fn)
         return images, self(images, generator=g, check_range=False), self(images, generator=g, check_range=False)
+
+
+def _short(kwargs: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k!r}: {type(v).__name__ if isinstance(v, (torch.nn.Module, torch.Tensor)) else v!r}"
+                           for k, v in kwargs.items()) + "}"
 
 
 def _unbound_style_op(images: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:

@@ -31,8 +31,8 @@ from .._checks import check_range as check_number
 from .._images import ImageData
 from .._loop import Callback
 from ..augment import StyleAugMix, augmix_loss, cluster_failures
-from ..augment.style import SAMPLINGS, SPACES, STYLE_MODES, StyleBank
-from ..errors import ArgumentError, ArgumentTypeError
+from ..augment.style import SAMPLINGS, SPACES, STYLE_MODES, StyleBank, _cluster_failures, check_augmix_hparams
+from ..errors import ArgumentError, ArgumentTypeError, PyrepairError
 from ..train import History
 from .base import FineTuningMethod
 
@@ -153,12 +153,15 @@ class DeepRepair(FineTuningMethod):
             raise ArgumentTypeError(f"{fn}: style_kwargs must be a dict or None, got {type(style_kwargs).__name__}")
         self.style_kwargs = dict(style_kwargs or {})
         self.n_members = check_int(n_members, "n_members", fn, min_value=0, max_value=1 << 20)
-        # Validates severity/width/depth/alpha (and style_kwargs' keys) now, with the augmenter's own messages; the
-        # real augmenter is built per repair around the clusters of its failures.
-        probe = StyleAugMix(torch.zeros(1, 1, 4, 4), 1, mode=style, p_style=self.p_style, severity=severity,
-                            width=width, depth=depth, alpha=alpha, all_ops=all_ops, style_kwargs=self._kwargs())
-        self.severity, self.width = probe.augmix.severity, probe.augmix.width
-        self.depth, self.alpha = probe.augmix.depth, probe.augmix.alpha
+        hp = check_augmix_hparams(fn, severity, width, depth, alpha, all_ops, "auto")
+        self.severity, self.width, self.depth, self.alpha = hp["severity"], hp["width"], hp["depth"], hp["alpha"]
+        # style_kwargs are checked now by one transfer on a dummy image; the real augmenter is built per repair
+        # around the clusters of its failures.
+        if self.style_kwargs:
+            try:
+                StyleAugMix(torch.full((1, 1, 8, 8), 0.5), 1, mode=style, style_kwargs=self._kwargs())
+            except PyrepairError as e:
+                raise ArgumentError(f"{fn}: {e}") from e
         self._add_config(
             n_clusters=self.n_clusters, style=self.style, sampling=self.sampling, lam=self.lam, p_style=self.p_style,
             per_class=self.per_class, space=self.space, severity=self.severity, width=self.width, depth=self.depth,
@@ -188,15 +191,16 @@ class DeepRepair(FineTuningMethod):
             )
         super()._check_inputs(train, failures, fn)
 
-    def _bank(self, failures: ImageData | Dataset, seed: int) -> StyleBank:
+    def _bank(self, failures: ImageData | Dataset, seed: int, fn: str) -> StyleBank:
         if isinstance(failures, ImageData):
             images, labels = failures.images, failures.labels
         else:  # a map-style Dataset: D^c is small, so it is gathered once
             items = [failures[i] for i in range(len(failures))]  # type: ignore[arg-type]
             images = torch.stack([torch.as_tensor(it[0]) for it in items])
             labels = torch.as_tensor([int(it[1]) for it in items], dtype=torch.long)
-        return cluster_failures(images, self.n_clusters, labels=labels.cpu(), per_class=self.per_class,
-                                sampling=self.sampling, space=self.space, seed=seed, check_range=False)  # type: ignore[arg-type]
+        return _cluster_failures(images, self.n_clusters, labels=labels.cpu(), per_class=self.per_class,
+                                 sampling=self.sampling, space=self.space, normalization="balanced", seed=seed,
+                                 n_init=10, check_range=False, fn=fn)
 
     def augmenter(self, failures: torch.Tensor | StyleBank, *, labels: Any = None, seed: int = 0) -> StyleAugMix:
         """The :class:`~pyrepair.augment.StyleAugMix` this method trains with, for ``failures`` (to inspect or to
@@ -229,7 +233,7 @@ class DeepRepair(FineTuningMethod):
         callbacks: list[Callback],
     ) -> tuple[History, dict[str, Any]]:
         assert failures is not None  # _check_inputs
-        bank = self._bank(failures, seed)
+        bank = self._bank(failures, seed, self._fn())
         aug = self.augmenter(bank)
         logger.info("DeepRepair: %d failures in %d clusters of sizes %s (%s sampling, %s style)",
                     bank.images.shape[0], bank.n_clusters, bank.sizes, bank.sampling, self.style)
