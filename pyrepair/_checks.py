@@ -34,6 +34,7 @@ from .errors import (
 
 __all__ = [
     "RANGE_TOLERANCE",
+    "INT64_MAX",
     "SEED_LIMIT",
     "ImageCheck",
     "check_device",
@@ -58,6 +59,10 @@ RANGE_TOLERANCE = 1e-4
 
 SEED_LIMIT = 2**64
 """Seeds are ints in ``[0, SEED_LIMIT)`` everywhere in pyrepair."""
+
+INT64_MAX = 2**63 - 1
+"""The largest count, size or index :func:`check_int` accepts unless told otherwise: torch sizes, indices and loop
+counters are int64, so a larger Python int can never be honoured (it would overflow inside torch or run forever)."""
 
 
 def format_shape(shape: Iterable[int]) -> str:
@@ -187,14 +192,25 @@ def check_in(name: str, value: Any, allowed: Collection[Any], fn: str) -> None:
         )
 
 
-def check_int(value: Any, name: str, fn: str, *, min_value: int | None = None, max_value: int | None = None) -> int:
-    """Check an integer argument (bools rejected) within optional bounds and return it as ``int``."""
+def _bound(v: int) -> str:
+    return {INT64_MAX: "2^63 - 1", SEED_LIMIT - 1: "2^64 - 1"}.get(v, str(v))
+
+
+def check_int(
+    value: Any, name: str, fn: str, *, min_value: int | None = None, max_value: int | None = INT64_MAX
+) -> int:
+    """Check an integer argument (bools rejected) in ``[min_value, max_value]`` and return it as ``int``.
+
+    ``max_value`` defaults to :data:`INT64_MAX` (no count, size or index beyond torch's int64 can be honoured);
+    pass ``None`` for no upper bound, a smaller value where the function has a real limit. Seeds go through
+    :func:`check_seed` instead.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ArgumentTypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
     v = int(value)
     if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
-        lo = "-inf" if min_value is None else str(min_value)
-        hi = "inf" if max_value is None else str(max_value)
+        lo = "-inf" if min_value is None else _bound(min_value)
+        hi = "inf" if max_value is None else _bound(max_value)
         raise ArgumentError(f"{fn}: {name} must be in [{lo}, {hi}], got {v}")
     return v
 

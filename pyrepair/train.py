@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ._checks import check_in, check_int, check_positive
+from ._checks import check_in, check_int, check_positive, check_range, check_seed
 from ._io import PathLike, check_path, load_hashed, save_hashed
 from ._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
 from ._loop import (
@@ -701,8 +701,8 @@ def fit(
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
     lr = check_positive(lr, "lr", fn)
     weight_decay = check_positive(weight_decay, "weight_decay", fn, allow_zero=True)
-    momentum = check_positive(momentum, "momentum", fn, allow_zero=True)
-    seed = check_int(seed, "seed", fn, min_value=0)
+    momentum = check_range(momentum, "momentum", fn, 0.0, 1.0)
+    seed = check_seed(seed, fn)
     if max_grad_norm is not None:
         max_grad_norm = check_positive(max_grad_norm, "max_grad_norm", fn)
     if not isinstance(scheduler, str):

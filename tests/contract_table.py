@@ -311,6 +311,8 @@ TABLE: dict[str, Entry] = {
     "pyrepair.wavelet.haar_dwt2d": Entry(call("pyrepair.wavelet.haar_dwt2d", x=images, levels=1),
                                          roles={"x": IMAGES, "levels": "count", "backend": "backend"},
                                          accepts={"x:out_of_range": "a linear transform of any real signal",
+                                                  "x:channels_last": "a transform of any feature map (WCT2 passes "
+                                                  "[B, 64+, h, w] features whose w may be 1 or 3): no layout hint",
                                                   "x:nonfinite": "a linear transform propagates NaN/Inf like torch"}),
     "pyrepair.wavelet.haar_idwt2d": Entry(
         call("pyrepair.wavelet.haar_idwt2d", low=lambda: images(2, 3, 8),

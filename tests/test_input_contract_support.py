@@ -452,3 +452,25 @@ def test_cli_evaluate_digits_model_on_mnist_is_one_line_shape_error(shared_data,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "pyrepair evaluate: error: pyrepair.train.evaluate: data images of shape [N, 1, 28, 28] do not fit the " \
            "model, which expects [N, 1, 8, 8]" in err, err
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# counts beyond int64 and momentum outside [0, 1] (generated-suite gaps)
+
+
+@pytest.mark.parametrize("kw", [{"epochs": 2**63}, {"batch_size": 2**63}])
+def test_method_constructors_reject_counts_beyond_int64(kw):
+    (name, value), = kw.items()
+    with pytest.raises(ValueError, match=rf"pyrepair.methods.AugMixRepair: {name} must be in \[1, 2\^63 - 1\], "
+                                         rf"got {value}"):
+        AugMixRepair(**kw)
+
+
+def test_momentum_must_lie_in_unit_interval():
+    with pytest.raises(ValueError, match=r"pyrepair.methods.AugMixRepair: momentum must be in \[0.0, 1.0\], got 1.5"):
+        AugMixRepair(momentum=1.5)
+    x, y = _data()
+    with pytest.raises(ValueError, match=r"pyrepair.train.fit: momentum must be in \[0.0, 1.0\], got -0.5"):
+        train.fit(_digits_model(), (x, y), epochs=1, momentum=-0.5, progress=False)
+    with pytest.raises(ValueError, match=r"pyrepair.train.fit: batch_size must be in \[1, 2\^63 - 1\]"):
+        train.fit(_digits_model(), (x, y), epochs=1, batch_size=2**63, progress=False)
