@@ -193,7 +193,10 @@ def check_in(name: str, value: Any, allowed: Collection[Any], fn: str) -> None:
 
 
 def _bound(v: int) -> str:
-    return {INT64_MAX: "2^63 - 1", SEED_LIMIT - 1: "2^64 - 1"}.get(v, str(v))
+    """``2^k - 1`` for the large limits (``2^63 - 1``, ``2^56 - 1``), the number otherwise."""
+    if v >= 2**20 and (v + 1) & v == 0:
+        return f"2^{(v + 1).bit_length() - 1} - 1"
+    return str(v)
 
 
 def check_int(

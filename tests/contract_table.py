@@ -546,7 +546,8 @@ TABLE: dict[str, Entry] = {
 EXEMPT: dict[str, str] = {
     **{f"pyrepair.{e}": "exception class (constructed by the library, not a data entry point)"
        for e in ("ArgumentError", "ArgumentTypeError", "BackendUnavailableError", "CheckpointError", "DTypeError",
-                 "DataFormatError", "DataNotFoundError", "DeviceError", "PyrepairError", "ShapeError",
+                 "DataFormatError", "DataNotFoundError", "DeviceError", "PathIsDirectoryError",
+                 "PathNotFoundError", "PyrepairError", "ShapeError",
                  "UnknownNameError", "ValueRangeError")},
     "pyrepair.PyrepairWarning": "warning class",
     "pyrepair.data.DataFormatError": "re-export of the exception class pyrepair.DataFormatError",

@@ -413,5 +413,74 @@ def test_argument_errors_are_pyrepair_errors_and_builtins():
         random.uniform(3, low=2.0, high=1.0)
     with pytest.raises(ArgumentError, match=r"pyrepair.corrupt.apply: severity must be in \[1, 5\], got 6"):
         corrupt.apply(make_images(1, 3, 8, 8), "fog", 6)
-    with pytest.raises(ArgumentError, match=r"pyrepair.set_num_threads: n must be in \[1, inf\], got 0"):
+    with pytest.raises(ArgumentError, match=r"pyrepair.set_num_threads: n must be in \[1, 2\^63 - 1\], got 0"):
         pyrepair.set_num_threads(0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# generated-suite gaps: errors name the public callable; constructors check the back-end; index limits
+# ---------------------------------------------------------------------------------------------------------------
+
+_CUDA_USABLE = pyrepair.cuda_available() and torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_CUDA_USABLE, reason="backend='cuda' is valid where CUDA is usable")
+@pytest.mark.parametrize(("ctor", "fn"), [
+    (lambda: corrupt.Corrupt("fog", 3, backend="cuda"), "pyrepair.corrupt.Corrupt"),
+    (lambda: corrupt.RandomCorruption(["fog"], backend="cuda"), "pyrepair.corrupt.RandomCorruption"),
+    (lambda: augment.AugMix(backend="cuda"), "pyrepair.augment.AugMix"),
+])
+def test_constructors_reject_an_unusable_backend_at_construction(ctor, fn):
+    with pytest.raises(PyrepairError, match=rf"{fn}: backend='cuda'"):
+        ctor()
+
+
+def test_constructors_reject_an_unknown_backend():
+    with pytest.raises(UnknownNameError, match=r"pyrepair.corrupt.Corrupt: unknown backend 'gpu'; valid: auto"):
+        corrupt.Corrupt("fog", 3, backend="gpu")
+
+
+@pytest.mark.skipif(_CUDA_USABLE, reason="needs a machine without CUDA")
+def test_backend_device_mismatch_names_the_public_function():
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(DeviceError, match=r"pyrepair.corrupt.apply: backend='cuda' cannot process data on device cpu"):
+        corrupt.apply(x, "fog", 3, backend="cuda")
+    params = augment.AugMix(severity=1, width=2, depth=1).sample(2, 16, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.augmix_apply: backend='cuda' cannot process data"):
+        augment.augmix_apply(x, params, backend="cuda")
+
+
+def test_corruption_modules_name_their_forward():
+    with pytest.raises(ValueRangeError, match=r"pyrepair.corrupt.Corrupt.forward: images must hold values in \[0, 1\]"):
+        corrupt.Corrupt("fog", 3)(torch.full((1, 3, 16, 16), 5.0))
+    aug = corrupt.RandomCorruption(["fog"], generator=0)
+    with pytest.raises(ShapeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must have shape \[B, C, H, W\] "
+                                         r"\(4 dimensions\), got \[\]"):
+        aug(torch.tensor(0.5))
+    with pytest.raises(DTypeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must be a torch.Tensor, got list"):
+        aug([[0.5]])
+    with pytest.raises(TypeError, match=r"pyrepair.corrupt.RandomCorruption.apply: choice must be a Choice .*got int"):
+        aug.apply(torch.rand(2, 3, 16, 16), 3)
+
+
+def test_index_offset_must_keep_image_streams_distinct():
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(ValueError, match=r"pyrepair.corrupt.fog: index_offset must be in \[0, 2\^56 - 1\], "
+                                         r"got 72057594037927936"):
+        corrupt.fog(x, 3, index_offset=2**56)
+    with pytest.raises(ValueError, match=r"pyrepair.corrupt.apply: index_offset \+ batch size must be at most 2\^56"):
+        corrupt.apply(x, "fog", 3, index_offset=2**56 - 1)
+    corrupt.apply(x, "fog", 3, index_offset=2**56 - 2)  # the last two indices
+
+
+def test_make_dataset_checks_path_and_images_up_front(tmp_path):
+    x, y = torch.rand(2, 3, 16, 16), torch.tensor([0, 1])
+    with pytest.raises(pyrepair.PathIsDirectoryError, match=r"pyrepair.corrupt.make_dataset: path must be a file path, "
+                                                             r"got a directory"):
+        corrupt.make_dataset(x, y, tmp_path, names=["fog"], severities=[1])
+    with pytest.raises(FileNotFoundError, match=r"pyrepair.corrupt.make_dataset: the folder of path does not exist"):
+        corrupt.make_dataset(x, y, tmp_path / "no" / "f.npz", names=["fog"], severities=[1])
+    with pytest.raises(TypeError, match=r"pyrepair.corrupt.make_dataset: path must be a str or os.PathLike, got int 3"):
+        corrupt.make_dataset(x, y, 3, names=["fog"], severities=[1])
+    with pytest.raises(ValueRangeError, match=r"pyrepair.corrupt.make_dataset: images must hold values in \[0, 1\]"):
+        corrupt.make_dataset(x * 4, y, tmp_path / "c", names=["fog"], severities=[1])

@@ -19,7 +19,17 @@ from torch import nn
 from pyrepair import cli, models, train
 from pyrepair._io import DIGEST_KEY, atomic_torch_save, content_digest, load_hashed, save_hashed
 from pyrepair._loop import check_callbacks, resolve_device
-from pyrepair.errors import CheckpointError, DeviceError, PyrepairWarning, ShapeError
+from pyrepair.errors import (
+    ArgumentError,
+    CheckpointError,
+    DeviceError,
+    PathIsDirectoryError,
+    PathNotFoundError,
+    PyrepairWarning,
+    ShapeError,
+    UnknownNameError,
+    ValueRangeError,
+)
 from pyrepair.methods import AugMixRepair, RepairResult, finetune
 from pyrepair.scenarios import corruption_failures
 from pyrepair.wavelet import stylizer
@@ -474,3 +484,48 @@ def test_momentum_must_lie_in_unit_interval():
         train.fit(_digits_model(), (x, y), epochs=1, momentum=-0.5, progress=False)
     with pytest.raises(ValueError, match=r"pyrepair.train.fit: batch_size must be in \[1, 2\^63 - 1\]"):
         train.fit(_digits_model(), (x, y), epochs=1, batch_size=2**63, progress=False)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# paths: PyrepairError subclasses that are also the builtin OSError a caller may catch
+
+
+def test_fit_resume_and_checkpoint_paths_are_checked_before_training(tmp_path):
+    x, y = _data()
+    with pytest.raises(PathNotFoundError, match=r"pyrepair.train.fit: resume not found: .*missing.pt") as info:
+        train.fit(_digits_model(), (x, y), epochs=1, resume=tmp_path / "missing.pt", progress=False)
+    assert isinstance(info.value, FileNotFoundError)
+    with pytest.raises(PathIsDirectoryError, match=r"pyrepair.train.fit: resume must be a file path, got a directory"):
+        train.fit(_digits_model(), (x, y), epochs=1, resume=tmp_path, progress=False)
+    with pytest.raises(IsADirectoryError, match=r"pyrepair.train.fit: checkpoint must be a file path, got a directory"):
+        train.fit(_digits_model(), (x, y), epochs=1, checkpoint=tmp_path, progress=False)
+
+
+def test_checkpoint_path_errors_are_pyrepair_errors(tmp_path):
+    with pytest.raises(PathIsDirectoryError, match=r"pyrepair.train.save_checkpoint: path must be a file path, got a "
+                                                   r"directory"):
+        train.save_checkpoint(tmp_path, _digits_model())
+    with pytest.raises(PathNotFoundError, match=r"pyrepair.train.load_checkpoint: pyrepair checkpoint file not found"):
+        train.load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(PathIsDirectoryError, match=r"pyrepair.train.load_checkpoint: path must be a pyrepair "
+                                                   r"checkpoint file, got a directory"):
+        train.load_checkpoint(tmp_path)
+
+
+def test_load_checkpoint_model_mismatch_and_negative_cuda_index(tmp_path):
+    p = train.save_checkpoint(tmp_path / "m.pt", _digits_model())
+    with pytest.raises(ArgumentError, match=r"pyrepair.train.load_checkpoint: model \(Identity\) does not match the "
+                                            r"checkpoint .*m.pt: .*Unexpected key"):
+        train.load_checkpoint(p, nn.Identity())
+    with pytest.raises(DeviceError, match=r"pyrepair.train.load_checkpoint: map_location as a CUDA index must be "
+                                          r">= 0, got -2"):
+        train.load_checkpoint(p, map_location=-2)
+
+
+def test_corruption_failures_checks_scale_and_image_range_itself():
+    x, y = _data()
+    with pytest.raises(UnknownNameError, match=r"pyrepair.scenarios.corruption_failures: unknown scale 'nope'"):
+        corruption_failures(_digits_model(), x, y, "fog", scale="nope")
+    with pytest.raises(ValueRangeError, match=r"pyrepair.scenarios.corruption_failures: images must hold values in "
+                                              r"\[0, 1\]"):
+        corruption_failures(_digits_model(), x * 3, y, "fog")
