@@ -484,3 +484,60 @@ def test_make_dataset_checks_path_and_images_up_front(tmp_path):
         corrupt.make_dataset(x, y, 3, names=["fog"], severities=[1])
     with pytest.raises(ValueRangeError, match=r"pyrepair.corrupt.make_dataset: images must hold values in \[0, 1\]"):
         corrupt.make_dataset(x * 4, y, tmp_path / "c", names=["fog"], severities=[1])
+
+
+def test_make_images_checks_sizes_and_dtype():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.make_images: h must be in \[1, 2\^63 - 1\], got 0"):
+        make_images(2, 3, 0, 8)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.make_images: c must be an int, got float 1.5"):
+        make_images(2, 1.5, 8, 8)
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.make_images: b \* c \* h \* w must be at most 2\^63 - 1"):
+        make_images(2**40, 2**40, 2**40, 8)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.make_images: dtype must be a floating-point "
+                                                r"torch.dtype, got torch.int64"):
+        make_images(2, 3, 8, 8, dtype=torch.int64)
+    assert make_images(0, 3, 8, 8).shape == (0, 3, 8, 8)
+
+
+def test_assert_close_checks_its_arguments():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+    from pyrepair.testing import assert_close
+
+    x = torch.rand(2, 3)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.assert_close: actual must be a torch.Tensor, got list"):
+        assert_close([1.0], x)
+    with pytest.raises(DeviceError, match=r"pyrepair.testing.assert_close: expected is on the meta device"):
+        assert_close(x, torch.empty(2, 3, device="meta"))
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.assert_close: rtol must be >= 0 and finite, got nan"):
+        assert_close(x, x, rtol=NAN)
+    with pytest.raises(AssertionError):
+        assert_close(x, x + 1)
+
+
+def test_wavelet_level_helpers_check_sizes():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    assert wavelet.max_levels(16, 16) == 4 and wavelet.auto_levels(32, 32) == 3
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.max_levels: h must be in \[1, 2\^63 - 1\], got 0"):
+        wavelet.max_levels(0, 16)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.wavelet.auto_levels: w must be an int, got float 1.5"):
+        wavelet.auto_levels(16, 1.5)
+
+
+def test_wct2_transfer_names_itself_for_alpha_eps_and_style():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+    from pyrepair.wavelet.stylizer import WCT2
+
+    torch.manual_seed(0)
+    model, x = WCT2().eval(), torch.rand(1, 3, 16, 16)
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.wct2_transfer: alpha must be in \[0.0, 1.0\], got 2"):
+        wavelet.wct2_transfer(x, x, model=model, alpha=2)
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.wct2_transfer: eps must be > 0 and finite, got -1"):
+        wavelet.wct2_transfer(x, x, model=model, eps=-1)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.wavelet.wct2_transfer: style must be a torch.Tensor or "
+                                                r"the WCT2StyleStats .*got list"):
+        wavelet.wct2_transfer(x, [[0.5]], model=model)
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.style_transfer: eps_rel must be > 0 and finite, got inf"):
+        wavelet.style_transfer(x, x, eps_rel=float("inf"))
