@@ -46,6 +46,7 @@ __all__ = [
     "check_in",
     "check_int",
     "check_labels",
+    "check_not_meta",
     "check_positive",
     "check_range",
     "check_same_device",
@@ -146,17 +147,26 @@ def check_dtype(x: Any, allowed: Collection[Any], name: str, fn: str) -> None:
 
 
 def check_labels(y: Any, n: int, name: str, fn: str, *, num_classes: int | None = None) -> None:
-    """Check an integer label vector of length ``n`` (values in ``[0, num_classes)`` when given)."""
+    """Check an integer label vector of length ``n``: class ids, so values ``>= 0``, and ``< num_classes`` when the
+    number of classes is known (one min/max pass)."""
     if not isinstance(y, torch.Tensor):
         raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(y).__name__}")
     check_shape(y, "N", name, fn, N=n)
     _reject_meta(y, name, fn)
     if y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
         raise DTypeError(f"{fn}: {name} must be an integer tensor (int64 preferred), got {y.dtype}")
-    if num_classes is not None and y.numel():
-        lo, hi = int(y.min()), int(y.max())
-        if lo < 0 or hi >= num_classes:
+    if y.numel():
+        lo_t, hi_t = torch.aminmax(y)
+        lo, hi = int(lo_t), int(hi_t)
+        if num_classes is not None and (lo < 0 or hi >= num_classes):
             raise ArgumentError(f"{fn}: {name} must lie in [0, {num_classes}), got values in [{lo}, {hi}]")
+        if lo < 0:
+            raise ArgumentError(f"{fn}: {name} must be >= 0 (class ids), got values in [{lo}, {hi}]")
+
+
+def check_not_meta(x: torch.Tensor, name: str, fn: str) -> None:
+    """Raise :class:`DeviceError` for a tensor on the ``meta`` device (it has a shape but no values)."""
+    _reject_meta(x, name, fn)
 
 
 def check_finite(x: Any, name: str, fn: str) -> None:

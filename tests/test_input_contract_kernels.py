@@ -541,3 +541,58 @@ def test_wct2_transfer_names_itself_for_alpha_eps_and_style():
         wavelet.wct2_transfer(x, [[0.5]], model=model)
     with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.style_transfer: eps_rel must be > 0 and finite, got inf"):
         wavelet.style_transfer(x, x, eps_rel=float("inf"))
+
+
+def test_mixing_rejects_negative_labels_and_meta_index_tensors():
+    from pyrepair.errors import ArgumentError
+
+    x, y, perm = torch.rand(2, 3, 8, 8), torch.tensor([-1, 1]), torch.tensor([1, 0])
+    with pytest.raises(ArgumentError, match=r"pyrepair.augment.mixup: labels must be >= 0 \(class ids\), "
+                                            r"got values in \[-1, 1\]"):
+        augment.mixup(x, y, 0.5, perm)
+    with pytest.raises(ArgumentError, match=r"pyrepair.augment.cutmix: labels must be >= 0"):
+        augment.CutMix(prob=1.0)(x, y, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.cutmix: perm is on the meta device"):
+        augment.cutmix(x, y.abs(), torch.tensor([0, 0, 4, 4]), torch.empty(2, dtype=torch.long, device="meta"))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.cutout: centers is on the meta device"):
+        augment.cutout(x, torch.empty(2, 2, dtype=torch.long, device="meta"), 4)
+
+
+def test_normalize_checks_its_values_and_input():
+    from pyrepair.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.models.Normalize: mean must be a real number or a sequence "
+                                                r"of real numbers, got '1.0'"):
+        models.Normalize("1.0", 0.5)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.models.Normalize: std must be a real number .*\(1\+1j\)"):
+        models.Normalize(0.5, 1 + 1j)
+    norm = models.Normalize([0.5] * 3, [0.2] * 3)
+    with pytest.raises(ShapeError, match=r"pyrepair.models.Normalize.forward: x must have 3 channels .*channels-last"):
+        norm(torch.rand(2, 16, 16, 3))
+    with pytest.raises(ShapeError, match=r"pyrepair.models.Normalize.forward: x must have shape \[B, C, H, W\]"):
+        norm(torch.rand(3, 16, 16))
+    with pytest.raises(DTypeError, match=r"pyrepair.models.Normalize.forward: x must be a floating-point tensor"):
+        norm(torch.zeros(2, 3, 4, 4, dtype=torch.uint8))
+    with pytest.raises(DeviceError, match=r"pyrepair.models.Normalize.forward: x is on the meta device"):
+        norm(torch.empty(2, 3, 4, 4, device="meta"))
+
+
+def test_models_create_and_from_config_name_themselves():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"pyrepair.models.create: input_size must be at most 65536 px per side"):
+        models.create("mlp", input_size=2**63)
+    cfg = {**models.default_config("mlp"), "zz_unknown_key": 1}
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.models.from_config: pyrepair.models.create: unknown "
+                                                r"keyword argument\(s\) 'zz_unknown_key'"):
+        models.from_config(cfg)
+
+
+def test_identity_params_checks_n_and_dtype():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"pyrepair.transform.identity_params: n must be in \[0, 2\^63 - 1\]"):
+        transform.identity_params(2**63)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.transform.identity_params: dtype must be a floating-point "
+                                                r"torch.dtype, got torch.int64"):
+        transform.identity_params(2, dtype=torch.int64)

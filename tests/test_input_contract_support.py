@@ -529,3 +529,31 @@ def test_corruption_failures_checks_scale_and_image_range_itself():
     with pytest.raises(ValueRangeError, match=r"pyrepair.scenarios.corruption_failures: images must hold values in "
                                               r"\[0, 1\]"):
         corruption_failures(_digits_model(), x * 3, y, "fog")
+
+
+def test_cli_main_argv_of_wrong_type_is_a_usage_error(capsys):
+    assert cli.main(3) == 2
+    assert "pyrepair: error: argv must be None or a list of str, got 3" in capsys.readouterr().err
+    assert cli.main("info") == 2  # a str is not an argv list
+    assert cli.main([3]) == 2
+
+
+def test_methods_create_names_itself_and_the_method():
+    from pyrepair.methods import create
+
+    with pytest.raises(ValueError, match=r"pyrepair.methods.create\('finetune'\): pyrepair.methods.FineTune: epochs "
+                                         r"must be in \[1, 2\^63 - 1\], got 0"):
+        create("finetune", epochs=0)
+
+
+def test_data_load_checks_root_size_and_limit():
+    from pyrepair import data
+
+    with pytest.raises(TypeError, match=r"pyrepair.data.load: root must be a str or os.PathLike, got int 3"):
+        data.load("digits", root=3)
+    with pytest.raises(TypeError, match=r"pyrepair.data.search_paths: root must be a str or os.PathLike"):
+        data.search_paths(3, "digits")
+    with pytest.raises(ValueError, match=r"pyrepair.data.load: size must be an int in \[1, 65536\]"):
+        data.load("digits", size=2**63)
+    with pytest.raises(ValueError, match=r"pyrepair.data.load: limit must be None or an int in \[1, 2\^63 - 1\]"):
+        data.load("digits", limit=2**63)
