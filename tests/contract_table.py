@@ -141,7 +141,8 @@ def call(target: str, /, **kwargs: Any) -> Callable[[], tuple[Callable[..., Any]
     return build
 
 
-def method(ctor: Callable[[], Any], meth: str, /, **kwargs: Any) -> Callable[[], tuple[Callable[..., Any], dict[str, Any]]]:
+def method(ctor: Callable[[], Any], meth: str, /,
+           **kwargs: Any) -> Callable[[], tuple[Callable[..., Any], dict[str, Any]]]:
     def build() -> tuple[Callable[..., Any], dict[str, Any]]:
         return getattr(ctor(), meth), {k: (v() if callable(v) and not isinstance(v, type) else v)
                                        for k, v in kwargs.items()}
@@ -218,6 +219,7 @@ def _corrupt(name: str) -> Entry:
 
 _ALPHA0 = {"alpha:num_zero": "documented: alpha=0 disables mixing (lambda = 1), as the reference mixup_data / "
                               "CutMix code does"}
+_DATA_MOVEMENT = "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"
 _PERM_1D = {"perm:rank": "perm is 1-D, so the 'rank 1' variant (perm.reshape(-1)) is the valid perm itself"}
 _NO_HOLES = {"size:count_zero": "a hole of size 0 is the identity", "n_holes:count_zero": "no holes is the identity"}
 _CHW = {"images:rank_minus1": "a single [C, H, W] image is documented input of pyrepair.corrupt"}
@@ -390,13 +392,13 @@ TABLE: dict[str, Entry] = {
     "pyrepair.augment.cutout": Entry(
         call("pyrepair.augment.cutout", images=images, centers=lambda: torch.tensor([[4, 4], [8, 8]]), size=4),
         roles={"images": IMAGES, "centers": "index_tensor", "size": "count"},
-        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch", "size:count_zero": "a hole of size 0 is the identity",
+        accepts={"images:nonfinite": _DATA_MOVEMENT, "size:count_zero": "a hole of size 0 is the identity",
                  "centers:index_range": "documented: holes are clipped to the image (a centre outside gives a "
                                         "clipped or empty hole)"}),
     "pyrepair.augment.mixup": Entry(
         call("pyrepair.augment.mixup", images=images, labels=labels, lam=0.3, perm=lambda: torch.tensor([1, 0])),
         roles={"images": IMAGES, "labels": "labels", "lam": "unit", "perm": "index_tensor"},
-        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch", **_PERM_1D}),
+        accepts={"images:nonfinite": _DATA_MOVEMENT, **_PERM_1D}),
     "pyrepair.augment.CutMix": Entry(call("pyrepair.augment.CutMix", alpha=1.0, prob=0.5),
                                      roles={"alpha": "positive", "prob": "unit"}, accepts=dict(_ALPHA0)),
     "pyrepair.augment.CutMix.__call__": Entry(
@@ -414,7 +416,8 @@ TABLE: dict[str, Entry] = {
     "pyrepair.augment.Cutout.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.Cutout")(size=4), "__call__", images=images,
                generator=lambda: torch.Generator().manual_seed(0)),
-        roles={"images": IMAGES, "generator": "generator"}, names=("Cutout", "cutout"), accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
+        roles={"images": IMAGES, "generator": "generator"}, names=("Cutout", "cutout"),
+        accepts={"images:nonfinite": _DATA_MOVEMENT}),
     "pyrepair.augment.Cutout.sample": Entry(
         method(lambda: _fn("pyrepair.augment.Cutout")(size=4), "sample", batch_size=2, image_size=16,
                generator=lambda: torch.Generator().manual_seed(0)),
@@ -490,7 +493,8 @@ TABLE: dict[str, Entry] = {
                "device": "device", "checkpoint": "path", "resume": "path", "callbacks": "callbacks",
                "max_grad_norm": "positive"},
         skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"},
-        accepts={"checkpoint:path_missing": "fit creates the checkpoint's parent folder", "data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
+        accepts={"checkpoint:path_missing": "fit creates the checkpoint's parent folder",
+                 "data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
         mutates=("model",)),  # fit trains the model it is given (documented)
     "pyrepair.train.evaluate": Entry(
         call("pyrepair.train.evaluate", model=tiny_model, data=dataset, batch_size=4, device="cpu"),
@@ -524,7 +528,8 @@ TABLE: dict[str, Entry] = {
         roles={"model": "model", "data": "dataset", **_TRAIN_HP, "seed": "seed", "device": "device",
                "callbacks": "callbacks", "max_grad_norm": "positive"},
         skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"},
-        accepts={"data:dataset_images": "the user's model defines the image layout; fit cannot know it"}, mutates=("model",)),  # finetune trains the model it is given (documented)
+        accepts={"data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
+        mutates=("model",)),  # finetune trains the model it is given (documented)
     "pyrepair.methods.FineTune": _method_ctor("FineTune"),
     "pyrepair.methods.FineTuningMethod": _method_ctor("FineTuningMethod"),
     "pyrepair.methods.AugMixRepair": _method_ctor("AugMixRepair", severity="count", width="count", alpha="positive",

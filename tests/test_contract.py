@@ -14,8 +14,8 @@ From the ROLE of each argument (``ROLE_KINDS``) the suite generates bad inputs w
 * the inputs are unchanged (tensor values, dtype, shape, strides; a model's state_dict, requires_grad and
   training modes).
 
-Today's failures are listed in ``KNOWN_GAPS`` (``tests/contract_gaps.py``) and run as ``xfail(strict=True)``: a fix turns the case into an
-XPASS, which fails, so the entry must be removed.
+Today's failures are listed in ``KNOWN_GAPS`` (``tests/contract_gaps.py``) and run as ``xfail(strict=True)``: a fix
+turns the case into an XPASS, which fails, so the entry must be removed.
 
 Budget: ``PYREPAIR_CONTRACT_EXAMPLES`` (default 3 examples per case, derandomised); ``-m slow`` runs
 ``test_contract_deep`` (``PYREPAIR_CONTRACT_DEEP_EXAMPLES``, default 20) and checks that the failing set is exactly
@@ -336,7 +336,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray):
         return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     return a == b
@@ -365,7 +365,7 @@ def _compare(got: Any, want: Any, tol: float) -> str | None:
         return None  # not a tensor result (models, histories): acceptance is judged by "no error" only
     if len(tg) != len(tw):
         return f"returned {len(tg)} tensors, the equivalent valid input gives {len(tw)}"
-    for a, b in zip(tg, tw):
+    for a, b in zip(tg, tw, strict=True):
         if a.shape != b.shape:
             return f"result shape {list(a.shape)} != {list(b.shape)} of the equivalent valid input"
         a, b = a.detach().cpu(), b.detach().cpu()
@@ -373,7 +373,8 @@ def _compare(got: Any, want: Any, tol: float) -> str | None:
             a, b = a.double(), b.double()
             bad = ~torch.isclose(a, b, rtol=tol, atol=tol, equal_nan=True)
             if bad.any():
-                return f"result differs from the equivalent valid input by {float((a - b).abs().nan_to_num().max()):.3g}"
+                worst = float((a - b).abs().nan_to_num().max())
+                return f"result differs from the equivalent valid input by {worst:.3g}"
         elif not torch.equal(a, b):
             return "integer result differs from the equivalent valid input"
     return None

@@ -49,7 +49,8 @@ def test_check_images_accepts_and_reports_sizes():
         (np.zeros((1, 3, 4, 4)), DTypeError, r"f: images must be a torch.Tensor, got ndarray"),
         (torch.zeros(1, 3, 4, 4, dtype=torch.uint8), DTypeError, r"f: images must be a floating-point .* got "
                                                                   r"torch.uint8 \(convert with x.float\(\) / 255\)"),
-        (torch.zeros(3, 4, 4), ShapeError, r"f: images must have shape \[B, C, H, W\] \(4 dimensions\), got \[3, 4, 4\]"),
+        (torch.zeros(3, 4, 4), ShapeError,
+         r"f: images must have shape \[B, C, H, W\] \(4 dimensions\), got \[3, 4, 4\]"),
         (torch.zeros(1, 2, 4, 4), ShapeError, r"f: images must have 1 or 3 channels .* got shape \[1, 2, 4, 4\]"),
         (torch.zeros(2, 8, 8, 3), ShapeError, r"looks channels-last \[N, H, W, C\]; pass x.permute\(0, 3, 1, 2\)\), "
                                               r"got shape \[2, 8, 8, 3\]"),
@@ -283,7 +284,8 @@ SEEDED = [
 def test_seed_contract_everywhere(fn, call):
     call(2**64 - 1)  # the largest seed works (models.create raised "Overflow when unpacking long long")
     call(2**63)
-    with pytest.raises(ValueError, match=rf"{fn}: seed must be in \[0, 18446744073709551615\], got 18446744073709551616"):
+    with pytest.raises(ValueError,
+                       match=rf"{fn}: seed must be in \[0, 18446744073709551615\], got 18446744073709551616"):
         call(2**64)
     with pytest.raises(ValueError, match=rf"{fn}: seed must be in \[0, 18446744073709551615\], got -1"):
         call(-1)
@@ -457,7 +459,8 @@ def test_corruption_modules_name_their_forward():
     with pytest.raises(ShapeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must have shape \[B, C, H, W\] "
                                          r"\(4 dimensions\), got \[\]"):
         aug(torch.tensor(0.5))
-    with pytest.raises(DTypeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must be a torch.Tensor, got list"):
+    with pytest.raises(DTypeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must be a torch.Tensor, "
+                                         r"got list"):
         aug([[0.5]])
     with pytest.raises(TypeError, match=r"pyrepair.corrupt.RandomCorruption.apply: choice must be a Choice .*got int"):
         aug.apply(torch.rand(2, 3, 16, 16), 3)
@@ -493,7 +496,8 @@ def test_make_images_checks_sizes_and_dtype():
         make_images(2, 3, 0, 8)
     with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.make_images: c must be an int, got float 1.5"):
         make_images(2, 1.5, 8, 8)
-    with pytest.raises(ArgumentError, match=r"pyrepair.testing.make_images: b \* c \* h \* w must be at most 2\^63 - 1"):
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.make_images: b \* c \* h \* w must be at most "
+                                            r"2\^63 - 1"):
         make_images(2**40, 2**40, 2**40, 8)
     with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.make_images: dtype must be a floating-point "
                                                 r"torch.dtype, got torch.int64"):
@@ -506,7 +510,8 @@ def test_assert_close_checks_its_arguments():
     from pyrepair.testing import assert_close
 
     x = torch.rand(2, 3)
-    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.assert_close: actual must be a torch.Tensor, got list"):
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.assert_close: actual must be a torch.Tensor, "
+                                                r"got list"):
         assert_close([1.0], x)
     with pytest.raises(DeviceError, match=r"pyrepair.testing.assert_close: expected is on the meta device"):
         assert_close(x, torch.empty(2, 3, device="meta"))
@@ -539,7 +544,8 @@ def test_wct2_transfer_names_itself_for_alpha_eps_and_style():
     with pytest.raises(ArgumentTypeError, match=r"pyrepair.wavelet.wct2_transfer: style must be a torch.Tensor or "
                                                 r"the WCT2StyleStats .*got list"):
         wavelet.wct2_transfer(x, [[0.5]], model=model)
-    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.style_transfer: eps_rel must be > 0 and finite, got inf"):
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.style_transfer: eps_rel must be > 0 and finite, "
+                                            r"got inf"):
         wavelet.style_transfer(x, x, eps_rel=float("inf"))
 
 

@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_int
 from .. import random as _random
+from .._checks import check_int
 from . import _kernels
 from ._autograd import level_sizes
 from ._wct import Coefficients, Stats, coefficients, powers
