@@ -34,7 +34,7 @@ import inspect
 from typing import Any
 
 from .._checks import check_in
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, PyrepairError
 from .base import FineTuningMethod, RepairMethod, RepairResult, finetune
 from .baselines import AugMixRepair, CutMixRepair, CutoutRepair, FineTune, MixUpRepair
 from .deeprepair import DeepRepair
@@ -101,4 +101,9 @@ def create(name: str, **hparams: Any) -> RepairMethod:
             f"{fn}: unknown hyper-parameter(s) {', '.join(repr(u) for u in unknown)} for method {key!r}; "
             f"valid: {', '.join(valid)}"
         )
-    return cls(**hparams)
+    try:
+        return cls(**hparams)
+    except PyrepairError as e:  # the method's message names its class; say which function the user called too
+        if e.args and isinstance(e.args[0], str):
+            e.args = (f"{fn}({key!r}): {e.args[0]}", *e.args[1:])
+        raise

@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from .._checks import check_finite, check_in, check_int, check_positive, format_shape
+from .._checks import check_finite, check_in, check_int, check_positive, check_range, check_seed, format_shape
 from .._images import ImageData, as_image_data
 from .._io import atomic_json_dump
 from .._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
@@ -236,7 +236,7 @@ def _check_optim_args(
         raise ArgumentTypeError(f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     out["optimizer"] = optimizer.strip().lower()
     check_in("optimizer", out["optimizer"], OPTIMIZERS, fn)
-    out["momentum"] = check_positive(momentum, "momentum", fn, allow_zero=True)
+    out["momentum"] = check_range(momentum, "momentum", fn, 0.0, 1.0)
     if not isinstance(nesterov, bool):
         raise ArgumentTypeError(f"{fn}: nesterov must be True or False, got {nesterov!r}")
     if nesterov and out["optimizer"] == "sgd" and out["momentum"] == 0:
@@ -363,7 +363,7 @@ def finetune(
         raise ArgumentTypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
     args = _check_optim_args(fn, epochs, batch_size, lr, optimizer, momentum, nesterov, weight_decay, scheduler)
     epochs, batch_size, lr = args["epochs"], args["batch_size"], args["lr"]
-    seed = check_int(seed, "seed", fn, min_value=0)
+    seed = check_seed(seed, fn)
     if step is None:
         step = cross_entropy_step
     elif not callable(step):
@@ -690,7 +690,7 @@ class RepairMethod(ABC):
             raise ArgumentTypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
         if not isinstance(check_range, bool):
             raise ArgumentTypeError(f"{fn}: check_range must be True or False, got {check_range!r}")
-        seed = check_int(seed, "seed", fn, min_value=0)
+        seed = check_seed(seed, fn)
         cbs = check_callbacks(callbacks, fn)
         tr = _check_data(train, "train", fn)
         fa = None if failures is None else _check_data(failures, "failures", fn)
