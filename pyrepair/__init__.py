@@ -3,7 +3,8 @@
 Layers (see ``DESIGN.md``): ``pyrepair.cli`` over ``pyrepair.methods`` over building blocks over the public kernel
 APIs (``pyrepair.random``, ``pyrepair.transform``, ``pyrepair.corrupt``, ``pyrepair.wavelet``; ``slicer`` as it
 lands) over ``pyrepair._core``. Beside them: ``pyrepair.data`` (loaders), ``pyrepair.models`` (reference
-architectures) and ``pyrepair.train`` (fit / evaluate / checkpoints).
+architectures), ``pyrepair.train`` (fit / evaluate / checkpoints) and ``pyrepair.metrics`` (clean, per-corruption
+and held-out-failure accuracy).
 
 Importing pyrepair is cheap and never touches the GPU; submodules load on first use.
 
@@ -30,6 +31,8 @@ from .errors import (  # noqa: E402
     DataNotFoundError,
     DeviceError,
     DTypeError,
+    PathIsDirectoryError,
+    PathNotFoundError,
     PyrepairError,
     PyrepairWarning,
     ShapeError,
@@ -37,8 +40,8 @@ from .errors import (  # noqa: E402
     ValueRangeError,
 )
 
-_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "models", "random", "scenarios", "testing", "train",
-               "transform", "wavelet")
+_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "metrics", "models", "random", "scenarios", "testing",
+               "train", "transform", "wavelet")
 
 __all__ = [
     "ArgumentError",
@@ -49,6 +52,8 @@ __all__ = [
     "DataFormatError",
     "DataNotFoundError",
     "DeviceError",
+    "PathIsDirectoryError",
+    "PathNotFoundError",
     "PyrepairError",
     "PyrepairWarning",
     "ShapeError",
@@ -80,6 +85,7 @@ if TYPE_CHECKING:  # pragma: no cover
         corrupt,
         data,
         methods,
+        metrics,
         models,
         random,
         scenarios,

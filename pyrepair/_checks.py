@@ -34,6 +34,7 @@ from .errors import (
 
 __all__ = [
     "RANGE_TOLERANCE",
+    "INT64_MAX",
     "SEED_LIMIT",
     "ImageCheck",
     "check_device",
@@ -45,6 +46,7 @@ __all__ = [
     "check_in",
     "check_int",
     "check_labels",
+    "check_not_meta",
     "check_positive",
     "check_range",
     "check_same_device",
@@ -58,6 +60,10 @@ RANGE_TOLERANCE = 1e-4
 
 SEED_LIMIT = 2**64
 """Seeds are ints in ``[0, SEED_LIMIT)`` everywhere in pyrepair."""
+
+INT64_MAX = 2**63 - 1
+"""The largest count, size or index :func:`check_int` accepts unless told otherwise: torch sizes, indices and loop
+counters are int64, so a larger Python int can never be honoured (it would overflow inside torch or run forever)."""
 
 
 def format_shape(shape: Iterable[int]) -> str:
@@ -141,17 +147,26 @@ def check_dtype(x: Any, allowed: Collection[Any], name: str, fn: str) -> None:
 
 
 def check_labels(y: Any, n: int, name: str, fn: str, *, num_classes: int | None = None) -> None:
-    """Check an integer label vector of length ``n`` (values in ``[0, num_classes)`` when given)."""
+    """Check an integer label vector of length ``n``: class ids, so values ``>= 0``, and ``< num_classes`` when the
+    number of classes is known (one min/max pass)."""
     if not isinstance(y, torch.Tensor):
         raise DTypeError(f"{fn}: {name} must be a torch.Tensor, got {type(y).__name__}")
     check_shape(y, "N", name, fn, N=n)
     _reject_meta(y, name, fn)
     if y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
         raise DTypeError(f"{fn}: {name} must be an integer tensor (int64 preferred), got {y.dtype}")
-    if num_classes is not None and y.numel():
-        lo, hi = int(y.min()), int(y.max())
-        if lo < 0 or hi >= num_classes:
+    if y.numel():
+        lo_t, hi_t = torch.aminmax(y)
+        lo, hi = int(lo_t), int(hi_t)
+        if num_classes is not None and (lo < 0 or hi >= num_classes):
             raise ArgumentError(f"{fn}: {name} must lie in [0, {num_classes}), got values in [{lo}, {hi}]")
+        if lo < 0:
+            raise ArgumentError(f"{fn}: {name} must be >= 0 (class ids), got values in [{lo}, {hi}]")
+
+
+def check_not_meta(x: torch.Tensor, name: str, fn: str) -> None:
+    """Raise :class:`DeviceError` for a tensor on the ``meta`` device (it has a shape but no values)."""
+    _reject_meta(x, name, fn)
 
 
 def check_finite(x: Any, name: str, fn: str) -> None:
@@ -187,14 +202,28 @@ def check_in(name: str, value: Any, allowed: Collection[Any], fn: str) -> None:
         )
 
 
-def check_int(value: Any, name: str, fn: str, *, min_value: int | None = None, max_value: int | None = None) -> int:
-    """Check an integer argument (bools rejected) within optional bounds and return it as ``int``."""
+def _bound(v: int) -> str:
+    """``2^k - 1`` for the large limits (``2^63 - 1``, ``2^56 - 1``), the number otherwise."""
+    if v >= 2**20 and (v + 1) & v == 0:
+        return f"2^{(v + 1).bit_length() - 1} - 1"
+    return str(v)
+
+
+def check_int(
+    value: Any, name: str, fn: str, *, min_value: int | None = None, max_value: int | None = INT64_MAX
+) -> int:
+    """Check an integer argument (bools rejected) in ``[min_value, max_value]`` and return it as ``int``.
+
+    ``max_value`` defaults to :data:`INT64_MAX` (no count, size or index beyond torch's int64 can be honoured);
+    pass ``None`` for no upper bound, a smaller value where the function has a real limit. Seeds go through
+    :func:`check_seed` instead.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ArgumentTypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
     v = int(value)
     if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
-        lo = "-inf" if min_value is None else str(min_value)
-        hi = "inf" if max_value is None else str(max_value)
+        lo = "-inf" if min_value is None else _bound(min_value)
+        hi = "inf" if max_value is None else _bound(max_value)
         raise ArgumentError(f"{fn}: {name} must be in [{lo}, {hi}], got {v}")
     return v
 

@@ -25,7 +25,7 @@ import torch
 from . import _backend
 from .errors import ArgumentError, BackendUnavailableError, DeviceError, DTypeError, PyrepairWarning, UnknownNameError
 
-__all__ = ["BACKENDS", "Kind", "cpu_array", "cuda_launch", "restore", "select", "to_torch"]
+__all__ = ["BACKENDS", "Kind", "check_backend", "cpu_array", "cuda_launch", "restore", "select", "to_torch"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,32 @@ def select(fn: str, device: torch.device | str, backend: str = "auto") -> Resolv
         log.debug("%s: falling back to the reference back-end", fn)
         return "reference"
     return "cpu"
+
+
+def check_backend(backend: Any, fn: str) -> Backend:
+    """Check a ``backend=`` argument where no data is at hand yet (module and method constructors), so that a bad
+    choice fails at construction, not at the first ``forward``.
+
+    ``"auto"`` and ``"reference"`` always work; ``"cpu"`` needs the compiled core; ``"cuda"`` needs a CUDA build and a
+    visible CUDA device (data on another device is still caught by :func:`select` when the call comes).
+
+    Raises:
+        UnknownNameError: ``backend`` is not one of :data:`BACKENDS`.
+        BackendUnavailableError: the compiled core, or its CUDA kernels, are missing (with the rebuild hint).
+        DeviceError: ``backend="cuda"`` on a machine where torch sees no CUDA device.
+    """
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise UnknownNameError(
+            f"{fn}: unknown backend {backend!r}; valid: {', '.join(BACKENDS)}", name=backend, valid=BACKENDS
+        )
+    if backend in ("cpu", "cuda") and not _backend.has_core():
+        _backend.core(fn)  # raises with the build hint
+    if backend == "cuda":
+        if not _backend.cuda_built():
+            raise BackendUnavailableError(f"{fn}: backend='cuda': {_REBUILD_HINT}")
+        if not torch.cuda.is_available():
+            raise DeviceError(f"{fn}: backend='cuda' needs a CUDA device, but CUDA is not available on this machine")
+    return backend  # type: ignore[return-value]
 
 
 Kind = Literal["torch", "numpy", "dlpack"]

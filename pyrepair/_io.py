@@ -38,7 +38,14 @@ from typing import IO, Any
 
 import torch
 
-from .errors import ArgumentTypeError, CheckpointError, DeviceError, PyrepairWarning
+from .errors import (
+    ArgumentTypeError,
+    CheckpointError,
+    DeviceError,
+    PathIsDirectoryError,
+    PathNotFoundError,
+    PyrepairWarning,
+)
 
 __all__ = [
     "DIGEST_KEY",
@@ -57,23 +64,32 @@ PathLike = str | os.PathLike[str]
 """A file system path: ``str`` or ``os.PathLike``."""
 
 
-def check_path(path: Any, name: str, fn: str) -> Path:
+def check_path(path: Any, name: str, fn: str, *, file: bool = False, exists: bool = False) -> Path:
     """``path`` as an expanded ``Path``.
 
     Args:
         path: a ``str`` or ``os.PathLike``.
         name: the caller's argument name, for the message.
         fn: the calling public function, for the message.
+        file: the path must name a file (to read or write), so an existing folder is an error.
+        exists: the path must exist (a file to read).
 
     Returns:
         The ``Path`` with ``~`` expanded.
 
     Raises:
-        TypeError: ``path`` is neither a ``str`` nor ``os.PathLike``.
+        ArgumentTypeError: ``path`` is neither a ``str`` nor ``os.PathLike``.
+        PathNotFoundError: ``exists`` and nothing is at ``path`` (also a ``FileNotFoundError``).
+        PathIsDirectoryError: ``file`` and ``path`` is a folder (also an ``IsADirectoryError``).
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise ArgumentTypeError(f"{fn}: {name} must be a str or os.PathLike, got {type(path).__name__}")
-    return Path(os.fspath(path)).expanduser()
+        raise ArgumentTypeError(f"{fn}: {name} must be a str or os.PathLike, got {type(path).__name__} {path!r}")
+    p = Path(os.fspath(path)).expanduser()
+    if exists and not p.exists():
+        raise PathNotFoundError(f"{fn}: {name} not found: {p}")
+    if file and p.is_dir():
+        raise PathIsDirectoryError(f"{fn}: {name} must be a file path, got a directory: {p}")
+    return p
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -217,6 +233,8 @@ def check_map_location(map_location: Any, fn: str) -> None:
                 f"{fn}: map_location must be a device such as 'cpu', 'cuda' or 'cuda:<index>', got {map_location!r}"
             ) from e
     elif isinstance(map_location, int) and not isinstance(map_location, bool):
+        if map_location < 0:
+            raise DeviceError(f"{fn}: map_location as a CUDA index must be >= 0, got {map_location}")
         dev = torch.device("cuda", map_location)
     if dev is not None and dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
@@ -257,7 +275,8 @@ def load_hashed(
         The dict, without :data:`DIGEST_KEY`.
 
     Raises:
-        FileNotFoundError, IsADirectoryError, PermissionError: the path cannot be read as a file.
+        PathNotFoundError, PathIsDirectoryError (a ``FileNotFoundError``, an ``IsADirectoryError``),
+            PermissionError: the path cannot be read as a file.
         DeviceError: ``map_location`` names CUDA and CUDA is not available.
         CheckpointError: the file is empty, not a torch file, holds anything but tensors and plain containers,
             lacks the ``format`` entry, or its content does not match its stored hash (damaged); the message
@@ -269,9 +288,9 @@ def load_hashed(
     src = Path(os.fspath(path)).expanduser()
     check_map_location(map_location, fn)
     if not src.exists():
-        raise FileNotFoundError(f"{fn}: {what} file not found: {src}")
+        raise PathNotFoundError(f"{fn}: {what} file not found: {src}")
     if src.is_dir():
-        raise IsADirectoryError(f"{fn}: path must be a {what} file, got a directory: {src}")
+        raise PathIsDirectoryError(f"{fn}: path must be a {what} file, got a directory: {src}")
     if src.stat().st_size == 0:
         raise CheckpointError(f"{fn}: {src} is not a {what}: the file is empty")
     try:

@@ -470,10 +470,8 @@ def as_loader(
                 actual_shape=tuple(labels.shape),
                 expected="N",
             )
-        check_labels(labels, n, f"{name}[1] (labels)", fn)
+        check_labels(labels, n, f"{name}[1] (labels)", fn)  # integer class ids >= 0
         check_finite(images, f"{name}[0] (images)", fn)  # NaN images give accuracy 1/K and loss nan, silently
-        if labels.min() < 0:
-            raise ArgumentError(f"{fn}: {name}[1] (labels) must be >= 0, got minimum {int(labels.min())}")
         dataset = TensorDataset(images, labels.long())
         return batched_loader(dataset, batch_size, shuffle, generator, pin_memory and images.device.type == "cpu"
                               and labels.device.type == "cpu")  # fmt: skip

@@ -232,6 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit (usage errors: status 2, ``--help``/``--version``: 0) is returned as the status too, so in-process callers
     get a number either way.
     """
+    if argv is not None and (
+        isinstance(argv, (str, bytes)) or not isinstance(argv, Sequence) or not all(isinstance(a, str) for a in argv)
+    ):  # an in-process caller's mistake: reported like a usage error, never a traceback
+        print(f"pyrepair: error: argv must be None or a list of str, got {argv!r}", file=sys.stderr)
+        return 2
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # argparse has printed the usage line and its message

@@ -60,7 +60,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_in, format_shape
+from ._checks import INT64_MAX, check_in, format_shape
 from ._images import ImageData, as_image_data
 from .errors import (
     ArgumentError,
@@ -257,6 +257,7 @@ def search_paths(root: str | os.PathLike[str] | None = None, name: str | None = 
         TypeError: ``root`` is not a str or path.
     """
     fn = "pyrepair.data.search_paths"
+    _base_dirs(root, fn)  # checks root's type, also where it is not used (digits)
     if name is not None:
         check_in("dataset name", name, _INFO, fn)
         if name == "digits":
@@ -616,20 +617,26 @@ def _check_size(size: Any, fn: str) -> tuple[int, int] | None:
         return None
 
     def ok(v: Any) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and int(v) >= 1
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 1 <= int(v) <= _MAX_SIZE
 
     if ok(size):
         return (int(size), int(size))
     if isinstance(size, (tuple, list)) and len(size) == 2 and all(ok(v) for v in size):
         return (int(size[0]), int(size[1]))
-    raise ArgumentError(f"{fn}: size must be a positive int or a (height, width) pair of positive ints, got {size!r}")
+    raise ArgumentError(
+        f"{fn}: size must be an int in [1, {_MAX_SIZE}] or a (height, width) pair of them, got {size!r}"
+    )
+
+
+_MAX_SIZE = 2**16
+"""Largest image side :func:`load` resizes to (far above any data set here; larger sizes cannot be allocated)."""
 
 
 def _check_limit(limit: Any, fn: str) -> int | None:
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or int(limit) < 1:
-        raise ArgumentError(f"{fn}: limit must be None or a positive int, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or not 1 <= int(limit) <= INT64_MAX:
+        raise ArgumentError(f"{fn}: limit must be None or an int in [1, 2^63 - 1], got {limit!r}")
     return int(limit)
 
 
@@ -726,6 +733,7 @@ def load(
     """
     fn = "pyrepair.data.load"
     check_in("dataset name", name, _INFO, fn)
+    _base_dirs(root, fn)  # checks root's type, also where it is not used (digits)
     check_in("split", split, _SPLITS, fn)
     check_in("variant", variant, _CIFAR_VARIANTS if name == "cifar10" else _PLAIN_VARIANTS, fn)
     size_hw = _check_size(size, fn)

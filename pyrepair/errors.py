@@ -18,6 +18,8 @@ __all__ = [
     "DataFormatError",
     "DataNotFoundError",
     "DeviceError",
+    "PathIsDirectoryError",
+    "PathNotFoundError",
     "PyrepairError",
     "PyrepairWarning",
     "ShapeError",
@@ -88,6 +90,16 @@ class BackendUnavailableError(PyrepairError, RuntimeError):
 
 class DataNotFoundError(PyrepairError, FileNotFoundError):
     """A dataset's files were not found; the message lists the file names and the places searched."""
+
+
+class PathNotFoundError(PyrepairError, FileNotFoundError):
+    """A file the function must read (a checkpoint to resume from), or the folder it must write into, does not
+    exist; the message names the function, the argument and the path."""
+
+
+class PathIsDirectoryError(PyrepairError, IsADirectoryError):
+    """An argument that must name a file names an existing folder; the message names the function, the argument and
+    the path."""
 
 
 class DataFormatError(PyrepairError, ValueError):

@@ -76,8 +76,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_in, check_int, check_range, check_seed, torch_seed
-from .errors import ArgumentError, ArgumentTypeError
+from ._checks import check_images, check_in, check_int, check_range, check_seed, torch_seed
+from .errors import ArgumentError, ArgumentTypeError, PyrepairError
 
 __all__ = ["Normalize", "create", "default_config", "from_config", "names"]
 
@@ -87,6 +87,19 @@ _FN_CREATE = "pyrepair.models.create"
 # ----------------------------------------------------------------------------------------------------------------
 # shared modules
 # ----------------------------------------------------------------------------------------------------------------
+
+
+def _real_values(v: Any, name: str, fn: str) -> np.ndarray:
+    """A real number or a sequence of them (list, tuple, array, tensor) as a flat float64 array."""
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().numpy()
+    try:
+        arr = None if isinstance(v, (str, bytes)) else np.asarray(v)
+    except (TypeError, ValueError):  # ragged sequences
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"{fn}: {name} must be a real number or a sequence of real numbers, got {v!r}")
+    return np.atleast_1d(arr.astype(np.float64)).ravel()
 
 
 class Normalize(nn.Module):
@@ -101,7 +114,10 @@ class Normalize(nn.Module):
         std: one value for all channels or one value per channel; every value > 0.
 
     Raises:
+        ArgumentTypeError: ``mean`` or ``std`` holds anything but real numbers (strings, complex, bools).
         ValueError: empty or mismatched lengths, non-finite values, or ``std <= 0``.
+        ShapeError, DTypeError, DeviceError (``forward``): ``x`` is not a floating-point ``(B, C, H, W)`` tensor
+            with the right ``C``, or is on the meta device.
 
     Shape:
         - Input: ``(B, C, H, W)`` with ``C`` equal to the number of per-channel values (any ``C`` for one value).
@@ -114,8 +130,7 @@ class Normalize(nn.Module):
     def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
         super().__init__()
         fn = "pyrepair.models.Normalize"
-        m = np.atleast_1d(np.asarray(mean, dtype=np.float64)).ravel()
-        s = np.atleast_1d(np.asarray(std, dtype=np.float64)).ravel()
+        m, s = _real_values(mean, "mean", fn), _real_values(std, "std", fn)
         if m.size == 0 or s.size == 0 or (m.size != s.size and 1 not in (m.size, s.size)):
             raise ArgumentError(
                 f"{fn}: mean and std must be non-empty with equal lengths (or one value), got {mean!r}, {std!r}"
@@ -126,7 +141,10 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(s, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise ``x`` of shape ``(B, C, H, W)``."""
+        """Normalise ``x`` of shape ``(B, C, H, W)`` (a floating-point tensor; any values, no range check)."""
+        c = int(self.mean.shape[1])
+        check_images(x, "pyrepair.models.Normalize.forward", "x", channels=None if c == 1 else (c,),
+                     check_range=False)  # structure only: O(1), no pass over the values
         return (x - self.mean) / self.std
 
     def extra_repr(self) -> str:
@@ -1016,6 +1034,10 @@ def default_config(name: str) -> dict[str, Any]:
     }
 
 
+_MAX_INPUT_SIZE = 2**16
+"""Largest image side :func:`create` builds a model for (a classifier's input, far above any data set here)."""
+
+
 def _parse_input_size(value: Any, fn: str) -> tuple[int, int]:
     def is_int(v: Any) -> bool:
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -1037,6 +1059,8 @@ def _parse_input_size(value: Any, fn: str) -> tuple[int, int]:
         )
     if hw[0] < 1 or hw[1] < 1:
         raise ArgumentError(f"{fn}: input_size must be positive, got {value!r}")
+    if max(hw) > _MAX_INPUT_SIZE:
+        raise ArgumentError(f"{fn}: input_size must be at most {_MAX_INPUT_SIZE} px per side, got {value!r}")
     return hw
 
 
@@ -1122,7 +1146,15 @@ def create(
     with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
         if seed is not None:
             torch.manual_seed(torch_seed(seed))
-        net = arch.build(num_classes, in_channels, final, build_kw)
+        try:
+            net = arch.build(num_classes, in_channels, final, build_kw)
+        except (RuntimeError, MemoryError) as e:  # sizes that pass the checks but cannot be allocated
+            if isinstance(e, RuntimeError) and "alloc" not in str(e):
+                raise
+            raise ArgumentError(
+                f"{fn}: cannot allocate architecture {name!r} with num_classes={num_classes}, "
+                f"in_channels={in_channels}, input_size={hw}: {' '.join(str(e).split())[:200]}"
+            ) from e
         if arch.init is not None:
             arch.init(net)
     if normalize is not None:
@@ -1190,7 +1222,12 @@ def from_config(cfg: Mapping[str, Any]) -> nn.Module:
         if clash:
             raise ArgumentError(f"{fn}: cfg gives {clash} both flat and under 'kwargs'")
         kw.update(nested)
-    return create(arch, **kw)
+    try:
+        return create(arch, **kw)
+    except PyrepairError as e:  # create's message names create; say which function the user called too
+        if e.args and isinstance(e.args[0], str):
+            e.args = (f"{fn}: {e.args[0]}", *e.args[1:])
+        raise
 
 
 _DESCRIPTIVE_KEYS = ("min_input_size", "paper", "notes")

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from . import corrupt as _corrupt
-from ._checks import check_finite, check_in, check_int
+from ._checks import check_images, check_in, check_int
 from ._images import ImageData, as_image_data, numpy_to_nchw
 from ._loop import check_model, check_model_input, on_device, predict
 from .errors import ArgumentError, ArgumentTypeError, PyrepairWarning
@@ -146,6 +146,7 @@ def corruption_failures(
     """
     fn = "pyrepair.scenarios.corruption_failures"
     check_in("corruption", corruption, _corrupt.names(), fn)
+    check_in("scale", scale, _corrupt.severity.SCALES, fn)
     sev = tuple(check_int(s, "severities", fn, min_value=1, max_value=5) for s in severities)
     if not sev or len(set(sev)) != len(sev):
         raise ArgumentError(f"{fn}: severities must be a non-empty sequence without repeats, got {list(severities)}")
@@ -159,8 +160,8 @@ def corruption_failures(
     n = int(data.images.shape[0])
     uint8_in = isinstance(images, np.ndarray) and images.dtype == np.uint8
     y_all = data.labels.cpu()
-    if not uint8_in:
-        check_finite(data.images, "images", fn)
+    if not uint8_in:  # the corruption's image contract, checked here so that errors name this function
+        check_images(data.images, fn, min_size=_corrupt.MIN_SIZE, tol=_corrupt.RANGE_TOLERANCE)
     # Before any corruption or forward pass: the model accepts the images, and the labels lie in [0, K). Labels
     # outside the model's classes would count every image as a failure and still return a split.
     if n:

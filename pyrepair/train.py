@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ._checks import check_in, check_int, check_positive
+from ._checks import check_in, check_int, check_positive, check_range, check_seed
 from ._io import PathLike, check_path, load_hashed, save_hashed
 from ._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
 from ._loop import (
@@ -454,6 +454,7 @@ def save_checkpoint(
     Raises:
         TypeError: a bad argument type, or metadata/history values that are not plain.
         ValueError: ``epoch`` is negative.
+        PathIsDirectoryError: ``path`` is an existing folder (also an ``IsADirectoryError``).
 
     Example:
         >>> import tempfile
@@ -464,7 +465,7 @@ def save_checkpoint(
         0
     """
     fn = _SAVE
-    dest = check_path(path, "path", fn)
+    dest = check_path(path, "path", fn, file=True)
     check_model(model, fn)
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise ArgumentTypeError(
@@ -533,13 +534,13 @@ def load_checkpoint(
         given and the checkpoint has no config.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        IsADirectoryError: ``path`` is a folder.
+        PathNotFoundError: ``path`` does not exist (also a ``FileNotFoundError``).
+        PathIsDirectoryError: ``path`` is a folder (also an ``IsADirectoryError``).
         DeviceError: ``map_location`` names a CUDA device and CUDA is not available.
         CheckpointError: the file is not a pyrepair checkpoint (empty, text, random bytes, a foreign pickle, a
             plain ``torch.save`` of something else), is damaged (its content does not match its sha256), or was
             written by a newer layout version. The message names the file.
-        RuntimeError: the weights do not fit ``model`` (from ``load_state_dict``).
+        ArgumentError: the weights do not fit ``model`` (missing or unexpected keys, other sizes).
 
     Warns:
         PyrepairWarning: a checkpoint without a content hash (written by an older pyrepair).
@@ -572,7 +573,13 @@ def load_checkpoint(
 
         model = from_config(config)
     if model is not None:
-        model.load_state_dict(state_dict)
+        try:
+            model.load_state_dict(state_dict)
+        except RuntimeError as e:  # missing/unexpected keys, size mismatches: the model is not the one saved
+            detail = " ".join(str(e).split())
+            raise ArgumentError(
+                f"{fn}: model ({type(model).__name__}) does not match the checkpoint {src}: {detail[:300]}"
+            ) from e
     hist = obj.get("history")
     return Checkpoint(
         path=src,
@@ -683,8 +690,8 @@ def fit(
         TypeError: ``callbacks`` is neither a callable nor an iterable of callables.
         UnknownNameError: unknown optimizer or scheduler name; the message lists the valid names.
         FloatingPointError: the training loss became NaN or infinite (the message gives epoch and batch).
-        FileNotFoundError: ``resume`` does not exist.
-        IsADirectoryError: ``checkpoint`` is an existing folder.
+        PathNotFoundError: ``resume`` does not exist (also a ``FileNotFoundError``).
+        PathIsDirectoryError: ``checkpoint`` or ``resume`` is an existing folder (also an ``IsADirectoryError``).
         CheckpointError: ``resume`` is not a pyrepair checkpoint or lacks optimizer state.
         DeviceError: ``device`` is not available (the message lists the valid forms).
 
@@ -701,8 +708,8 @@ def fit(
     batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
     lr = check_positive(lr, "lr", fn)
     weight_decay = check_positive(weight_decay, "weight_decay", fn, allow_zero=True)
-    momentum = check_positive(momentum, "momentum", fn, allow_zero=True)
-    seed = check_int(seed, "seed", fn, min_value=0)
+    momentum = check_range(momentum, "momentum", fn, 0.0, 1.0)
+    seed = check_seed(seed, fn)
     if max_grad_norm is not None:
         max_grad_norm = check_positive(max_grad_norm, "max_grad_norm", fn)
     if not isinstance(scheduler, str):
@@ -715,12 +722,9 @@ def fit(
         check_in("optimizer", optimizer.strip().lower(), OPTIMIZERS, fn)
     check_loss_fn(loss_fn, fn)
     cbs = check_callbacks(callbacks, fn)
-    ckpt_path = check_path(checkpoint, "checkpoint", fn) if checkpoint is not None else None
-    if ckpt_path is not None and ckpt_path.is_dir():  # found now, not after the first epoch
-        raise IsADirectoryError(f"{fn}: checkpoint must be a file path, got a directory: {ckpt_path}")
-    resume_path = check_path(resume, "resume", fn) if resume is not None else None
-    if resume_path is not None and not resume_path.exists():
-        raise FileNotFoundError(f"{fn}: resume checkpoint not found: {resume_path}")
+    # found now, not after the first epoch
+    ckpt_path = check_path(checkpoint, "checkpoint", fn, file=True) if checkpoint is not None else None
+    resume_path = check_path(resume, "resume", fn, file=True, exists=True) if resume is not None else None
     dev = resolve_device(device, fn)
     amp_enabled, amp_dtype, use_scaler = amp_settings(amp, dev, fn)
     show = resolve_progress(progress, fn)

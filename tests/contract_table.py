@@ -141,7 +141,8 @@ def call(target: str, /, **kwargs: Any) -> Callable[[], tuple[Callable[..., Any]
     return build
 
 
-def method(ctor: Callable[[], Any], meth: str, /, **kwargs: Any) -> Callable[[], tuple[Callable[..., Any], dict[str, Any]]]:
+def method(ctor: Callable[[], Any], meth: str, /,
+           **kwargs: Any) -> Callable[[], tuple[Callable[..., Any], dict[str, Any]]]:
     def build() -> tuple[Callable[..., Any], dict[str, Any]]:
         return getattr(ctor(), meth), {k: (v() if callable(v) and not isinstance(v, type) else v)
                                        for k, v in kwargs.items()}
@@ -187,6 +188,12 @@ def _mixed_targets() -> Any:
     return MixedTargets(labels(), labels(seed=3), torch.full((2,), 0.5))
 
 
+def _report(acc: float = 0.5) -> Any:
+    from pyrepair.metrics import CorruptionReport
+
+    return CorruptionReport({"clean": {"clean_accuracy": acc, "n": 8}}, severities=(1,))
+
+
 IMAGES = "images"
 _TRAIN_HP = {"epochs": "count", "batch_size": "count", "lr": "positive", "momentum": "unit", "weight_decay": "nonneg",
              "optimizer": "name", "scheduler": "name"}
@@ -216,6 +223,10 @@ def _corrupt(name: str) -> Entry:
                  accepts=dict(_CHW))
 
 
+_ALPHA0 = {"alpha:num_zero": "documented: alpha=0 disables mixing (lambda = 1), as the reference mixup_data / "
+                              "CutMix code does"}
+_DATA_MOVEMENT = "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"
+_PERM_1D = {"perm:rank": "perm is 1-D, so the 'rank 1' variant (perm.reshape(-1)) is the valid perm itself"}
 _NO_HOLES = {"size:count_zero": "a hole of size 0 is the identity", "n_holes:count_zero": "no holes is the identity"}
 _CHW = {"images:rank_minus1": "a single [C, H, W] image is documented input of pyrepair.corrupt"}
 
@@ -229,7 +240,9 @@ _PER_IMAGE_VALUE = {"posterize": 4, "rotate": 10.0, "solarize": 0.5, "translate_
 def _transform(name: str) -> Entry:
     arg = _PER_IMAGE[name]
     return Entry(call(f"pyrepair.transform.{name}", images=images, **{arg: _PER_IMAGE_VALUE.get(name, 0.5)}),
-                 roles={"images": IMAGES, arg: "count" if name == "posterize" else "real", "backend": "backend"})
+                 roles={"images": IMAGES, arg: "count" if name == "posterize" else "real", "backend": "backend"},
+                 accepts={"bits:count_zero": "documented: bits=0 gives black, as Pillow's ImageOps.posterize"}
+                 if name == "posterize" else {})
 
 
 CORRUPTIONS = ("brightness", "contrast", "defocus_blur", "elastic_transform", "fog", "frost", "gaussian_blur",
@@ -249,13 +262,18 @@ TABLE: dict[str, Entry] = {
                                             "device": "device", "backend": "backend",
                                             **({} if f == "bits" else {"dtype": "dtype"}),
                                             **({"mean": "real", "std": "nonneg"} if f == "normal" else {}),
-                                            **({"low": "real", "high": "real"} if f == "uniform" else {})})
+                                            **({"low": "real", "high": "real"} if f == "uniform" else {})},
+                                     accepts={k: "documented: stream and offset are 64-bit Philox counters in "
+                                              "[0, 2^64), so 2^63 is valid (2^64 and above are rejected)"
+                                              for k in ("stream:count_huge", "offset:count_huge")})
        for f in ("bits", "normal", "uniform")},
     # --- pyrepair.transform -----------------------------------------------------------------------------------
     "pyrepair.transform.affine_photometric": Entry(
         call("pyrepair.transform.affine_photometric", images=images,
              params=lambda: _fn("pyrepair.transform.identity_params")(2)),
-        roles={"images": IMAGES, "params": "tensor", "contrast_pivot": "real", "backend": "backend"}),
+        roles={"images": IMAGES, "params": "tensor", "contrast_pivot": "real", "backend": "backend"},
+        accepts={"params:dtype_int": "parameter rows hold real numbers; integer rows (a rotation of 10 degrees) "
+                                     "are exact in float64, to which they are converted"}),
     "pyrepair.transform.population": Entry(
         call("pyrepair.transform.population", images=images,
              params=lambda: _fn("pyrepair.transform.identity_params")(3)),
@@ -311,6 +329,8 @@ TABLE: dict[str, Entry] = {
     "pyrepair.wavelet.haar_dwt2d": Entry(call("pyrepair.wavelet.haar_dwt2d", x=images, levels=1),
                                          roles={"x": IMAGES, "levels": "count", "backend": "backend"},
                                          accepts={"x:out_of_range": "a linear transform of any real signal",
+                                                  "x:channels_last": "a transform of any feature map (WCT2 passes "
+                                                  "[B, 64+, h, w] features whose w may be 1 or 3): no layout hint",
                                                   "x:nonfinite": "a linear transform propagates NaN/Inf like torch"}),
     "pyrepair.wavelet.haar_idwt2d": Entry(
         call("pyrepair.wavelet.haar_idwt2d", low=lambda: images(2, 3, 8),
@@ -348,6 +368,46 @@ TABLE: dict[str, Entry] = {
         method(lambda: _fn("pyrepair.augment.AugMix")(severity=1, width=2, depth=1), "apply", images=images,
                params=_augmix_params),
         roles={"images": IMAGES, "params": "opaque"}, names=("AugMix", "augmix_apply")),
+    "pyrepair.augment.StyleAugMix": Entry(
+        call("pyrepair.augment.StyleAugMix", failures=lambda: images(6), n_clusters=2, labels=lambda: labels(6),
+             width=2),
+        roles={"failures": IMAGES, "n_clusters": "count", "labels": "labels", "sampling": "name", "mode": "name",
+               "p_style": "unit", "space": "name", "seed": "seed", "severity": "count", "width": "count",
+               "alpha": "positive", "backend": "backend", "style_kwargs": "mapping"},
+        accepts={"failures:channels_last": "references of any channel count are valid (PyrepairWarning on the "
+                 "layout); the images passed later must match them",
+                 "style_kwargs:mapping_content": "an empty dict means no extra style_transfer arguments"}),
+    "pyrepair.augment.StyleAugMix.__call__": Entry(
+        method(lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2, p_style=1.0), "__call__",
+               images=images, generator=lambda: torch.Generator().manual_seed(0)),
+        roles={"images": IMAGES, "generator": "generator"}, names=("StyleAugMix",)),
+    "pyrepair.augment.StyleAugMix.sample": Entry(
+        method(lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2), "sample", batch_size=2,
+               image_size=16, generator=lambda: torch.Generator().manual_seed(0)),
+        roles={"batch_size": "count", "image_size": "count", "generator": "generator", "device": "device"},
+        names=("StyleAugMix", "AugMix"), accepts={"batch_size:count_zero": "an empty batch samples nothing"}),
+    "pyrepair.augment.StyleAugMix.apply": Entry(
+        method(lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2, p_style=1.0), "apply",
+               images=images,
+               params=lambda: _fn("pyrepair.augment.StyleAugMix")(images(6), 2, width=2, p_style=1.0).sample(
+                   2, 16, generator=torch.Generator().manual_seed(0))),
+        roles={"images": IMAGES, "params": "opaque"}, names=("StyleAugMix",)),
+    "pyrepair.augment.cluster_failures": Entry(
+        call("pyrepair.augment.cluster_failures", failures=lambda: images(6), n_clusters=2, labels=lambda: labels(6),
+             n_init=1),
+        roles={"failures": IMAGES, "n_clusters": "count", "labels": "labels", "sampling": "name", "space": "name",
+               "normalization": "name", "seed": "seed", "n_init": "count"},
+        accepts={"failures:channels_last": "failures of any channel count can be clustered (PyrepairWarning on "
+                 "the layout)"}),
+    "pyrepair.augment.cluster_probabilities": Entry(
+        call("pyrepair.augment.cluster_probabilities", distances=lambda: torch.tensor([0.5, 1.0, 2.0]),
+             clusters=lambda: torch.tensor([0, 0, 1])),
+        roles={"distances": "tensor", "clusters": "index_tensor", "n_clusters": "count", "normalization": "name"},
+        skip={"distances:noncontiguous": "a 1-D tensor has no transposed view to build"},
+        accepts={"distances:rank": "distances are 1-D: the rank-1 variant is the valid input",
+                 "distances:dtype_int": "integer distances are distances",
+                 "distances:wrong_type": "a sequence of numbers is documented input",
+                 "clusters:rank": "cluster ids are 1-D: the rank-1 variant is the valid input"}),
     "pyrepair.augment.augmix_apply": Entry(call("pyrepair.augment.augmix_apply", images=images, params=_augmix_params),
                                            roles={"images": IMAGES, "params": "opaque", "backend": "backend"}),
     "pyrepair.augment.augmix_views": Entry(
@@ -371,17 +431,22 @@ TABLE: dict[str, Entry] = {
         call("pyrepair.augment.cutmix", images=images, labels=labels,
              boxes=lambda: torch.tensor([[0, 0, 8, 8], [4, 4, 12, 12]]), perm=lambda: torch.tensor([1, 0])),
         roles={"images": IMAGES, "labels": "labels", "boxes": "index_tensor", "perm": "index_tensor"},
-        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
+        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch",
+                 "boxes:rank_minus1": "documented: one (4,) box applies to the whole batch",
+                 "boxes:index_range": "documented: boxes are clipped to the image, any integer coordinates are valid",
+                 **_PERM_1D}),
     "pyrepair.augment.cutout": Entry(
         call("pyrepair.augment.cutout", images=images, centers=lambda: torch.tensor([[4, 4], [8, 8]]), size=4),
         roles={"images": IMAGES, "centers": "index_tensor", "size": "count"},
-        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch", "size:count_zero": "a hole of size 0 is the identity"}),
+        accepts={"images:nonfinite": _DATA_MOVEMENT, "size:count_zero": "a hole of size 0 is the identity",
+                 "centers:index_range": "documented: holes are clipped to the image (a centre outside gives a "
+                                        "clipped or empty hole)"}),
     "pyrepair.augment.mixup": Entry(
         call("pyrepair.augment.mixup", images=images, labels=labels, lam=0.3, perm=lambda: torch.tensor([1, 0])),
         roles={"images": IMAGES, "labels": "labels", "lam": "unit", "perm": "index_tensor"},
-        accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
+        accepts={"images:nonfinite": _DATA_MOVEMENT, **_PERM_1D}),
     "pyrepair.augment.CutMix": Entry(call("pyrepair.augment.CutMix", alpha=1.0, prob=0.5),
-                                     roles={"alpha": "positive", "prob": "unit"}),
+                                     roles={"alpha": "positive", "prob": "unit"}, accepts=dict(_ALPHA0)),
     "pyrepair.augment.CutMix.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.CutMix")(prob=1.0), "__call__", images=images, labels=labels,
                generator=lambda: torch.Generator().manual_seed(0)),
@@ -397,13 +462,15 @@ TABLE: dict[str, Entry] = {
     "pyrepair.augment.Cutout.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.Cutout")(size=4), "__call__", images=images,
                generator=lambda: torch.Generator().manual_seed(0)),
-        roles={"images": IMAGES, "generator": "generator"}, names=("Cutout", "cutout"), accepts={"images:nonfinite": "pure data movement (paste/blend/erase): NaN/Inf propagate like torch"}),
+        roles={"images": IMAGES, "generator": "generator"}, names=("Cutout", "cutout"),
+        accepts={"images:nonfinite": _DATA_MOVEMENT}),
     "pyrepair.augment.Cutout.sample": Entry(
         method(lambda: _fn("pyrepair.augment.Cutout")(size=4), "sample", batch_size=2, image_size=16,
                generator=lambda: torch.Generator().manual_seed(0)),
         roles={"batch_size": "count", "image_size": "count", "generator": "generator", "device": "device"},
         names=("Cutout",), accepts={"batch_size:count_zero": "an empty batch samples nothing"}),
-    "pyrepair.augment.MixUp": Entry(call("pyrepair.augment.MixUp", alpha=1.0), roles={"alpha": "positive"}),
+    "pyrepair.augment.MixUp": Entry(call("pyrepair.augment.MixUp", alpha=1.0), roles={"alpha": "positive"},
+                                    accepts=dict(_ALPHA0)),
     "pyrepair.augment.MixUp.__call__": Entry(
         method(lambda: _fn("pyrepair.augment.MixUp")(), "__call__", images=images, labels=labels,
                generator=lambda: torch.Generator().manual_seed(0)),
@@ -416,7 +483,10 @@ TABLE: dict[str, Entry] = {
         names=("MixUp",), accepts={"batch_size:count_zero": "an empty batch samples nothing"}),
     # --- pyrepair.data ----------------------------------------------------------------------------------------
     "pyrepair.data.as_image_data": Entry(call("pyrepair.data.as_image_data", data=dataset, fn="caller"),
-                                         roles={"data": "dataset"}, names=("caller", "as_image_data")),
+                                         roles={"data": "dataset"}, names=("caller", "as_image_data"),
+                                         accepts={"data:dataset_labels": "labels too large for the (unknown) number "
+                                                  "of classes: the functions that take a model check them against "
+                                                  "its outputs (fit, evaluate, repair, corruption_failures)"}),
     "pyrepair.data.clear_cache": Entry(call("pyrepair.data.clear_cache")),
     "pyrepair.data.names": Entry(call("pyrepair.data.names")),
     "pyrepair.data.info": Entry(call("pyrepair.data.info", name="digits"), roles={"name": "name"}),
@@ -442,6 +512,16 @@ TABLE: dict[str, Entry] = {
         roles={"model": "model", "images": IMAGES, "labels": "labels", "corruption": "name", "seed": "seed",
                "n_collect": "count", "batch_size": "count", "severities": "severity", "device": "device",
                "scale": "name"}),
+    # --- pyrepair.metrics -------------------------------------------------------------------------------------
+    "pyrepair.metrics.corruption_report": Entry(
+        call("pyrepair.metrics.corruption_report", model=tiny_model, test=dataset, corruptions=["fog"],
+             failure_sets=lambda: {"fog": dataset(4)}, severities=[1], seed=0, batch_size=4, device="cpu",
+             progress=False),
+        roles={"model": "model", "test": "dataset", "corruptions": "name", "failure_sets": "mapping",
+               "severities": "severity", "seed": "seed", "scale": "name", "batch_size": "count", "device": "device"}),
+    "pyrepair.metrics.compare_reports": Entry(
+        call("pyrepair.metrics.compare_reports", before=_report, after=lambda: _report(0.75)),
+        roles={"before": "opaque", "after": "opaque"}),
     # --- pyrepair.models --------------------------------------------------------------------------------------
     "pyrepair.models.Normalize": Entry(call("pyrepair.models.Normalize", mean=[0.5, 0.5, 0.5], std=[0.2, 0.2, 0.2]),
                                        roles={"mean": "real", "std": "positive"}),
@@ -469,7 +549,8 @@ TABLE: dict[str, Entry] = {
                "device": "device", "checkpoint": "path", "resume": "path", "callbacks": "callbacks",
                "max_grad_norm": "positive"},
         skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"},
-        accepts={"checkpoint:path_missing": "fit creates the checkpoint's parent folder", "data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
+        accepts={"checkpoint:path_missing": "fit creates the checkpoint's parent folder",
+                 "data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
         mutates=("model",)),  # fit trains the model it is given (documented)
     "pyrepair.train.evaluate": Entry(
         call("pyrepair.train.evaluate", model=tiny_model, data=dataset, batch_size=4, device="cpu"),
@@ -503,16 +584,28 @@ TABLE: dict[str, Entry] = {
         roles={"model": "model", "data": "dataset", **_TRAIN_HP, "seed": "seed", "device": "device",
                "callbacks": "callbacks", "max_grad_norm": "positive"},
         skip={"epochs:count_huge": "a loop of 2**63 epochs never ends if accepted: covered by count_type"},
-        accepts={"data:dataset_images": "the user's model defines the image layout; fit cannot know it"}, mutates=("model",)),  # finetune trains the model it is given (documented)
+        accepts={"data:dataset_images": "the user's model defines the image layout; fit cannot know it"},
+        mutates=("model",)),  # finetune trains the model it is given (documented)
     "pyrepair.methods.FineTune": _method_ctor("FineTune"),
     "pyrepair.methods.FineTuningMethod": _method_ctor("FineTuningMethod"),
     "pyrepair.methods.AugMixRepair": _method_ctor("AugMixRepair", severity="count", width="count", alpha="positive",
                                                   lam="nonneg"),
-    "pyrepair.methods.CutMixRepair": _method_ctor("CutMixRepair", alpha="positive", prob="unit"),
+    "pyrepair.methods.CutMixRepair": Entry(call("pyrepair.methods.CutMixRepair", **_FAST),
+                                           roles={**_TRAIN_HP, "alpha": "positive", "prob": "unit"},
+                                           accepts=dict(_ALPHA0)),
     "pyrepair.methods.CutoutRepair": Entry(call("pyrepair.methods.CutoutRepair", **_FAST),
                                            roles={**_TRAIN_HP, "size": "count", "n_holes": "count"},
                                            accepts=dict(_NO_HOLES)),
-    "pyrepair.methods.MixUpRepair": _method_ctor("MixUpRepair", alpha="positive"),
+    "pyrepair.methods.MixUpRepair": Entry(call("pyrepair.methods.MixUpRepair", **_FAST),
+                                          roles={**_TRAIN_HP, "alpha": "positive"}, accepts=dict(_ALPHA0)),
+    "pyrepair.methods.DeepRepair": Entry(
+        call("pyrepair.methods.DeepRepair", n_clusters=2, **_FAST),
+        roles={**_TRAIN_HP, "n_clusters": "count", "style": "name", "sampling": "name", "lam": "nonneg",
+               "p_style": "unit", "space": "name", "severity": "count", "width": "count", "alpha": "positive",
+               "wct2_model": "model", "style_kwargs": "mapping", "n_members": "count"},
+        accepts={"n_members:count_zero": "recording no cluster members is valid",
+                 "style_kwargs:mapping_content": "an empty dict means no extra style_transfer arguments"}),
+    "pyrepair.methods.DeepRepair.repair": _repair("DeepRepair", n_clusters=2, width=1),
     "pyrepair.methods.FineTune.repair": _repair("FineTune"),
     "pyrepair.methods.FineTuningMethod.repair": _repair("FineTuningMethod"),
     "pyrepair.methods.AugMixRepair.repair": _repair("AugMixRepair", severity=1, width=1),
@@ -537,6 +630,9 @@ TABLE: dict[str, Entry] = {
     # --- pyrepair.cli -----------------------------------------------------------------------------------------
     "pyrepair.cli.main": Entry(call("pyrepair.cli.main", argv=lambda: ["info"]), roles={"argv": "argv"},
                                names=("pyrepair",),
+                               accepts={k: "documented (issue 13 item 5): main never raises; a usage mistake is one "
+                                        "line on stderr and exit status 2 (the suite fails a status of 0)"
+                                        for k in ("argv:argv_unknown", "argv:argv_type")},
                                ok_exceptions=(SystemExit,)),  # argparse usage errors exit with status 2
 }
 
@@ -544,7 +640,8 @@ TABLE: dict[str, Entry] = {
 EXEMPT: dict[str, str] = {
     **{f"pyrepair.{e}": "exception class (constructed by the library, not a data entry point)"
        for e in ("ArgumentError", "ArgumentTypeError", "BackendUnavailableError", "CheckpointError", "DTypeError",
-                 "DataFormatError", "DataNotFoundError", "DeviceError", "PyrepairError", "ShapeError",
+                 "DataFormatError", "DataNotFoundError", "DeviceError", "PathIsDirectoryError",
+                 "PathNotFoundError", "PyrepairError", "ShapeError",
                  "UnknownNameError", "ValueRangeError")},
     "pyrepair.PyrepairWarning": "warning class",
     "pyrepair.data.DataFormatError": "re-export of the exception class pyrepair.DataFormatError",
@@ -557,6 +654,8 @@ EXEMPT: dict[str, str] = {
     "pyrepair.augment.MixUpParams": "pure data class (sampled MixUp parameters)",
     "pyrepair.augment.MixedTargets": "pure data class (labels_a, labels_b, lam); validated by mixed_cross_entropy",
     "pyrepair.augment.ExtraOp": "type alias (Callable signature of an extra AugMix op)",
+    "pyrepair.augment.StyleAugMixParams": "pure data class (sampled StyleAugMix parameters)",
+    "pyrepair.augment.StyleBank": "pure data class (result of cluster_failures); its methods take cluster ids only",
     "pyrepair.train.Callback": "type alias (Callable[[dict], Any])",
     "pyrepair.train.Checkpoint": "pure data class (result of load_checkpoint)",
     "pyrepair.train.History": "pure data class (per-epoch records)",
@@ -564,4 +663,5 @@ EXEMPT: dict[str, str] = {
     "pyrepair.methods.RepairMethod": "abstract base class (cannot be instantiated); its subclasses are covered",
     "pyrepair.methods.RepairMethod.repair": "abstract template; covered through every concrete method's .repair",
     "pyrepair.transform.OpInfo": "pure data class (row of the OPS table)",
+    "pyrepair.metrics.CorruptionReport": "pure data class (result of corruption_report); its writers take no data",
 }

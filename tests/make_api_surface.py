@@ -8,7 +8,7 @@ from pathlib import Path
 
 MODULES = ["pyrepair", "pyrepair.errors", "pyrepair.random", "pyrepair.data", "pyrepair.models", "pyrepair.train",
            "pyrepair.testing", "pyrepair.cli", "pyrepair.transform", "pyrepair.augment", "pyrepair.methods",
-           "pyrepair.corrupt", "pyrepair.wavelet", "pyrepair.scenarios"]
+           "pyrepair.corrupt", "pyrepair.wavelet", "pyrepair.scenarios", "pyrepair.metrics"]
 
 
 def surface() -> dict[str, list[str]]:

@@ -74,3 +74,10 @@ def test_numbers():
         _checks.check_positive(float("nan"), "lr", "f")
     with pytest.raises(ValueError, match=r"p must be in \[0.0, 1.0\], got 1.5"):
         _checks.check_range(1.5, "p", "f", 0.0, 1.0)
+
+
+def test_check_int_rejects_counts_beyond_int64_by_default():
+    assert _checks.check_int(2**63 - 1, "k", "f", min_value=1) == 2**63 - 1
+    with pytest.raises(ValueError, match=r"f: k must be in \[1, 2\^63 - 1\], got 9223372036854775808"):
+        _checks.check_int(2**63, "k", "f", min_value=1)
+    assert _checks.check_int(2**70, "k", "f", max_value=None) == 2**70  # opt-out for unbounded values

@@ -12,8 +12,8 @@ MODULES = ["pyrepair", "pyrepair.random", "pyrepair.testing", "pyrepair.data", "
            "pyrepair.augment.mixing", "pyrepair.augment.losses", "pyrepair.methods", "pyrepair.methods.base",
            "pyrepair.methods.baselines", "pyrepair.corrupt", "pyrepair.corrupt.severity", "pyrepair.corrupt.modules",
            "pyrepair.corrupt.dataset", "pyrepair.wavelet", "pyrepair.wavelet.reference", "pyrepair.wavelet._autograd",
-           "pyrepair.wavelet._wct", "pyrepair.wavelet.stylizer", "pyrepair.scenarios", "pyrepair._loop",
-           "pyrepair._io", "pyrepair._images"]
+           "pyrepair.wavelet._wct", "pyrepair.wavelet.stylizer", "pyrepair.scenarios", "pyrepair.metrics",
+           "pyrepair._loop", "pyrepair._io", "pyrepair._images"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -55,8 +55,9 @@ LAYERS: dict[str, int] = {
     "testing": 7,
     # fit / evaluate / predict, checkpoints (on _loop)
     "train": 8,
-    # repair methods
+    # repair methods; beside them, the robustness metrics (which never import methods)
     "methods": 9,
+    "metrics": 9,
     # command line, and `python -m pyrepair`
     "cli": 10,
     "__main__": 11,

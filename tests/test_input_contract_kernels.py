@@ -49,7 +49,8 @@ def test_check_images_accepts_and_reports_sizes():
         (np.zeros((1, 3, 4, 4)), DTypeError, r"f: images must be a torch.Tensor, got ndarray"),
         (torch.zeros(1, 3, 4, 4, dtype=torch.uint8), DTypeError, r"f: images must be a floating-point .* got "
                                                                   r"torch.uint8 \(convert with x.float\(\) / 255\)"),
-        (torch.zeros(3, 4, 4), ShapeError, r"f: images must have shape \[B, C, H, W\] \(4 dimensions\), got \[3, 4, 4\]"),
+        (torch.zeros(3, 4, 4), ShapeError,
+         r"f: images must have shape \[B, C, H, W\] \(4 dimensions\), got \[3, 4, 4\]"),
         (torch.zeros(1, 2, 4, 4), ShapeError, r"f: images must have 1 or 3 channels .* got shape \[1, 2, 4, 4\]"),
         (torch.zeros(2, 8, 8, 3), ShapeError, r"looks channels-last \[N, H, W, C\]; pass x.permute\(0, 3, 1, 2\)\), "
                                               r"got shape \[2, 8, 8, 3\]"),
@@ -283,7 +284,8 @@ SEEDED = [
 def test_seed_contract_everywhere(fn, call):
     call(2**64 - 1)  # the largest seed works (models.create raised "Overflow when unpacking long long")
     call(2**63)
-    with pytest.raises(ValueError, match=rf"{fn}: seed must be in \[0, 18446744073709551615\], got 18446744073709551616"):
+    with pytest.raises(ValueError,
+                       match=rf"{fn}: seed must be in \[0, 18446744073709551615\], got 18446744073709551616"):
         call(2**64)
     with pytest.raises(ValueError, match=rf"{fn}: seed must be in \[0, 18446744073709551615\], got -1"):
         call(-1)
@@ -413,5 +415,190 @@ def test_argument_errors_are_pyrepair_errors_and_builtins():
         random.uniform(3, low=2.0, high=1.0)
     with pytest.raises(ArgumentError, match=r"pyrepair.corrupt.apply: severity must be in \[1, 5\], got 6"):
         corrupt.apply(make_images(1, 3, 8, 8), "fog", 6)
-    with pytest.raises(ArgumentError, match=r"pyrepair.set_num_threads: n must be in \[1, inf\], got 0"):
+    with pytest.raises(ArgumentError, match=r"pyrepair.set_num_threads: n must be in \[1, 2\^63 - 1\], got 0"):
         pyrepair.set_num_threads(0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# generated-suite gaps: errors name the public callable; constructors check the back-end; index limits
+# ---------------------------------------------------------------------------------------------------------------
+
+_CUDA_USABLE = pyrepair.cuda_available() and torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_CUDA_USABLE, reason="backend='cuda' is valid where CUDA is usable")
+@pytest.mark.parametrize(("ctor", "fn"), [
+    (lambda: corrupt.Corrupt("fog", 3, backend="cuda"), "pyrepair.corrupt.Corrupt"),
+    (lambda: corrupt.RandomCorruption(["fog"], backend="cuda"), "pyrepair.corrupt.RandomCorruption"),
+    (lambda: augment.AugMix(backend="cuda"), "pyrepair.augment.AugMix"),
+])
+def test_constructors_reject_an_unusable_backend_at_construction(ctor, fn):
+    with pytest.raises(PyrepairError, match=rf"{fn}: backend='cuda'"):
+        ctor()
+
+
+def test_constructors_reject_an_unknown_backend():
+    with pytest.raises(UnknownNameError, match=r"pyrepair.corrupt.Corrupt: unknown backend 'gpu'; valid: auto"):
+        corrupt.Corrupt("fog", 3, backend="gpu")
+
+
+@pytest.mark.skipif(_CUDA_USABLE, reason="needs a machine without CUDA")
+def test_backend_device_mismatch_names_the_public_function():
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(DeviceError, match=r"pyrepair.corrupt.apply: backend='cuda' cannot process data on device cpu"):
+        corrupt.apply(x, "fog", 3, backend="cuda")
+    params = augment.AugMix(severity=1, width=2, depth=1).sample(2, 16, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.augmix_apply: backend='cuda' cannot process data"):
+        augment.augmix_apply(x, params, backend="cuda")
+
+
+def test_corruption_modules_name_their_forward():
+    with pytest.raises(ValueRangeError, match=r"pyrepair.corrupt.Corrupt.forward: images must hold values in \[0, 1\]"):
+        corrupt.Corrupt("fog", 3)(torch.full((1, 3, 16, 16), 5.0))
+    aug = corrupt.RandomCorruption(["fog"], generator=0)
+    with pytest.raises(ShapeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must have shape \[B, C, H, W\] "
+                                         r"\(4 dimensions\), got \[\]"):
+        aug(torch.tensor(0.5))
+    with pytest.raises(DTypeError, match=r"pyrepair.corrupt.RandomCorruption.forward: x must be a torch.Tensor, "
+                                         r"got list"):
+        aug([[0.5]])
+    with pytest.raises(TypeError, match=r"pyrepair.corrupt.RandomCorruption.apply: choice must be a Choice .*got int"):
+        aug.apply(torch.rand(2, 3, 16, 16), 3)
+
+
+def test_index_offset_must_keep_image_streams_distinct():
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(ValueError, match=r"pyrepair.corrupt.fog: index_offset must be in \[0, 2\^56 - 1\], "
+                                         r"got 72057594037927936"):
+        corrupt.fog(x, 3, index_offset=2**56)
+    with pytest.raises(ValueError, match=r"pyrepair.corrupt.apply: index_offset \+ batch size must be at most 2\^56"):
+        corrupt.apply(x, "fog", 3, index_offset=2**56 - 1)
+    corrupt.apply(x, "fog", 3, index_offset=2**56 - 2)  # the last two indices
+
+
+def test_make_dataset_checks_path_and_images_up_front(tmp_path):
+    x, y = torch.rand(2, 3, 16, 16), torch.tensor([0, 1])
+    with pytest.raises(pyrepair.PathIsDirectoryError, match=r"pyrepair.corrupt.make_dataset: path must be a file path, "
+                                                             r"got a directory"):
+        corrupt.make_dataset(x, y, tmp_path, names=["fog"], severities=[1])
+    with pytest.raises(FileNotFoundError, match=r"pyrepair.corrupt.make_dataset: the folder of path does not exist"):
+        corrupt.make_dataset(x, y, tmp_path / "no" / "f.npz", names=["fog"], severities=[1])
+    with pytest.raises(TypeError, match=r"pyrepair.corrupt.make_dataset: path must be a str or os.PathLike, got int 3"):
+        corrupt.make_dataset(x, y, 3, names=["fog"], severities=[1])
+    with pytest.raises(ValueRangeError, match=r"pyrepair.corrupt.make_dataset: images must hold values in \[0, 1\]"):
+        corrupt.make_dataset(x * 4, y, tmp_path / "c", names=["fog"], severities=[1])
+
+
+def test_make_images_checks_sizes_and_dtype():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.make_images: h must be in \[1, 2\^63 - 1\], got 0"):
+        make_images(2, 3, 0, 8)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.make_images: c must be an int, got float 1.5"):
+        make_images(2, 1.5, 8, 8)
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.make_images: b \* c \* h \* w must be at most "
+                                            r"2\^63 - 1"):
+        make_images(2**40, 2**40, 2**40, 8)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.make_images: dtype must be a floating-point "
+                                                r"torch.dtype, got torch.int64"):
+        make_images(2, 3, 8, 8, dtype=torch.int64)
+    assert make_images(0, 3, 8, 8).shape == (0, 3, 8, 8)
+
+
+def test_assert_close_checks_its_arguments():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+    from pyrepair.testing import assert_close
+
+    x = torch.rand(2, 3)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.testing.assert_close: actual must be a torch.Tensor, "
+                                                r"got list"):
+        assert_close([1.0], x)
+    with pytest.raises(DeviceError, match=r"pyrepair.testing.assert_close: expected is on the meta device"):
+        assert_close(x, torch.empty(2, 3, device="meta"))
+    with pytest.raises(ArgumentError, match=r"pyrepair.testing.assert_close: rtol must be >= 0 and finite, got nan"):
+        assert_close(x, x, rtol=NAN)
+    with pytest.raises(AssertionError):
+        assert_close(x, x + 1)
+
+
+def test_wavelet_level_helpers_check_sizes():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    assert wavelet.max_levels(16, 16) == 4 and wavelet.auto_levels(32, 32) == 3
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.max_levels: h must be in \[1, 2\^63 - 1\], got 0"):
+        wavelet.max_levels(0, 16)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.wavelet.auto_levels: w must be an int, got float 1.5"):
+        wavelet.auto_levels(16, 1.5)
+
+
+def test_wct2_transfer_names_itself_for_alpha_eps_and_style():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+    from pyrepair.wavelet.stylizer import WCT2
+
+    torch.manual_seed(0)
+    model, x = WCT2().eval(), torch.rand(1, 3, 16, 16)
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.wct2_transfer: alpha must be in \[0.0, 1.0\], got 2"):
+        wavelet.wct2_transfer(x, x, model=model, alpha=2)
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.wct2_transfer: eps must be > 0 and finite, got -1"):
+        wavelet.wct2_transfer(x, x, model=model, eps=-1)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.wavelet.wct2_transfer: style must be a torch.Tensor or "
+                                                r"the WCT2StyleStats .*got list"):
+        wavelet.wct2_transfer(x, [[0.5]], model=model)
+    with pytest.raises(ArgumentError, match=r"pyrepair.wavelet.style_transfer: eps_rel must be > 0 and finite, "
+                                            r"got inf"):
+        wavelet.style_transfer(x, x, eps_rel=float("inf"))
+
+
+def test_mixing_rejects_negative_labels_and_meta_index_tensors():
+    from pyrepair.errors import ArgumentError
+
+    x, y, perm = torch.rand(2, 3, 8, 8), torch.tensor([-1, 1]), torch.tensor([1, 0])
+    with pytest.raises(ArgumentError, match=r"pyrepair.augment.mixup: labels must be >= 0 \(class ids\), "
+                                            r"got values in \[-1, 1\]"):
+        augment.mixup(x, y, 0.5, perm)
+    with pytest.raises(ArgumentError, match=r"pyrepair.augment.cutmix: labels must be >= 0"):
+        augment.CutMix(prob=1.0)(x, y, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.cutmix: perm is on the meta device"):
+        augment.cutmix(x, y.abs(), torch.tensor([0, 0, 4, 4]), torch.empty(2, dtype=torch.long, device="meta"))
+    with pytest.raises(DeviceError, match=r"pyrepair.augment.cutout: centers is on the meta device"):
+        augment.cutout(x, torch.empty(2, 2, dtype=torch.long, device="meta"), 4)
+
+
+def test_normalize_checks_its_values_and_input():
+    from pyrepair.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.models.Normalize: mean must be a real number or a sequence "
+                                                r"of real numbers, got '1.0'"):
+        models.Normalize("1.0", 0.5)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.models.Normalize: std must be a real number .*\(1\+1j\)"):
+        models.Normalize(0.5, 1 + 1j)
+    norm = models.Normalize([0.5] * 3, [0.2] * 3)
+    with pytest.raises(ShapeError, match=r"pyrepair.models.Normalize.forward: x must have 3 channels .*channels-last"):
+        norm(torch.rand(2, 16, 16, 3))
+    with pytest.raises(ShapeError, match=r"pyrepair.models.Normalize.forward: x must have shape \[B, C, H, W\]"):
+        norm(torch.rand(3, 16, 16))
+    with pytest.raises(DTypeError, match=r"pyrepair.models.Normalize.forward: x must be a floating-point tensor"):
+        norm(torch.zeros(2, 3, 4, 4, dtype=torch.uint8))
+    with pytest.raises(DeviceError, match=r"pyrepair.models.Normalize.forward: x is on the meta device"):
+        norm(torch.empty(2, 3, 4, 4, device="meta"))
+
+
+def test_models_create_and_from_config_name_themselves():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"pyrepair.models.create: input_size must be at most 65536 px per side"):
+        models.create("mlp", input_size=2**63)
+    cfg = {**models.default_config("mlp"), "zz_unknown_key": 1}
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.models.from_config: pyrepair.models.create: unknown "
+                                                r"keyword argument\(s\) 'zz_unknown_key'"):
+        models.from_config(cfg)
+
+
+def test_identity_params_checks_n_and_dtype():
+    from pyrepair.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"pyrepair.transform.identity_params: n must be in \[0, 2\^63 - 1\]"):
+        transform.identity_params(2**63)
+    with pytest.raises(ArgumentTypeError, match=r"pyrepair.transform.identity_params: dtype must be a floating-point "
+                                                r"torch.dtype, got torch.int64"):
+        transform.identity_params(2, dtype=torch.int64)

@@ -19,7 +19,17 @@ from torch import nn
 from pyrepair import cli, models, train
 from pyrepair._io import DIGEST_KEY, atomic_torch_save, content_digest, load_hashed, save_hashed
 from pyrepair._loop import check_callbacks, resolve_device
-from pyrepair.errors import CheckpointError, DeviceError, PyrepairWarning, ShapeError
+from pyrepair.errors import (
+    ArgumentError,
+    CheckpointError,
+    DeviceError,
+    PathIsDirectoryError,
+    PathNotFoundError,
+    PyrepairWarning,
+    ShapeError,
+    UnknownNameError,
+    ValueRangeError,
+)
 from pyrepair.methods import AugMixRepair, RepairResult, finetune
 from pyrepair.scenarios import corruption_failures
 from pyrepair.wavelet import stylizer
@@ -452,3 +462,98 @@ def test_cli_evaluate_digits_model_on_mnist_is_one_line_shape_error(shared_data,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "pyrepair evaluate: error: pyrepair.train.evaluate: data images of shape [N, 1, 28, 28] do not fit the " \
            "model, which expects [N, 1, 8, 8]" in err, err
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# counts beyond int64 and momentum outside [0, 1] (generated-suite gaps)
+
+
+@pytest.mark.parametrize("kw", [{"epochs": 2**63}, {"batch_size": 2**63}])
+def test_method_constructors_reject_counts_beyond_int64(kw):
+    (name, value), = kw.items()
+    with pytest.raises(ValueError, match=rf"pyrepair.methods.AugMixRepair: {name} must be in \[1, 2\^63 - 1\], "
+                                         rf"got {value}"):
+        AugMixRepair(**kw)
+
+
+def test_momentum_must_lie_in_unit_interval():
+    with pytest.raises(ValueError, match=r"pyrepair.methods.AugMixRepair: momentum must be in \[0.0, 1.0\], got 1.5"):
+        AugMixRepair(momentum=1.5)
+    x, y = _data()
+    with pytest.raises(ValueError, match=r"pyrepair.train.fit: momentum must be in \[0.0, 1.0\], got -0.5"):
+        train.fit(_digits_model(), (x, y), epochs=1, momentum=-0.5, progress=False)
+    with pytest.raises(ValueError, match=r"pyrepair.train.fit: batch_size must be in \[1, 2\^63 - 1\]"):
+        train.fit(_digits_model(), (x, y), epochs=1, batch_size=2**63, progress=False)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# paths: PyrepairError subclasses that are also the builtin OSError a caller may catch
+
+
+def test_fit_resume_and_checkpoint_paths_are_checked_before_training(tmp_path):
+    x, y = _data()
+    with pytest.raises(PathNotFoundError, match=r"pyrepair.train.fit: resume not found: .*missing.pt") as info:
+        train.fit(_digits_model(), (x, y), epochs=1, resume=tmp_path / "missing.pt", progress=False)
+    assert isinstance(info.value, FileNotFoundError)
+    with pytest.raises(PathIsDirectoryError, match=r"pyrepair.train.fit: resume must be a file path, got a directory"):
+        train.fit(_digits_model(), (x, y), epochs=1, resume=tmp_path, progress=False)
+    with pytest.raises(IsADirectoryError, match=r"pyrepair.train.fit: checkpoint must be a file path, got a directory"):
+        train.fit(_digits_model(), (x, y), epochs=1, checkpoint=tmp_path, progress=False)
+
+
+def test_checkpoint_path_errors_are_pyrepair_errors(tmp_path):
+    with pytest.raises(PathIsDirectoryError, match=r"pyrepair.train.save_checkpoint: path must be a file path, got a "
+                                                   r"directory"):
+        train.save_checkpoint(tmp_path, _digits_model())
+    with pytest.raises(PathNotFoundError, match=r"pyrepair.train.load_checkpoint: pyrepair checkpoint file not found"):
+        train.load_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(PathIsDirectoryError, match=r"pyrepair.train.load_checkpoint: path must be a pyrepair "
+                                                   r"checkpoint file, got a directory"):
+        train.load_checkpoint(tmp_path)
+
+
+def test_load_checkpoint_model_mismatch_and_negative_cuda_index(tmp_path):
+    p = train.save_checkpoint(tmp_path / "m.pt", _digits_model())
+    with pytest.raises(ArgumentError, match=r"pyrepair.train.load_checkpoint: model \(Identity\) does not match the "
+                                            r"checkpoint .*m.pt: .*Unexpected key"):
+        train.load_checkpoint(p, nn.Identity())
+    with pytest.raises(DeviceError, match=r"pyrepair.train.load_checkpoint: map_location as a CUDA index must be "
+                                          r">= 0, got -2"):
+        train.load_checkpoint(p, map_location=-2)
+
+
+def test_corruption_failures_checks_scale_and_image_range_itself():
+    x, y = _data()
+    with pytest.raises(UnknownNameError, match=r"pyrepair.scenarios.corruption_failures: unknown scale 'nope'"):
+        corruption_failures(_digits_model(), x, y, "fog", scale="nope")
+    with pytest.raises(ValueRangeError, match=r"pyrepair.scenarios.corruption_failures: images must hold values in "
+                                              r"\[0, 1\]"):
+        corruption_failures(_digits_model(), x * 3, y, "fog")
+
+
+def test_cli_main_argv_of_wrong_type_is_a_usage_error(capsys):
+    assert cli.main(3) == 2
+    assert "pyrepair: error: argv must be None or a list of str, got 3" in capsys.readouterr().err
+    assert cli.main("info") == 2  # a str is not an argv list
+    assert cli.main([3]) == 2
+
+
+def test_methods_create_names_itself_and_the_method():
+    from pyrepair.methods import create
+
+    with pytest.raises(ValueError, match=r"pyrepair.methods.create\('finetune'\): pyrepair.methods.FineTune: epochs "
+                                         r"must be in \[1, 2\^63 - 1\], got 0"):
+        create("finetune", epochs=0)
+
+
+def test_data_load_checks_root_size_and_limit():
+    from pyrepair import data
+
+    with pytest.raises(TypeError, match=r"pyrepair.data.load: root must be a str or os.PathLike, got int 3"):
+        data.load("digits", root=3)
+    with pytest.raises(TypeError, match=r"pyrepair.data.search_paths: root must be a str or os.PathLike"):
+        data.search_paths(3, "digits")
+    with pytest.raises(ValueError, match=r"pyrepair.data.load: size must be an int in \[1, 65536\]"):
+        data.load("digits", size=2**63)
+    with pytest.raises(ValueError, match=r"pyrepair.data.load: limit must be None or an int in \[1, 2\^63 - 1\]"):
+        data.load("digits", limit=2**63)

@@ -1,4 +1,5 @@
-"""Augmentation building blocks for repair training: AugMix (+ JSD loss), MixUp, CutMix and Cutout.
+"""Augmentation building blocks for repair training: AugMix (+ JSD loss), DeepRepair's StyleAugMix, MixUp, CutMix
+and Cutout.
 
 Everything here works in a user's own training loop on ``(B, C, H, W)`` float batches in ``[0, 1]``, draws its
 randomness from an explicit ``torch.Generator`` and never modifies its inputs. The functions (:func:`mixup`,
@@ -25,6 +26,7 @@ from __future__ import annotations
 from .augmix import ALL_OPS, BASE_OPS, OVERLAP_OPS, AugMix, AugMixParams, ExtraOp, augmix_apply, augmix_views
 from .losses import augmix_loss, jsd_loss, mixed_cross_entropy
 from .mixing import CutMix, CutMixParams, Cutout, MixedTargets, MixUp, MixUpParams, cutmix, cutout, mixup
+from .style import StyleAugMix, StyleAugMixParams, StyleBank, cluster_failures, cluster_probabilities
 
 __all__ = [
     "ALL_OPS",
@@ -39,9 +41,14 @@ __all__ = [
     "MixUp",
     "MixUpParams",
     "MixedTargets",
+    "StyleAugMix",
+    "StyleAugMixParams",
+    "StyleBank",
     "augmix_apply",
     "augmix_loss",
     "augmix_views",
+    "cluster_failures",
+    "cluster_probabilities",
     "cutmix",
     "cutout",
     "jsd_loss",

@@ -34,7 +34,7 @@ import torch
 
 from .._checks import check_device, check_images, check_in, check_int, check_positive, check_shape
 from .._checks import check_range as check_number
-from .._dispatch import BACKENDS, Backend
+from .._dispatch import BACKENDS, Backend, check_backend, select
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from .mixing import image_hw, resolve_generator, sample_beta, sample_dirichlet
 
@@ -232,6 +232,7 @@ def _apply(
     s = check_images(images, fn, check_range=check_range).sizes
     b, c, h, w = s["B"], s["C"], s["H"], s["W"]
     _check_params(params, b, len(params.op_names) if isinstance(params, AugMixParams) else 0, fn)
+    select(fn, images.device, backend)  # a backend that cannot take this device fails naming fn, not an inner op
     width, depth = params.width, int(params.op_ids.shape[2])
     dev = images.device
     n = b * width
@@ -361,8 +362,7 @@ class AugMix:
         self.alpha = check_positive(alpha, "alpha", _FN)
         if not isinstance(all_ops, bool):
             raise ArgumentTypeError(f"{_FN}: all_ops must be a bool, got {type(all_ops).__name__}")
-        check_in("backend", backend, BACKENDS, _FN)
-        self.backend: Backend = backend
+        self.backend: Backend = check_backend(backend, _FN)  # at construction, not at the first call
         self.ops: tuple[str, ...] = _resolve_ops(ops, all_ops)
         self.extra_ops: dict[str, ExtraOp] = {}
         for name, op in (extra_ops or {}).items():

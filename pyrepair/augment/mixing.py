@@ -35,7 +35,15 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_device, check_images, check_int, check_labels, check_positive, check_shape
+from .._checks import (
+    check_device,
+    check_images,
+    check_int,
+    check_labels,
+    check_not_meta,
+    check_positive,
+    check_shape,
+)
 from .._checks import check_range as check_number
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 
@@ -160,6 +168,7 @@ def _check_perm(perm: torch.Tensor, b: int, fn: str) -> torch.Tensor:
     if not isinstance(perm, torch.Tensor):
         raise DTypeError(f"{fn}: perm must be a torch.Tensor, got {type(perm).__name__}")
     check_shape(perm, "B", "perm", fn, B=b)
+    check_not_meta(perm, "perm", fn)
     if perm.dtype.is_floating_point or perm.dtype == torch.bool or perm.is_complex():
         raise DTypeError(f"{fn}: perm must be an integer tensor (int64 preferred), got {perm.dtype}")
     if perm.numel() and (int(perm.min()) < 0 or int(perm.max()) >= b):
@@ -174,6 +183,7 @@ def _check_int_tensor(x: torch.Tensor, spec: str, name: str, fn: str, **fixed: i
     if x.dtype.is_floating_point or x.dtype == torch.bool or x.is_complex():
         raise DTypeError(f"{fn}: {name} must be an integer tensor (int64 preferred), got {x.dtype}")
     check_shape(x, spec, name, fn, **fixed)
+    check_not_meta(x, name, fn)
     return x.long()
 
 

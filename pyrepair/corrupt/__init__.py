@@ -49,7 +49,7 @@ import torch
 from .. import _dispatch
 from .._checks import check_images, check_in, check_int, check_seed, format_shape
 from .._images import Quantize, nchw_to_uint8, uint8_to_nchw
-from ..errors import ShapeError, UnknownNameError
+from ..errors import ArgumentError, ShapeError, UnknownNameError
 from . import _jpeg, _kernels, severity
 from . import severity as _sev
 from .severity import ALL_CORRUPTIONS, COMMON, EXTRA
@@ -93,6 +93,10 @@ MIN_SIZE = 8
 RANGE_TOLERANCE = 1e-6
 
 _FN = "pyrepair.corrupt.apply"
+#: Image indices (``index_offset + b``) must stay below this: the RNG stream of an image is
+#: ``((index + b) * 32 + corruption) * 8 + severity`` modulo 2^64 (``csrc/corrupt/stream.h``), so larger indices
+#: would silently reuse the streams of small ones.
+_INDEX_LIMIT = 2**56
 
 
 def names() -> list[str]:
@@ -181,12 +185,20 @@ def _run(
     backend: str,
     index_offset: int,
     in_range: bool = False,
+    fn: str = _FN,
 ) -> torch.Tensor:
     """Corrupt a validated float (B, C, H, W) tensor; returns float32 on x's device.
 
     ``in_range``: the values are known to lie in [0, 1], so the clamp (a copy) is skipped; the kernels never write
-    into their input, so ``x`` itself may be handed over.
+    into their input, so ``x`` itself may be handed over. ``fn``: the public function called; the back-end is
+    matched to the data's device here, so that a mismatch names it rather than an inner kernel.
     """
+    _dispatch.select(fn, x.device, backend)
+    if index_offset + int(x.shape[0]) > _INDEX_LIMIT:
+        raise ArgumentError(
+            f"{fn}: index_offset + batch size must be at most 2^56 (one RNG stream per image index), got "
+            f"{index_offset} + {int(x.shape[0])}"
+        )
     x32 = x.detach().to(torch.float32)
     if not in_range:  # clamp: tolerance excursions only
         x32 = x32.clamp(0.0, 1.0)
@@ -221,7 +233,7 @@ def apply(
             :func:`pyrepair.corrupt.severity.resolve`).
         backend: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"reference"`` (the torch code).
         index_offset: global index of the first image (RNG stream of image ``b`` is ``index_offset + b``), so a
-            data set corrupted in chunks equals one corrupted at once.
+            data set corrupted in chunks equals one corrupted at once; ``index_offset + B`` is at most 2^56.
         quantize: ``None`` (default): float output is not quantised and uint8 output is truncated like the
             reference data sets (``np.uint8(x * 255)``); ``"truncate"`` / ``"round"``: quantise to multiples of
             1/255 by flooring / rounding (float output stays float, on the 1/255 grid).
@@ -237,7 +249,8 @@ def apply(
     Raises:
         UnknownNameError: unknown ``name`` (lists the valid names), ``scale``, ``backend`` or ``quantize``.
         TypeError: ``severity``, ``seed`` or ``index_offset`` is not an int.
-        ValueError: ``severity`` not in 1..5, negative ``seed``/``index_offset``, NaN/inf or out-of-range values.
+        ValueError: ``severity`` not in 1..5, ``seed`` outside [0, 2^64), ``index_offset`` negative or with
+            ``index_offset + B`` above 2^56, NaN/inf or out-of-range values.
         DTypeError: integer tensors, or arrays that are neither float nor uint8.
         ShapeError: wrong rank, ``C`` not 1 or 3, or ``H``/``W`` below 8.
 
@@ -262,7 +275,7 @@ def _apply(
     check_in("backend", backend, _dispatch.BACKENDS, fn)
     severity = check_int(severity, "severity", fn, min_value=1, max_value=5)
     seed = _check_seed(seed, "seed", fn)
-    index_offset = _check_seed(index_offset, "index_offset", fn)
+    index_offset = check_int(index_offset, "index_offset", fn, min_value=0, max_value=_INDEX_LIMIT - 1)
     _check_quantize(quantize, fn)
     if scale not in _sev.SCALES:
         raise UnknownNameError(
@@ -273,12 +286,12 @@ def _apply(
 
     if isinstance(images, np.ndarray) and images.dtype == np.uint8:
         x = _uint8_batch(images, fn)
-        y = _run(x, name, severity, seed, scale, backend, index_offset, in_range=True)  # k / 255 is in [0, 1]
+        y = _run(x, name, severity, seed, scale, backend, index_offset, in_range=True, fn=fn)  # k/255 in [0, 1]
         return nchw_to_uint8(y, images, quantize or "truncate")
 
     conv, x, single, in_range = _float_batch(images, fn)
     t = conv.tensor
-    y = _run(x, name, severity, seed, scale, backend, index_offset, in_range)
+    y = _run(x, name, severity, seed, scale, backend, index_offset, in_range, fn=fn)
     if quantize == "truncate":
         y = torch.floor(y * 255.0) / 255.0
     elif quantize == "round":

@@ -25,12 +25,12 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from .._checks import check_int
+from .._checks import check_images, check_int
 from .._images import as_image_data
-from .._io import atomic_write
+from .._io import atomic_write, check_path
 from .._loop import resolve_progress
-from ..errors import ArgumentError
-from . import _check_name, _check_seed, apply
+from ..errors import ArgumentError, PathIsDirectoryError, PathNotFoundError
+from . import MIN_SIZE, RANGE_TOLERANCE, _check_name, _check_seed, apply
 from . import severity as _sev
 
 __all__ = ["make_dataset"]
@@ -84,7 +84,9 @@ def make_dataset(
         UnknownNameError: a corruption name is unknown.
         ValueError: empty/repeated/out-of-range severities, bad ``chunk_size``, bad image values.
         ShapeError, DTypeError: bad images or labels (see :func:`pyrepair.data.as_image_data`).
-        FileNotFoundError: the parent folder of ``path`` does not exist.
+        ArgumentTypeError: ``path`` is not a ``str`` or ``os.PathLike``.
+        PathNotFoundError: the parent folder of ``path`` does not exist (also a ``FileNotFoundError``).
+        PathIsDirectoryError: ``path`` (or ``path`` + ``.npz``) is an existing folder (an ``IsADirectoryError``).
     """
     fn = _FN
     from . import names as implemented
@@ -105,17 +107,22 @@ def make_dataset(
         raise ArgumentError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
     show = resolve_progress(progress, fn)
 
-    data = as_image_data((images, labels), fn, name="(images, labels)")
-    n, c, h, w = (int(s) for s in data.images.shape)
-    uint8_in = isinstance(images, np.ndarray) and images.dtype == np.uint8
-    # corrupt from the caller's representation: uint8 in -> apply's uint8 path (truncation); float in -> float path
-    src: Any = images if uint8_in else data.images.detach()
-
-    out = Path(path)
+    out = check_path(path, "path", fn, file=True)
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     if not out.parent.is_dir():
-        raise FileNotFoundError(f"{fn}: the folder of path does not exist: {str(out.parent)!r}")
+        raise PathNotFoundError(f"{fn}: the folder of path does not exist: {str(out.parent)!r}")
+    if out.is_dir():
+        raise PathIsDirectoryError(f"{fn}: path must be a file path, got a directory: {out}")
+
+    data = as_image_data((images, labels), fn, name="(images, labels)")
+    n, c, h, w = (int(s) for s in data.images.shape)
+    uint8_in = isinstance(images, np.ndarray) and images.dtype == np.uint8
+    if not uint8_in:  # once here, so that errors name make_dataset and show the whole batch's shape
+        check_images(data.images, fn, min_size=MIN_SIZE, tol=RANGE_TOLERANCE)
+    # corrupt from the caller's representation: uint8 in -> apply's uint8 path (truncation); float in -> float path
+    src: Any = images if uint8_in else data.images.detach()
+
 
     lab = data.labels.cpu().numpy()
     lab = lab.astype(np.uint8) if lab.size and int(lab.max()) <= 255 else lab.astype(np.int64)

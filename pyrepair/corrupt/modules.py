@@ -23,10 +23,10 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .._checks import check_in, check_int, check_range, torch_seed
-from .._dispatch import BACKENDS
-from ..errors import ArgumentError, ShapeError
-from . import _check_name, _check_seed, apply, names
+from .._checks import check_images, check_int, check_range, format_shape, torch_seed
+from .._dispatch import check_backend
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from . import MIN_SIZE, RANGE_TOLERANCE, _apply, _check_name, _check_seed, names
 from . import severity as _sev
 
 __all__ = ["Choice", "Corrupt", "RandomCorruption"]
@@ -60,12 +60,12 @@ class Corrupt(nn.Module):
         if scale not in _sev.SCALES:
             raise ArgumentError(f"{fn}: unknown scale {scale!r}; valid: {', '.join(_sev.SCALES)}")
         self.scale = scale
-        check_in("backend", backend, BACKENDS, fn)  # at construction, not at the first forward
-        self.backend = backend
+        self.backend = check_backend(backend, fn)  # at construction, not at the first forward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Corrupt ``x`` (see the class docstring)."""
-        return apply(x, self.name, self.severity, seed=self.seed, scale=self.scale, backend=self.backend)
+        return _apply(x, self.name, self.severity, seed=self.seed, scale=self.scale, backend=self.backend,
+                      index_offset=0, quantize=None, fn="pyrepair.corrupt.Corrupt.forward")
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, severity={self.severity}, seed={self.seed}, scale={self.scale!r}"
@@ -145,8 +145,7 @@ class RandomCorruption(nn.Module):
         self.p = check_range(p, "p", fn, 0.0, 1.0)
         self.generator = generator
         self.scale = scale
-        check_in("backend", backend, BACKENDS, fn)  # at construction, not at the first forward
-        self.backend = backend
+        self.backend = check_backend(backend, fn)  # at construction, not at the first forward
         self.last_choice: Choice | None = None
 
     def sample(self, batch_size: int) -> Choice:
@@ -163,33 +162,46 @@ class RandomCorruption(nn.Module):
         """Apply drawn choices to a batch (deterministic; replays :meth:`sample`'s output).
 
         Raises:
-            ShapeError: ``x`` is not 4-D or its batch size differs from the choice's.
+            ArgumentTypeError: ``choice`` is not a :class:`Choice`.
+            ShapeError: ``x`` is not ``(B, C, H, W)`` or its batch size differs from the choice's.
+            DTypeError, DeviceError, ValueRangeError: see :func:`pyrepair.corrupt.apply`.
         """
-        fn = "pyrepair.corrupt.RandomCorruption.apply"
-        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[0] != len(choice.seed):
-            shape = tuple(getattr(x, "shape", ()))
+        return self._apply(x, choice, "pyrepair.corrupt.RandomCorruption.apply")
+
+    def _apply(self, x: torch.Tensor, choice: Choice, fn: str) -> torch.Tensor:
+        if not isinstance(choice, Choice):
+            raise ArgumentTypeError(
+                f"{fn}: choice must be a Choice (from RandomCorruption.sample), got {type(choice).__name__}"
+            )
+        check_images(x, fn, "x", min_size=MIN_SIZE, tol=RANGE_TOLERANCE)  # once, with the whole batch's shape
+        if x.shape[0] != len(choice.seed):
             raise ShapeError(
-                f"{fn}: x must be a [B, C, H, W] tensor with B={len(choice.seed)} (the choice's size), got {shape}",
-                actual_shape=shape,
+                f"{fn}: x must have B={len(choice.seed)} images (the choice's size), got shape {format_shape(x.shape)}",
+                actual_shape=tuple(x.shape),
                 expected="B,C,H,W",
             )
         out = x.clone()
         for i in torch.nonzero(choice.applied).flatten().tolist():
-            out[i : i + 1] = apply(
+            out[i : i + 1] = _apply(
                 x[i : i + 1],
                 choice.names[int(choice.name_index[i])],
                 int(choice.severity[i]),
                 seed=int(choice.seed[i]),
                 scale=self.scale,
                 backend=self.backend,
+                index_offset=0,
+                quantize=None,
+                fn=fn,
             )
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Sample choices for ``x`` (kept in :attr:`last_choice`) and apply them."""
+        fn = "pyrepair.corrupt.RandomCorruption.forward"
+        check_images(x, fn, "x", min_size=MIN_SIZE, check_range=False)  # before sampling len(x) choices
         choice = self.sample(x.shape[0])
         self.last_choice = choice
-        return self.apply(x, choice)
+        return self._apply(x, choice, fn)
 
     def extra_repr(self) -> str:
         return f"names={list(self.names)}, severities={list(self.severities)}, p={self.p}, scale={self.scale!r}"

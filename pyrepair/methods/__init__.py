@@ -6,6 +6,7 @@ deep-copied unless ``inplace=True``. Data may be ``(images, labels)`` tensor pai
 
 Registered methods (:func:`names`, :func:`create`):
 
+* ``"deeprepair"``: :class:`DeepRepair`, style-guided repair (AugMix + style ops from clustered failures + JSD);
 * ``"finetune"``: :class:`FineTune`, plain cross-entropy fine-tuning on ``D^t ∪ D^c``;
 * ``"augmix"``: :class:`AugMixRepair`; ``"cutmix"``: :class:`CutMixRepair`; ``"cutout"``: :class:`CutoutRepair`;
   ``"mixup"``: :class:`MixUpRepair`, DeepRepair's baselines (``shared/spec/deeprepair.md`` §A.8).
@@ -19,7 +20,7 @@ Example:
     >>> from torch import nn
     >>> from pyrepair import methods
     >>> methods.names()
-    ['augmix', 'cutmix', 'cutout', 'finetune', 'mixup']
+    ['augmix', 'cutmix', 'cutout', 'deeprepair', 'finetune', 'mixup']
     >>> x, y = torch.rand(32, 1, 8, 8), torch.arange(32) % 2
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
     >>> result = methods.create("mixup", epochs=1).repair(model, (x, y), (x[:4], y[:4]), val=(x, y), progress=False)
@@ -33,14 +34,16 @@ import inspect
 from typing import Any
 
 from .._checks import check_in
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentTypeError, PyrepairError
 from .base import FineTuningMethod, RepairMethod, RepairResult, finetune
 from .baselines import AugMixRepair, CutMixRepair, CutoutRepair, FineTune, MixUpRepair
+from .deeprepair import DeepRepair
 
 __all__ = [
     "AugMixRepair",
     "CutMixRepair",
     "CutoutRepair",
+    "DeepRepair",
     "FineTune",
     "FineTuningMethod",
     "MixUpRepair",
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[RepairMethod]] = {
-    cls.name: cls for cls in (FineTune, AugMixRepair, CutMixRepair, CutoutRepair, MixUpRepair)
+    cls.name: cls for cls in (DeepRepair, FineTune, AugMixRepair, CutMixRepair, CutoutRepair, MixUpRepair)
 }
 
 
@@ -60,7 +63,7 @@ def names() -> list[str]:
     """The registered method names, sorted.
 
     Returns:
-        ``["augmix", "cutmix", "cutout", "finetune", "mixup"]`` (more as methods land).
+        ``["augmix", "cutmix", "cutout", "deeprepair", "finetune", "mixup"]`` (more as methods land).
     """
     return sorted(_REGISTRY)
 
@@ -98,4 +101,9 @@ def create(name: str, **hparams: Any) -> RepairMethod:
             f"{fn}: unknown hyper-parameter(s) {', '.join(repr(u) for u in unknown)} for method {key!r}; "
             f"valid: {', '.join(valid)}"
         )
-    return cls(**hparams)
+    try:
+        return cls(**hparams)
+    except PyrepairError as e:  # the method's message names its class; say which function the user called too
+        if e.args and isinstance(e.args[0], str):
+            e.args = (f"{fn}({key!r}): {e.args[0]}", *e.args[1:])
+        raise

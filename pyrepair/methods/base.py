@@ -46,7 +46,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from .._checks import check_finite, check_in, check_int, check_positive, format_shape
+from .._checks import check_finite, check_in, check_int, check_positive, check_range, check_seed, format_shape
 from .._images import ImageData, as_image_data
 from .._io import atomic_json_dump
 from .._loop import OPTIMIZERS as _LOOP_OPTIMIZERS
@@ -236,7 +236,7 @@ def _check_optim_args(
         raise ArgumentTypeError(f"{fn}: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     out["optimizer"] = optimizer.strip().lower()
     check_in("optimizer", out["optimizer"], OPTIMIZERS, fn)
-    out["momentum"] = check_positive(momentum, "momentum", fn, allow_zero=True)
+    out["momentum"] = check_range(momentum, "momentum", fn, 0.0, 1.0)
     if not isinstance(nesterov, bool):
         raise ArgumentTypeError(f"{fn}: nesterov must be True or False, got {nesterov!r}")
     if nesterov and out["optimizer"] == "sgd" and out["momentum"] == 0:
@@ -363,7 +363,7 @@ def finetune(
         raise ArgumentTypeError(f"{fn}: model must be a torch.nn.Module, got {type(model).__name__}")
     args = _check_optim_args(fn, epochs, batch_size, lr, optimizer, momentum, nesterov, weight_decay, scheduler)
     epochs, batch_size, lr = args["epochs"], args["batch_size"], args["lr"]
-    seed = check_int(seed, "seed", fn, min_value=0)
+    seed = check_seed(seed, fn)
     if step is None:
         step = cross_entropy_step
     elif not callable(step):
@@ -458,6 +458,8 @@ class RepairResult:
             ``"seconds"`` is the wall time of the training itself (without the before/after evaluations).
         method: the method's registry name (``"augmix"``, ``"finetune"``, ...).
         config: the method's hyper-parameters (JSON-able).
+        info: what the method found along the way, JSON-able, for reports (e.g. DeepRepair's failure clusters under
+            ``"clusters"``); empty for methods that record nothing.
 
     Example:
         >>> result.save("out/augmix")  # doctest: +SKIP
@@ -470,9 +472,10 @@ class RepairResult:
     metrics: dict[str, Any]
     method: str
     config: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``model.pt``, ``metrics.json``, ``history.json`` and ``config.json`` into ``directory``.
+        """Write ``model.pt``, ``metrics.json``, ``history.json``, ``config.json`` and ``info.json`` into ``directory``.
 
         ``model.pt`` is a :func:`pyrepair.train.save_checkpoint` file (weights, the model's ``pyrepair_config`` when
         it has one, the history, and method/config/metrics in its metadata, with the sha256 content hash that
@@ -501,6 +504,7 @@ class RepairResult:
         atomic_json_dump(self.metrics, out / "metrics.json")
         atomic_json_dump(self.history.to_dict(), out / "history.json")
         atomic_json_dump({"method": self.method, "config": self.config}, out / "config.json")
+        atomic_json_dump(self.info, out / "info.json")
         return out
 
     @classmethod
@@ -559,6 +563,7 @@ class RepairResult:
             metrics=dict(metrics),
             method=str(cfg["method"]),
             config=dict(cfg.get("config") or {}),
+            info=dict(_read_json(src / "info.json", fn)) if (src / "info.json").is_file() else {},
         )
 
 
@@ -611,8 +616,9 @@ class RepairMethod(ABC):
         seed: int,
         progress: bool | None,
         callbacks: list[Callback],
-    ) -> History:
-        """Repair ``model`` in place (it is already a copy, on ``device``) and return the training history.
+    ) -> History | tuple[History, dict[str, Any]]:
+        """Repair ``model`` in place (it is already a copy, on ``device``) and return the training history, or
+        ``(history, info)`` where ``info`` is a JSON-able dict that becomes :attr:`RepairResult.info`.
 
         ``train``, ``failures`` and ``val`` are validated: :class:`~pyrepair.data.ImageData` for tensor pairs,
         torch ``Dataset`` otherwise.
@@ -684,7 +690,7 @@ class RepairMethod(ABC):
             raise ArgumentTypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
         if not isinstance(check_range, bool):
             raise ArgumentTypeError(f"{fn}: check_range must be True or False, got {check_range!r}")
-        seed = check_int(seed, "seed", fn, min_value=0)
+        seed = check_seed(seed, fn)
         cbs = check_callbacks(callbacks, fn)
         tr = _check_data(train, "train", fn)
         fa = None if failures is None else _check_data(failures, "failures", fn)
@@ -731,14 +737,16 @@ class RepairMethod(ABC):
         before = {key: _accuracy(work, d) for key, d in sets.items() if d is not None}
         logger.info("%s: before repair: %s", type(self).__name__, _fmt(before))
         t0 = time.perf_counter()
-        history = self._fit(work, tr, fa, val=va, device=dev, seed=seed, progress=progress, callbacks=cbs)
+        fitted = self._fit(work, tr, fa, val=va, device=dev, seed=seed, progress=progress, callbacks=cbs)
+        history, info = fitted if isinstance(fitted, tuple) else (fitted, {})
         seconds = time.perf_counter() - t0
         after = {key: _accuracy(work, d) for key, d in sets.items() if d is not None}
         logger.info("%s: after repair (%.1f s): %s", type(self).__name__, seconds, _fmt(after))
         work.eval()
         metrics: dict[str, Any] = {key: {"before": before[key], "after": after[key]} for key in before}
         metrics["seconds"] = seconds
-        return RepairResult(model=work, history=history, metrics=metrics, method=self.name, config=self.config)
+        return RepairResult(model=work, history=history, metrics=metrics, method=self.name, config=self.config,
+                            info=info)
 
 
 def _accuracy(model: nn.Module, data: ImageData | Dataset) -> float:
@@ -865,7 +873,24 @@ class FineTuningMethod(RepairMethod):
         seed: int,
         progress: bool | None,
         callbacks: list[Callback],
+    ) -> History | tuple[History, dict[str, Any]]:
+        return self._finetune(model, train, failures, step=self._step, val=val, device=device, seed=seed,
+                              progress=progress, callbacks=callbacks)
+
+    def _finetune(
+        self,
+        model: nn.Module,
+        train: ImageData | Dataset,
+        failures: ImageData | Dataset | None,
+        *,
+        step: StepFn,
+        val: ImageData | Dataset | None,
+        device: torch.device,
+        seed: int,
+        progress: bool | None,
+        callbacks: list[Callback],
     ) -> History:
+        """:func:`finetune` on :meth:`_training_data` with this method's optimisation settings and ``step``."""
         data = self._training_data(train, failures)
         return finetune(
             model,
@@ -881,7 +906,7 @@ class FineTuningMethod(RepairMethod):
             seed=seed,
             device=device,
             progress=progress,
-            step=self._step,
+            step=step,
             val=val,
             callbacks=callbacks,
         )

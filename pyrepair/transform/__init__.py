@@ -41,9 +41,9 @@ import numpy as np
 import torch
 
 from .. import _backend, _dispatch
-from .._checks import check_device, check_finite, check_images, format_shape
+from .._checks import check_device, check_finite, check_images, check_int, format_shape
 from .._checks import check_range as _check_number_range
-from ..errors import ArgumentError, BackendUnavailableError, DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, BackendUnavailableError, DeviceError, DTypeError, ShapeError
 from . import reference
 
 __all__ = [
@@ -373,16 +373,19 @@ def identity_params(n: int, *, device: torch.device | str | None = None, dtype: 
         (n, 7) tensor; :func:`affine_photometric` returns its input exactly for these rows.
 
     Raises:
-        ValueError: ``n`` is negative or not an int.
+        ArgumentTypeError: ``n`` is not an int, ``dtype`` not a floating-point ``torch.dtype``.
+        ValueError: ``n`` is negative or above 2^63 - 1.
 
     Example:
         >>> identity_params(1)
         tensor([[0., 0., 0., 0., 1., 0., 1.]])
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ArgumentError(f"{_NS}identity_params: n must be an int >= 0, got {n!r}")
-    row = torch.tensor(_IDENTITY_ROW, dtype=dtype, device=check_device(device, f"{_NS}identity_params"))
-    return row.repeat(int(n), 1)
+    fn = f"{_NS}identity_params"
+    n = check_int(n, "n", fn, min_value=0)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ArgumentTypeError(f"{fn}: dtype must be a floating-point torch.dtype, got {dtype!r}")
+    row = torch.tensor(_IDENTITY_ROW, dtype=dtype, device=check_device(device, fn))
+    return row.repeat(n, 1)
 
 
 def _pivot(contrast_pivot: Any, fn: str) -> float:

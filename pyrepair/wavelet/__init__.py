@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .. import _dispatch
-from .._checks import check_finite, check_images, check_in, check_int, check_seed, format_shape
+from .._checks import check_finite, check_images, check_in, check_int, check_positive, check_seed, format_shape
 from .._checks import check_range as check_number
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from . import reference
@@ -243,9 +243,7 @@ def style_transfer(
     if style.device != content.device:
         raise DeviceError(f"{fn}: style is on {style.device} but content is on {content.device}")
     alpha = check_number(alpha, "alpha", fn, 0.0, 1.0)
-    eps_rel = check_number(eps_rel, "eps_rel", fn, 0.0, float("inf"))
-    if eps_rel <= 0.0:
-        raise ArgumentError(f"{fn}: eps_rel must be > 0, got {eps_rel!r}")
+    eps_rel = check_positive(eps_rel, "eps_rel", fn)  # > 0 and finite
     beta_max = check_number(beta_max, "beta_max", fn, 0.0, 0.999)
     if not isinstance(stochastic, bool):
         raise ArgumentTypeError(f"{fn}: stochastic must be a bool, got {type(stochastic).__name__} {stochastic!r}")

@@ -64,7 +64,13 @@ class _Idwt(torch.autograd.Function):
 
 
 def max_levels(h: int, w: int) -> int:
-    """Levels until the low band is 1 x 1: ``ceil(log2(max(H, W)))`` (0 for a 1 x 1 image)."""
+    """Levels until the low band is 1 x 1: ``ceil(log2(max(H, W)))`` (0 for a 1 x 1 image).
+
+    Raises:
+        ArgumentTypeError, ArgumentError: ``h`` or ``w`` is not an int >= 1.
+    """
+    fn = "pyrepair.wavelet.max_levels"
+    h, w = check_int(h, "h", fn, min_value=1), check_int(w, "w", fn, min_value=1)
     n = 0
     while h > 1 or w > 1:
         h, w = (h + 1) // 2, (w + 1) // 2

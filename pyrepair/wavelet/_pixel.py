@@ -28,6 +28,7 @@ from typing import NamedTuple
 import torch
 
 from .. import random as _random
+from .._checks import check_int
 from . import _kernels
 from ._autograd import level_sizes
 from ._wct import Coefficients, Stats, coefficients, powers
@@ -41,7 +42,13 @@ _INJECT_LEVELS = 1  # inject at the finest detail level only (coarser injection 
 
 
 def auto_levels(h: int, w: int) -> int:
-    """Default number of levels: ``min(5, floor(log2(min(H, W))) - 2)``, at least 1 (3 at 32 px, 5 at 256 px)."""
+    """Default number of levels: ``min(5, floor(log2(min(H, W))) - 2)``, at least 1 (3 at 32 px, 5 at 256 px).
+
+    Raises:
+        ArgumentTypeError, ArgumentError: ``h`` or ``w`` is not an int >= 1.
+    """
+    fn = "pyrepair.wavelet.auto_levels"
+    h, w = check_int(h, "h", fn, min_value=1), check_int(w, "w", fn, min_value=1)
     return max(1, min(5, int(math.floor(math.log2(max(min(h, w), 1)))) - 2))
 
 

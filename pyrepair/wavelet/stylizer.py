@@ -645,11 +645,17 @@ def wct2_transfer(
         raise ArgumentTypeError(f"{fn}: model must be a pyrepair.wavelet.stylizer.WCT2 (see train_wct2, load_wct2, "
                         f"load_published_wct2), got {type(model).__name__}")
     seed = check_seed(seed, fn)
+    alpha = check_number(alpha, "alpha", fn, 0.0, 1.0)  # here too, so that the messages name this function
+    eps = check_positive(eps, "eps", fn)
     _check_images(content, "content", fn, check_range=check_range)
     if isinstance(style, torch.Tensor):
         _check_images(style, "style", fn, check_range=check_range)
         if style.device != content.device:
             raise DeviceError(f"{fn}: content is on {content.device} but style is on {style.device}")
+    elif not isinstance(style, WCT2StyleStats):
+        raise ArgumentTypeError(
+            f"{fn}: style must be a torch.Tensor or the WCT2StyleStats of WCT2.style_stats, got {type(style).__name__}"
+        )
     check_in("backend", backend, ("auto", "reference", "cpu", "cuda"), fn)
     if backend in ("cpu", "cuda") and content.device.type != backend:
         raise DeviceError(f"{fn}: backend={backend!r} but content is on {content.device}")
