@@ -410,6 +410,8 @@ def run_method(
 ) -> Any:
     spec = METHODS[name]
     kw = dict(budget)
+    if spec.get("deeprepair"):  # k-means needs at least n_clusters failures (tiny --quick splits)
+        kw["n_clusters"] = min(5, len(fs.collected_index))
     if spec.get("wct2"):
         kw["wct2_model"] = extra.get("wct2_model")
     method = spec["make"](**kw)
@@ -419,15 +421,11 @@ def run_method(
 
 
 def cluster_info(result: Any) -> dict[str, Any] | None:
+    """``RepairResult.info["clusters"]`` (sizes, mass, central members, class counts) when the method records it."""
     info = getattr(result, "info", None)
-    if not isinstance(info, dict) or "clusters" not in info:
+    if not isinstance(info, dict) or not isinstance(info.get("clusters"), dict):
         return None
-    c = info["clusters"]
-    out: dict[str, Any] = {"sizes": [int(s) for s in c.get("sizes", [])]}
-    members = c.get("members")
-    if members is not None:
-        out["members"] = [[int(i) for i in list(m)[:5]] for m in members]
-    return out
+    return json.loads(json.dumps(info["clusters"], default=str))
 
 
 # --------------------------------------------------------------------------------------------------------------------
