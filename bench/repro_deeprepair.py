@@ -60,6 +60,10 @@ import pyrepair  # noqa: E402
 from pyrepair import corrupt, data, models, scenarios, train  # noqa: E402
 from pyrepair import methods as pm  # noqa: E402
 
+try:  # issue 14
+    from pyrepair.metrics import corruption_report
+except ImportError:  # pragma: no cover - depends on the library version
+    corruption_report = None
 try:  # lands on main with issue 14
     from pyrepair.methods import DeepRepair  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - depends on the library version
@@ -546,14 +550,26 @@ def render(res: dict[str, Any]) -> str:
         lines += [
             "Failure sets (the base model's misclassified corrupted test images, severities 1-5):",
             "",
-            "| corruption | failures | D^c | D^e | D^e evaluated |",
-            "|---|---:|---:|---:|---:|",
+            "| corruption | family | failures | D^c | D^e | D^e evaluated | base accuracy on D^v_k (%) |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
+        n5 = 5 * ds["sizes"]["test_size"]
         for c in ds.get("corruptions", []):
             s = ds.get("splits", {}).get(c)
             if s:
-                lines.append(f"| {c} | {s['n_failures']} | {s['n_collect']} | {s['n_held_out']} | {s['n_eval']} |")
+                lines.append(
+                    f"| {c} | {FAMILY.get(c, '-')} | {s['n_failures']} | {s['n_collect']} | {s['n_held_out']} | "
+                    f"{s['n_eval']} | {_pct(1 - s['n_failures'] / n5)} |"
+                )
         lines.append("")
+        if any(r.get("corrupted_acc") is not None for rc in runs.values() for r in rc.values()):
+            lines += _row_table(
+                f"### Accuracy (%) on the full corrupted test set D^v_k after repair ({dname}; base model above)",
+                ds,
+                [(m, lab[m]) for m in mo],
+                cols,
+                lambda r: r.get("corrupted_acc"),
+            )
         main = [(m, lab[m]) for m in mo if METHODS[m]["kind"] == "main" and m != "deeprepair_uniform"]
         lines += _row_table(
             f"### (1) Table 2 shape: accuracy (%) on D^e_k after repair ({dname})",
@@ -725,6 +741,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--data-root", default=default_data_root(), help="data folder (default $PYREPAIR_DATA or ../shared/data)"
     )
+    p.add_argument(
+        "--corrupted-accuracy",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also measure each repaired model on the full corrupted test set D^v_k (pyrepair.metrics."
+        "corruption_report; one more corruption pass per repair; default: on with --gpu, off on CPU)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: digits, 2 corruptions, 1 epoch")
     p.add_argument(
         "--gpu",
@@ -756,6 +779,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if c not in corrupt.names():
             raise SystemExit(f"unknown corruption {c!r}; valid: {', '.join(corrupt.names())}")
     cache_dir = None if str(args.cache_dir).lower() == "none" else args.cache_dir
+    want_corrupted = args.gpu if args.corrupted_accuracy is None else args.corrupted_accuracy
     tag = args.tag or (("quick-" if args.quick else "") + device_tag(device))
     notes: list[str] = []
     if DeepRepair is None:
@@ -873,12 +897,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     res["notes"].append(f"{dname}/{c}/{m} failed: {type(e).__name__}: {str(e)[:300]}")
                     continue
                 ep = [float(e["seconds"]) for e in r.history.epochs]
+                corrupted = None
+                if want_corrupted and corruption_report is not None:
+                    rep = corruption_report(r.model, d["test"], corruptions=[c], seed=args.seed, device=device)
+                    corrupted = rep.rows[c].get("corrupted_accuracy")
                 clean = accuracy(r.model, d["test"], device)
                 trans = {j: accuracy(r.model, transfer_sets[j], device) for j in splits if j != c}
                 out[m] = {
                     "heldout_acc": accuracy(r.model, evals[c], device),
                     "collected_acc": r.metrics.get("failures", {}).get("after"),
                     "clean_after": clean,
+                    "corrupted_acc": corrupted,
                     "clean_drop": ds["base"]["clean_accuracy"] - clean,
                     "transfer": trans,
                     "transfer_mean": _mean(list(trans.values())),
