@@ -441,6 +441,10 @@ def _pct(v: float | None, nd: int = 2) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.{nd}f}"
 
 
+def _secs(v: float | None) -> str:
+    return "n/a (running or killed)" if v is None else f"{v:.0f} s"
+
+
 def _mean(vals: list[float]) -> float | None:
     vals = [v for v in vals if v is not None]
     return sum(vals) / len(vals) if vals else None
@@ -685,9 +689,16 @@ def render(res: dict[str, Any]) -> str:
             f"* {dname}: data copy **{ds['data_copy']}**, arch {ds['arch']}, sizes {ds['sizes']}, "
             f"corruptions {ds['corruptions']}, style-ablation corruptions {ds['style_corruptions']}, "
             f"D^c cap {ds['n_collect_cap']}, D^e eval cap {ds['eval_cap']}, transfer cap "
-            f"{ds['transfer_cap']}, budget {ds['budget']}."
+            f"{ds['transfer_cap']}, budget {ds['budget']}; wall time "
+            f"{_secs(ds.get('seconds'))} (base model training included when not cached)."
         )
-    lines += [f"* command: `{cfg.get('command')}`", f"* methods: {cfg.get('methods')}", ""]
+    total = res.get("elapsed_seconds")
+    lines += [
+        f"* command: `{cfg.get('command')}`",
+        f"* methods: {cfg.get('methods')}",
+        f"* total wall time: {_secs(total)}",
+        "",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -839,6 +850,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "runs": {},
         }
         res["datasets"][dname] = ds
+        t_ds = time.perf_counter()
         model, ds["base"] = base_model(dname, run, d, args.seed, cache_dir, device)
         write(res, args.out)
         # All failure splits first: the transfer metric needs every D^e_j of the base model.
@@ -881,7 +893,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ds["wct2_note"] = WCT2_CPU_REASON
         else:
             ds["wct2_note"] = "not run: WCT2 needs RGB images with H, W divisible by 8 (CIFAR only)."
-        for c, fs in splits.items():
+        t_repairs = time.perf_counter()
+        for ci, (c, fs) in enumerate(splits.items()):
             out: dict[str, Any] = {}
             ds["runs"][c] = out
             todo = [m for m in wanted if METHODS[m]["kind"] == "main" or c in scors]
@@ -925,6 +938,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
                 write(res, args.out)  # after every repair: a killed run leaves partial tables
             write(res, args.out)
+            per = (time.perf_counter() - t_repairs) / (ci + 1)
+            log(
+                f"{dname}: {ci + 1}/{len(splits)} corruptions repaired, {per:.0f} s each; this data set needs about "
+                f"{per * (len(splits) - ci - 1):.0f} s more [{time.perf_counter() - t_start:.0f} s elapsed]"
+            )
+        ds["seconds"] = time.perf_counter() - t_ds
     res["status"] = "complete"
     res["elapsed_seconds"] = time.perf_counter() - t_start
     jp, mp = write(res, args.out)
