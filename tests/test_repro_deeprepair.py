@@ -59,8 +59,16 @@ def test_quick_digits_writes_tables(tmp_path: Path) -> None:
     ):
         assert section in md, section
     if have_dr:
-        for section in ("(2) Table 3 shape", "(3) Style modes", "| no-cluster |", "| pixel |", "DeepRepair - AugMix"):
+        for section in (
+            "(2) Table 3 shape",
+            "(3) Style modes",
+            "| no-cluster |",
+            "| pixel |",
+            "DeepRepair - AugMix",
+            "Interleaved one-epoch timing",
+        ):
             assert section in md, section
-        assert ds["targets"]["available"]
+        assert ds["targets"]["available"] and "style_overhead_interleaved" in ds["targets"]
+        assert set(ds["timing"]["median"]) == {"augmix", "deeprepair", "deeprepair_uniform", "deeprepair_pixel"}
     else:
         assert "not in this build" in md
