@@ -27,13 +27,32 @@ Usage::
     python bench/repro_deeprepair.py --datasets mnist --corruptions fog --methods augmix,deeprepair
     python bench/repro_deeprepair.py --gpu --device cuda            # CIFAR-10 jpeg_q75 copy, AllConvNet, WRN-40-2
 
-Calibration (measured 2026-12-07 on the shared 2-core machine, 3 other agents running: times are inflated and
-noisy, load average 2.5-4.5 on 2 cores). MNIST, LeNet, one corruption (glass_blur), D^t = 1000 images,
-D^c = 500, 1 epoch each, seconds per fine-tune epoch (pool of 1,500 images):
-    finetune 1.0, cutout 0.85, mixup 0.8, cutmix 1.6, augmix 3.3 (quiet moments; 2-5x that under load);
-    ResNet-20 on the CIFAR-10 exact subset, pool of 1,000: finetune ~16 s, augmix ~22 s per epoch under load.
-See the final section of the results markdown for the figures of each run (epoch seconds per method), and
-``CPU_RUNS`` below for the sizes chosen from them.
+Calibration (2026-12-07, this 2-core machine shared with 3 other agents: load average 1.7 to 8 on 2 cores, so every
+time below is inflated, by up to ~10x at the worst moments, and noisy; the figures were taken one method after the
+other, so load changes land on single methods). Seconds per fine-tune epoch / per whole fine-tune (training +
+evaluation on D^e, clean test and the transfer sets), one corruption, every method:
+
+* MNIST, LeNet, glass_blur, D^t 1000 + D^c 568 = 1,568 images, 2 epochs, load ~2 (`--tag calib-mnist-quiet`):
+  finetune 2.4 / 6.5, cutout 0.8 / 3.1, mixup 0.9 / 3.5, cutmix 0.8 / 3.7, augmix 5.6 / 12.9, DeepRepair uniform
+  5.0 / 11.0, DeepRepair cluster 3.7 / 9.7, DeepRepair pixel 3.8 / 8.9; 59 s per corruption with all 8 methods.
+  The same run at load 7-8: finetune 13.9, cutout 9.4, mixup 11.9, cutmix 8.9, augmix 32.7, DeepRepair uniform
+  34.7, cluster 44.0, pixel 39.2 s per epoch (416 s per corruption). Failure split: 1.7 s (13 s loaded).
+  Base LeNet, 12,000 images x 4 epochs: 176 s loaded, 98.8 % clean.
+* Fashion-MNIST, LeNet, contrast, D^t 1000 + D^c 253 = 1,253 images, 2 epochs, load ~2-4: finetune 1.0 / 3.2,
+  cutout 2.8 / 7.3, mixup 5.8 / 12.3, cutmix 1.6 / 4.9, augmix 4.6 / 10.1, DeepRepair uniform 5.0 / 10.4, cluster
+  11.1 / 23.8, pixel 3.2 / 6.9; 79 s per corruption. Split (600 test images x 5): 4.8 s. Base LeNet, 12,000 x 4
+  epochs: 196 s at load ~4 (87.8 % clean).
+* CIFAR-10 exact subset, ResNet-20, fog, D^t 600 + D^c 400 = 1,000 images, 1 epoch, load falling from ~4 to ~1.7:
+  finetune 18.8 / 31, cutout 19.2 / 29, mixup 4.1 / 7.3, cutmix 2.7 / 6.1, augmix 8.7 / 11.0, DeepRepair uniform
+  8.6 / 10.6, cluster 12.7 / 16.8, pixel 14.6 / 17.1 (the first two under the higher load); 129 s per corruption.
+  Failure split (1,017 test images x 5 severities): 22 s (44 s loaded). Base ResNet-20, 8,068 images x 4 epochs:
+  15.5 min at load 5-8 (48.7 % clean; a few minutes on a quiet machine).
+
+Projected CPU configuration on a quiet 2-core machine (the sizes in ``CPU_RUNS``): MNIST ~13 min (15 corruptions x
+~45 s + the pixel ablation on 4 + base model + splits + interleaved timing), Fashion-MNIST ~18 min (larger D^c),
+CIFAR-10 ~12 min (5 x ~90 s + ablation on 2 + base model ~3-5 min + splits); ~45 min in all. On this loaded machine
+it would take several times that. Each data set's wall time is written into the results (section 8), and the
+stderr log gives a running estimate after every corruption.
 """
 
 from __future__ import annotations
@@ -797,7 +816,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--timing-reps",
         type=int,
         default=None,
-        help="rounds of the interleaved one-epoch timing of AugMix vs the DeepRepair variants per data set "
+        help="rounds of the interleaved one-epoch timing of AugMix vs DeepRepair (cluster) per data set "
         "(default 3, 1 with --quick; 0 disables)",
     )
     p.add_argument(
@@ -1006,7 +1025,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{dname}: {ci + 1}/{len(splits)} corruptions repaired, {per:.0f} s each; this data set needs about "
                 f"{per * (len(splits) - ci - 1):.0f} s more [{time.perf_counter() - t_start:.0f} s elapsed]"
             )
-        tm = [m for m in ("augmix", "deeprepair", "deeprepair_uniform", "deeprepair_pixel") if m in wanted]
+        tm = [m for m in ("augmix", "deeprepair") if m in wanted]  # the pair of the style-overhead target
         if args.timing_reps > 0 and splits and "augmix" in tm and len(tm) > 1:
             c0 = max(splits, key=lambda c: len(splits[c].collected_index))  # the largest pool
             log(f"{dname}: interleaved epoch timing on {c0}, {args.timing_reps} rounds of {', '.join(tm)}")

@@ -69,6 +69,6 @@ def test_quick_digits_writes_tables(tmp_path: Path) -> None:
         ):
             assert section in md, section
         assert ds["targets"]["available"] and "style_overhead_interleaved" in ds["targets"]
-        assert set(ds["timing"]["median"]) == {"augmix", "deeprepair", "deeprepair_uniform", "deeprepair_pixel"}
+        assert set(ds["timing"]["median"]) == {"augmix", "deeprepair"}
     else:
         assert "not in this build" in md
