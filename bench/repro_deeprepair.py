@@ -142,11 +142,15 @@ WCT2_CPU_REASON = (
 # One entry per run. Sizes are chosen so that the whole CPU configuration (3 runs) fits in under 60 minutes on 2 cores
 # (see the calibration in the module docstring): train = images the base model is trained on; train_size = the D^t
 # subset used for every fine-tune (a subset of train); test_size = test images corrupted at 5 severities; n_collect =
-# the D^c cap; eval_cap / transfer_cap = random subsets of D^e_k / D^e_j evaluated (None = all).
+# the D^c cap; eval_cap / transfer_cap = random subsets of D^e_k / D^e_j evaluated (None = all). Deviations from the
+# paper forced by the budget, stated in every result: D^t is 1,000 (600 for CIFAR) images, not 50,000, so D^c weighs
+# far more in the fine-tuning pool than in the paper (up to 50 % instead of 2 %); 2 epochs (1 for CIFAR-10, whose
+# ResNet-20 costs ~10x a LeNet per image, and whose D^c is capped at 400); MNIST uses 2,000 test images because its
+# LeNet fails rarely (a few dozen to a few hundred failures per corruption per 1,000 images).
 _LENET = {"arch": "lenet", "base_optimizer": "adam", "base_lr": 1e-3, "base_epochs": 4, "base_batch": 128}
 CPU_RUNS: dict[str, dict[str, Any]] = {
     "mnist": {"data": "mnist", "variant": "auto", **_LENET, "mean": 0.1307, "std": 0.3081,
-              "base_train": 12000, "train_size": 1000, "test_size": 1000, "epochs": 2, "n_collect": 1000,
+              "base_train": 12000, "train_size": 1000, "test_size": 2000, "epochs": 2, "n_collect": 1000,
               "eval_cap": None, "transfer_cap": 400, "corruptions": CORRUPTIONS_15,
               "style_corruptions": ["gaussian_noise", "motion_blur", "fog", "pixelate"]},
     "fashion_mnist": {"data": "fashion_mnist", "variant": "auto", **_LENET, "mean": 0.2860, "std": 0.3530,
@@ -173,7 +177,7 @@ _GPU_CIFAR = {
     "base_batch": 128,
     "base_train": 20000,
     "train_size": 20000,
-    "test_size": 10000,
+    "test_size": 20000,
     "epochs": 10,
     "n_collect": 1000,
     "eval_cap": None,
