@@ -70,5 +70,6 @@ def test_quick_digits_writes_tables(tmp_path: Path) -> None:
             assert section in md, section
         assert ds["targets"]["available"] and "style_overhead_interleaved" in ds["targets"]
         assert set(ds["timing"]["median"]) == {"augmix", "deeprepair"}
+        assert ds["step_timing"]["step_ratio"] > 0 and "style_overhead_steps" in ds["targets"]
     else:
         assert "not in this build" in md
