@@ -51,8 +51,11 @@ evaluation on D^e, clean test and the transfer sets), one corruption, every meth
 Style overhead (DeepRepair cluster / AugMix), measured three ways, all at the mercy of the load: per-corruption epoch
 ratios of the sequential runs 0.67x-1.46x; interleaved whole epochs (3 rounds) 0.81x (MNIST, fog) and 2.38x
 (Fashion-MNIST, fog: one AugMix epoch took 3.7 s in one round and 14.3 s in another); alternating single steps
-(30 rounds, glass_blur) 1.82x on MNIST (views alone 3.03x) and 0.98x on Fashion-MNIST (views 0.78x). The script
-reports all three; only a quiet machine can settle the +30 % target.
+(30 rounds, glass_blur) 1.82x on MNIST (views alone 3.03x) and 0.98x on Fashion-MNIST (views 0.78x); CIFAR-10
+(20 rounds, gaussian_noise, ResNet-20): 1.30x per step, but the views alone 7.99x (341 ms vs 2,723 ms for 128 RGB
+images): the style ops cost far more than AugMix's ops at 32 px RGB, hidden here by a slow CPU forward/backward, so
+the per-step overhead will grow wherever the model is cheap relative to the augmentation (a GPU). CIFAR-10 epochs,
+interleaved: 1.22x. The script reports all three; only a quiet machine can settle the +30 % target.
 
 Projected CPU configuration on a quiet 2-core machine (the sizes in ``CPU_RUNS``): MNIST ~15 min (15 corruptions x
 ~45 s + the pixel ablation on 4 + base model ~1-3 min + splits + step timing), Fashion-MNIST ~15 min, CIFAR-10
