@@ -548,6 +548,15 @@ TABLE: dict[str, Entry] = {
         roles={"model": "model", "images": IMAGES, "labels": "labels", "corruption": "name", "seed": "seed",
                "n_collect": "count", "batch_size": "count", "severities": "severity", "device": "device",
                "scale": "name"}),
+    "pyrepair.scenarios.poison": Entry(
+        call("pyrepair.scenarios.poison", data=dataset, target=7, fraction=0.5, trigger=3, seed=0),
+        roles={"data": "dataset", "target": "index", "fraction": "unit", "trigger": "count", "seed": "seed"},
+        accepts={"data:dataset_labels": "poison knows no model, so no number of classes: any class id >= 0 is a "
+                                        "label (float labels still raise); the model trained on it checks the range"}),
+    "pyrepair.scenarios.fgsm": Entry(
+        call("pyrepair.scenarios.fgsm", model=tiny_model, images=images, labels=labels, eps=0.05, batch_size=2),
+        roles={"model": "model", "images": IMAGES, "labels": "labels", "eps": "nonneg", "batch_size": "count",
+               "device": "device"}),
     # --- pyrepair.metrics -------------------------------------------------------------------------------------
     "pyrepair.metrics.corruption_report": Entry(
         call("pyrepair.metrics.corruption_report", model=tiny_model, test=dataset, corruptions=["fog"],
@@ -737,6 +746,7 @@ EXEMPT: dict[str, str] = {
     "pyrepair.train.CheckpointError": "re-export of the exception class pyrepair.CheckpointError",
     "pyrepair.data.FailureSplit": "pure data class (result of corruption_failures)",
     "pyrepair.scenarios.FailureSplit": "pure data class (result of corruption_failures)",
+    "pyrepair.scenarios.PoisonedSet": "pure data class (result of poison)",
     "pyrepair.data.ImageData": "pure data class (NamedTuple of images, labels); validated where it is consumed",
     "pyrepair.augment.AugMixParams": "pure data class (sampled AugMix parameters)",
     "pyrepair.augment.CutMixParams": "pure data class (sampled CutMix parameters)",
