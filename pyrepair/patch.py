@@ -63,6 +63,9 @@ __all__ = [
     "STRATEGIES",
     "Localization",
     "Patch",
+    "Pattern",
+    "Patterns",
+    "activation_patterns",
     "class_experts",
     "combine",
     "f1_filter",
@@ -138,6 +141,7 @@ class Patch:
         lp: LP size: ``rows``, ``cols``, ``nnz``, ``binaries``.
         epsilon: the decision margin that was used (it grows 10x per failed float re-check).
         cls: the class of an expert (:func:`class_experts`), else ``None``.
+        kind: ``"last"`` (the output layer, decision rows) or ``"intermediate"`` (pattern rows).
     """
 
     layer: str
@@ -153,6 +157,7 @@ class Patch:
     lp: dict[str, int] = field(default_factory=dict)
     epsilon: float = 1e-3
     cls: int | None = None
+    kind: str = "last"
 
     @property
     def ok(self) -> bool:
@@ -190,7 +195,7 @@ class Patch:
         """A JSON-able summary: status, objective, times, LP size, counts and the non-zero changes."""
         d = self.delta
         return {
-            "layer": self.layer, "cls": self.cls, "status": self.status, "objective": self.objective,
+            "layer": self.layer, "kind": self.kind, "cls": self.cls, "status": self.status, "objective": self.objective,
             "solver": self.solver, "solve_seconds": self.solve_seconds, "assemble_seconds": self.assemble_seconds,
             "lp": dict(self.lp), "epsilon": self.epsilon, "n_edges": int(self.edges.sum()),
             "fixed": int(self.fixed.sum()), "n_failing": int(self.fixed.numel()),
@@ -535,26 +540,26 @@ def _solve_sparse(A: Any, lo: np.ndarray, hi: np.ndarray, lb: np.ndarray, ub: np
     return "error", None, None, seconds
 
 
-def _lp_matrix(rows: _Rows, sel: np.ndarray, n_edges: int, bound: float, objective: str,
+def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: str,
                soft_rows: np.ndarray | None = None, soft_col: np.ndarray | None = None, n_bin: int = 0) -> tuple:
-    """The split formulation ``delta = p - q`` (§3.3): columns ``[p, q, (t), (s)]``; rows ``[decision, (linf)]``."""
+    """Rows ``A @ delta >= lo`` (``A`` sparse ``[R, E]``) in the split formulation ``delta = p - q`` (§3.3):
+    columns ``[p, q, (t), (s)]``; rows ``[decision, (linf)]``."""
     import scipy.sparse as sp
 
-    A = rows.A[sel]
-    lo = rows.lo[sel].copy()
-    e = n_edges
-    blocks = [sp.csr_matrix(np.hstack([A, -A]))]
+    A = sp.csr_matrix(A)
+    lo = np.asarray(lo, dtype=np.float64).copy()
+    e, r = n_edges, A.shape[0]
+    mat = sp.hstack([A, -A], format="csr")
     n_cols = 2 * e + (1 if objective == "linf" else 0)
     if objective == "linf":
-        blocks[0] = sp.hstack([blocks[0], sp.csr_matrix((A.shape[0], 1))], format="csr")
+        mat = sp.hstack([mat, sp.csr_matrix((r, 1))], format="csr")
     if n_bin:
+        assert soft_rows is not None and soft_col is not None
         # soft rows: A delta - M s >= lo - M with M = max(0, lo + B sum|A|) (§3.6), exact for the box
-        big = np.maximum(0.0, lo + bound * np.abs(A).sum(axis=1)) * soft_rows
-        sc = sp.csr_matrix((-big[soft_rows], (np.nonzero(soft_rows)[0], soft_col[soft_rows])),
-                           shape=(A.shape[0], n_bin))
-        blocks[0] = sp.hstack([blocks[0], sc], format="csr")
+        big = np.maximum(0.0, lo + bound * np.asarray(abs(A).sum(axis=1)).ravel()) * soft_rows
+        sc = sp.csr_matrix((-big[soft_rows], (np.nonzero(soft_rows)[0], soft_col[soft_rows])), shape=(r, n_bin))
+        mat = sp.hstack([mat, sc], format="csr")
         lo = lo - big
-    mat = blocks[0]
     hi = np.full(len(lo), np.inf)
     if objective == "linf":  # p_e + q_e - t <= 0
         eye = sp.identity(e, format="csr")
@@ -610,7 +615,7 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
             soft_rows = p.is_fail[rows.example][sel]
             soft_col = col_of[rows.example][sel]
             t0 = time.perf_counter()
-            mat, lo, hi, n_cols = _lp_matrix(rows, sel, e, bound, "l1", soft_rows, soft_col, n_bin)
+            mat, lo, hi, n_cols = _lp_matrix(rows.A[sel], rows.lo[sel], e, bound, "l1", soft_rows, soft_col, n_bin)
             total_asm += time.perf_counter() - t0
             lb = np.zeros(n_cols + n_bin)
             ub = np.concatenate([np.full(n_cols, bound), np.ones(n_bin)])
@@ -628,7 +633,7 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
             target[fail_ids[chosen]] = True
         sel = target[rows.example]
         t0 = time.perf_counter()
-        mat, lo, hi, n_cols = _lp_matrix(rows, sel, e, bound, objective)
+        mat, lo, hi, n_cols = _lp_matrix(rows.A[sel], rows.lo[sel], e, bound, objective)
         total_asm += time.perf_counter() - t0
         lp.update(rows=int(mat.shape[0]), cols=int(n_cols), nnz=int(mat.nnz))
         c = np.concatenate([np.zeros(2 * e), [1.0]]) if objective == "linf" else np.ones(2 * e)
@@ -714,8 +719,12 @@ def repair_layer(
     soft: bool = False,
     epsilon: float = 1e-3,
     strict: bool = False,
+    pattern: Pattern | tuple[Sequence[int], Sequence[int]] | None = None,
+    split: bool = True,
 ) -> Patch:
-    """Last-layer repair (§2.5, §3.4): the smallest change of selected weights that fixes ``failing``.
+    """Repair one linear layer (§2.5): the smallest change of selected weights that fixes ``failing``.
+
+    **Output layer** (last-layer repair, §3.4).
 
     For every example ``X`` with label ``D`` and every other class ``k`` the repaired logits must satisfy
     ``y'_D(X) - y'_k(X) >= m_X``, where ``y'_N(X) = y_N(X) + sum_{i in S_N} delta_{N,i} a_i(X)`` (eq. 5 on the
@@ -730,12 +739,22 @@ def repair_layer(
     ``solver="cp-sat"``), phase 2 solves the hard problem on the chosen subset for the smallest change. The status is
     ``"soft"`` when some failing examples stay unfixed.
 
+    **Intermediate layer** (§2.5 'Intermediate expert', §3.5): the oracle is an activation ``pattern``
+    ``(on, off)`` of the layer's pre-activations (:func:`activation_patterns` mines one per class). The faulty
+    neurons are those where a failing example violates the pattern (eq. 3, the union over the failing examples);
+    each gets its top-``k`` incoming edges. Every example must then satisfy ``z'_N(X) >= epsilon`` (on) or
+    ``z'_N(X) <= 0`` (off) at every faulty neuron, where failing examples take the pattern's status and passing
+    examples keep their current one (``min(epsilon, z)`` as margin), with ``z'_N = z_N + sum_i delta_{N,i} a_i``.
+    Neurons outside the faulty set keep their weights. The LP separates by neuron; ``split=True`` (default) solves
+    one small LP per faulty neuron (same optimum as the joint LP for ``l1``). :attr:`Patch.fixed` and
+    :attr:`Patch.kept` come from a forward pass of the patched model (the pattern does not guarantee the class).
+
     Biases are never changed. The model (its weights and modes) is not modified: apply the result with
     :meth:`Patch.apply`.
 
     Args:
-        model: a classifier returning ``[N, K]`` logits; ``layer`` must produce them (the output layer).
-        layer: the output ``nn.Linear``: an index into the leaf modules, a module name or ``"last"``.
+        model: a classifier returning ``[N, K]`` logits.
+        layer: the ``nn.Linear`` to repair: an index into the leaf modules, a module name or ``"last"``.
         failing: ``(inputs, labels)`` to fix; at least one example.
         passing: ``(inputs, labels)`` that must stay correct (may be empty); the model must classify them
             correctly.
@@ -749,14 +768,18 @@ def repair_layer(
         soft: use the soft variant (maximise fixed failing examples, then minimise the change).
         epsilon: decision margin in logit units; > 0 (§7-A3).
         strict: raise :class:`~pyrepair.errors.SolverError` instead of returning a patch without a solution.
+        pattern: the activation pattern (a :class:`Pattern` or ``(on, off)`` neuron lists) required for an
+            intermediate layer; not used for the output layer.
+        split: intermediate layer: solve one LP per faulty neuron (``True``) or one joint LP.
 
     Returns:
         A :class:`Patch` (``delta`` is zero when the status is ``infeasible``, ``timeout`` or ``error``).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``, malformed arguments.
-        ValueError: ``layer`` is not an ``nn.Linear`` (the message lists them) or not the output layer, an empty
-            ``failing``, a misclassified passing example, labels outside ``[0, K)``, ``bound <= 0``, empty ``edges``.
+        ValueError: ``layer`` is not an ``nn.Linear`` (the message lists them), an intermediate layer without a
+            ``pattern``, an empty ``failing``, a misclassified passing example, labels outside ``[0, K)``,
+            ``bound <= 0``, empty ``edges``, pattern neurons out of range or in both lists.
         UnknownNameError: unknown ``solver`` or ``objective``.
         ShapeError: inputs the model does not accept, ``edges`` of the wrong shape.
         SolverError: ``strict=True`` and no solution was found (the message gives the status).
@@ -772,8 +795,11 @@ def repair_layer(
     xp, yp = _check_pair(passing, "passing", fn, allow_empty=True)
     shape = (int(lin.weight.shape[0]), int(lin.weight.shape[1]))
     mask = None if edges is None else _check_edges(edges, shape, fn)
-    cache = _forward_cache(model, lin, _stack(xf, xp, ("failing", "passing"), fn), fn, "failing/passing")
-    _check_output_layer(cache, name, fn)
+    if not isinstance(split, bool):
+        raise ArgumentTypeError(f"{fn}: split must be True or False, got {split!r}")
+    masks = None if pattern is None else _check_pattern(pattern, shape[0], fn)
+    x = _stack(xf, xp, ("failing", "passing"), fn)
+    cache = _forward_cache(model, lin, x, fn, "failing/passing")
     n_out = cache.logits.shape[1]
     _check_labels(yf, n_out, "failing", fn)
     _check_labels(yp, n_out, "passing", fn)
@@ -783,24 +809,352 @@ def repair_layer(
     if len(wrong):
         raise ArgumentError(f"{fn}: passing examples must be classified correctly by the model; {len(wrong)} of "
                             f"{len(yp)} are not (indices {wrong[:10].tolist()}); move them to failing")
-    if mask is None:
-        w = lin.weight.detach().double().cpu().numpy()
-        mask = _top_edges(_scores(w, cache.a[:nf], cache.a[nf:]), sorted(set(yf.tolist())), min(k, shape[1]))
-    prob = _Problem(layer=name, a=cache.a, logits=cache.logits, a_t=cache.a_t, y=y,
-                    is_fail=np.arange(len(y)) < nf, edges=mask, weight=lin.weight.detach(),
-                    bias=None if lin.bias is None else lin.bias.detach())
-    patch = _solve_problem(prob, **cfg)
+    w = lin.weight.detach().double().cpu().numpy()
+    is_fail = np.arange(len(y)) < nf
+    bias = None if lin.bias is None else lin.bias.detach()
+    if cache.is_output:
+        if mask is None:
+            mask = _top_edges(_scores(w, cache.a[:nf], cache.a[nf:]), sorted(set(yf.tolist())), min(k, shape[1]))
+        prob = _Problem(layer=name, a=cache.a, logits=cache.logits, a_t=cache.a_t, y=y, is_fail=is_fail,
+                        edges=mask, weight=lin.weight.detach(), bias=bias)
+        patch = _solve_problem(prob, **cfg)
+    else:
+        if masks is None:
+            raise ArgumentError(f"{fn}: layer {name!r} is not the output layer, so it needs pattern=(on, off), the "
+                                "activation pattern the failing examples must reach (see activation_patterns)")
+        on, off = masks
+        if mask is None:
+            viol = (on[None] & (cache.z[:nf] <= 0)) | (off[None] & (cache.z[:nf] > 0))
+            faulty = np.nonzero(viol.any(axis=0))[0].tolist()  # eq. 3, the union over the failing examples
+            mask = _top_edges(_scores(w, cache.a[:nf], cache.a[nf:]), faulty, min(k, shape[1]))
+        prob_i = _PatternProblem(layer=name, model=model, x=x, a=cache.a, z=cache.z, a_t=cache.a_t, y=y,
+                                 is_fail=is_fail, on=on, off=off, weight=lin.weight.detach(), bias=bias)
+        patch = _solve_pattern_problem(prob_i, mask, split=split, **cfg)
+    assert mask is not None
     if strict and not patch.ok:
         raise SolverError(f"{fn}: no repair found: status {patch.status!r} (bound={cfg['bound']}, "
                           f"{int(mask.sum())} edges, {nf} failing, {len(yp)} passing, solver {cfg['solver']!r})")
     return patch
 
 
-def _check_output_layer(cache: _Cache, name: str, fn: str) -> None:
-    if not cache.is_output:
-        raise ArgumentError(f"{fn}: layer {name!r} must be the output layer (its output must be the model's "
-                            "logits); intermediate-layer repair needs the activation-pattern oracle, which this "
-                            "version does not implement")
+# --------------------------------------------------------------------------------------------------------------------
+# Activation patterns and intermediate-layer repair (§2.2, §2.5, §3.5)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """An activation pattern ``sigma = (on, off)`` of a layer's pre-activations (§2.2).
+
+    ``sigma(X)`` holds iff ``z_N(X) > 0`` for every ``N`` in ``on`` and ``z_N(X) <= 0`` for every ``N`` in ``off``.
+
+    Attributes:
+        on: neurons that must be active, ascending.
+        off: neurons that must be inactive, ascending.
+        support: number of mining inputs in the pattern's leaf (0 for a hand-made pattern).
+    """
+
+    on: tuple[int, ...]
+    off: tuple[int, ...]
+    support: int = 0
+
+    def holds(self, z: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Bool ``[N]``: which rows of the pre-activations ``z`` ``[N, n]`` satisfy the pattern."""
+        zt = torch.as_tensor(z)
+        ok = torch.ones(zt.shape[0], dtype=torch.bool, device=zt.device)
+        if self.on:
+            ok &= (zt[:, list(self.on)] > 0).all(dim=1)
+        if self.off:
+            ok &= (zt[:, list(self.off)] <= 0).all(dim=1)
+        return ok
+
+
+@dataclass
+class Patterns:
+    """Result of :func:`activation_patterns`.
+
+    Attributes:
+        layer: the layer's name.
+        correct: ``sigma_C`` per class: the highest-support pure leaf of inputs correctly classified as ``C``.
+        incorrect: ``sigma^inc_C`` per class: the highest-support pure leaf of misclassified inputs of class ``C``
+            (absent when there is none; then every failing input of ``C`` is used, §7-A12).
+    """
+
+    layer: str
+    correct: dict[int, Pattern]
+    incorrect: dict[int, Pattern]
+
+
+def _leaf_patterns(sig: np.ndarray, target: np.ndarray, seed: int) -> dict[int, Pattern]:
+    """Fit a gini tree on the binary signatures and return, per target value, its best pure leaf (§2.2 steps 3-5:
+    the largest support, then the shorter pattern, then the lower leaf id)."""
+    from sklearn.tree import DecisionTreeClassifier  # lazy: only intermediate repair needs it
+
+    tree = DecisionTreeClassifier(criterion="gini", random_state=seed).fit(sig.astype(np.uint8), target)
+    t = tree.tree_
+    leaf_of = tree.apply(sig.astype(np.uint8))
+    best: dict[int, tuple[tuple[int, int, int], Pattern]] = {}
+    stack: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = [(0, (), ())]
+    while stack:
+        node, on, off = stack.pop()
+        left, right = int(t.children_left[node]), int(t.children_right[node])
+        if left == -1:  # a leaf: pure when every training sample in it has the same target
+            members = target[leaf_of == node]
+            if len(members) and bool(np.all(members == members[0])):
+                c = int(members[0])
+                key = (-len(members), len(on) + len(off), node)
+                if c not in best or key < best[c][0]:
+                    best[c] = (key, Pattern(tuple(sorted(on)), tuple(sorted(off)), len(members)))
+            continue
+        f = int(t.feature[node])  # binary features: "<= 0.5" is off (left), "> 0.5" is on (right)
+        stack.append((left, on, off + (f,)))
+        stack.append((right, on + (f,), off))
+    return {c: p for c, (_, p) in best.items()}
+
+
+def activation_patterns(model: nn.Module, layer: int | str, data: Any, *, seed: int = 0) -> Patterns:
+    """Mine the correct-label and incorrect-classification patterns of a layer (§2.2, §7-A11, §7-A12).
+
+    The signature of ``X`` is ``z(X) > 0`` at the layer's output (pre-activation). ``sigma_C``: a gini decision tree
+    (no depth limit) on the signatures with target = the label when the model is right, else an extra "wrong"
+    class; the pure leaf of class ``C`` with the largest support. ``sigma^inc_C``: a tree on the inputs of class
+    ``C`` with target "misclassified"; its largest pure misclassified leaf. Needs scikit-learn.
+
+    Args:
+        model: a classifier returning ``[N, K]`` logits.
+        layer: the ``nn.Linear`` (index into the leaf modules, name, or ``"last"``).
+        data: the mining pool ``(inputs, labels)`` (the defect set and Train, §2.2).
+        seed: the trees' ``random_state``; >= 0.
+
+    Returns:
+        :class:`Patterns`.
+
+    Raises:
+        TypeError, ValueError, ShapeError: as for :func:`localize`.
+    """
+    fn = "pyrepair.patch.activation_patterns"
+    check_model(model, fn)
+    name, lin = _resolve_layer(model, layer, fn)
+    x, y = _check_pair(data, "data", fn, allow_empty=False)
+    seed = check_seed(seed, fn)
+    cache = _forward_cache(model, lin, x, fn, "data")
+    k = cache.logits.shape[1]
+    _check_labels(y, k, "data", fn)
+    yy = y.numpy()
+    pred = _pred(cache.logits)
+    sig = cache.z > 0
+    correct = _leaf_patterns(sig, np.where(pred == yy, yy, k), seed % 2**32)
+    correct.pop(k, None)
+    correct = dict(sorted(correct.items()))
+    incorrect = {}
+    for c in sorted(set(yy[pred != yy].tolist())):
+        rows = yy == c
+        found = _leaf_patterns(sig[rows], (pred[rows] != c).astype(np.int64), seed % 2**32)
+        if 1 in found:
+            incorrect[int(c)] = found[1]
+    return Patterns(layer=name, correct=correct, incorrect=incorrect)
+
+
+def _check_pattern(pattern: Any, n: int, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """``pattern`` as two bool masks over the ``n`` neurons."""
+    if isinstance(pattern, Pattern):
+        on_l, off_l = pattern.on, pattern.off
+    elif isinstance(pattern, (tuple, list)) and len(pattern) == 2:
+        on_l, off_l = pattern
+    else:
+        raise ArgumentTypeError(f"{fn}: pattern must be a Pattern or an (on, off) pair of neuron lists, got "
+                                f"{type(pattern).__name__}")
+    masks = []
+    for label, lst in (("on", on_l), ("off", off_l)):
+        if isinstance(lst, (str, bytes)) or not isinstance(lst, Sequence):
+            raise ArgumentTypeError(f"{fn}: pattern {label} must be a sequence of neuron indices, got "
+                                    f"{type(lst).__name__}")
+        m = np.zeros(n, dtype=bool)
+        m[[check_int(v, f"pattern {label} neuron", fn, min_value=0, max_value=n - 1) for v in lst]] = True
+        masks.append(m)
+    if np.any(masks[0] & masks[1]):
+        raise ArgumentError(f"{fn}: pattern on and off must be disjoint, both hold "
+                            f"{np.nonzero(masks[0] & masks[1])[0].tolist()}")
+    return masks[0], masks[1]
+
+
+@dataclass
+class _PatternProblem:
+    layer: str
+    model: nn.Module
+    x: torch.Tensor
+    a: np.ndarray  # float64 [M, n_in]
+    z: np.ndarray  # float64 [M, n]
+    a_t: torch.Tensor
+    y: np.ndarray
+    is_fail: np.ndarray
+    on: np.ndarray  # bool [n]
+    off: np.ndarray  # bool [n]
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
+
+def _pattern_rows(p: _PatternProblem, mask: np.ndarray, eps: float) -> tuple[list[tuple[Any, np.ndarray,
+                                                                                           np.ndarray]], np.ndarray,
+                                                                               np.ndarray]:
+    """Per faulty neuron ``N`` (the rows of ``mask`` with edges): ``(A_N sparse [R_N, k_N], lo_N, example_N)``
+    with ``A_N delta_N >= lo_N``; plus ``req_on [M, f]`` and the ``dead`` examples (a violated constant row).
+
+    Vectorised over examples: one neuron's rows are ``sign * a[:, S_N]`` and ``on: eps_X - z``, ``off: z``.
+    """
+    import scipy.sparse as sp
+
+    faulty = np.nonzero(mask.any(axis=1))[0]
+    zf = p.z[:, faulty]
+    cur_on = zf > 0
+    req_on = np.where(p.is_fail[:, None] & p.on[faulty][None], True,
+                      np.where(p.is_fail[:, None] & p.off[faulty][None], False, cur_on))
+    m_on = np.where(p.is_fail[:, None], eps, np.minimum(eps, np.maximum(zf, 0.0)))
+    sign = np.where(req_on, 1.0, -1.0)
+    lo_all = np.where(req_on, m_on - zf, zf)
+    dead = np.zeros(len(p.y), dtype=bool)
+    blocks = []
+    for j, n in enumerate(faulty):  # one block per faulty neuron (f of them), each vectorised over examples
+        coef = p.a[:, mask[n]] * sign[:, j:j + 1]
+        live = np.any(coef != 0.0, axis=1)
+        dead |= ~live & (lo_all[:, j] > 0.0)
+        ex = np.nonzero(live)[0]
+        blocks.append((sp.csr_matrix(coef[ex]), lo_all[ex, j], ex))
+    return blocks, req_on, dead
+
+
+def _solve_pattern_problem(p: _PatternProblem, mask: np.ndarray, *, bound: float, objective: str, solver: str,
+                           time_limit: float, soft: bool, epsilon: float, split: bool,
+                           cls: int | None = None) -> Patch:
+    import scipy.sparse as sp
+
+    n, n_in = mask.shape
+    rows_e, cols_e = np.nonzero(mask)  # row-major: the edges of one neuron are contiguous
+    e = len(rows_e)
+    faulty = np.nonzero(mask.any(axis=1))[0]
+    sizes = mask[faulty].sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    total_solve, total_asm, eps = 0.0, 0.0, epsilon
+    lp = {"rows": 0, "cols": 2 * e, "nnz": 0, "binaries": 0}
+    status, x, obj = "optimal", np.zeros(2 * e), 0.0
+    delta = np.zeros((n, n_in))
+    target = np.ones(len(p.y), dtype=bool)
+    for attempt in range(_RECHECKS + 1):
+        t0 = time.perf_counter()
+        blocks, req_on, dead = _pattern_rows(p, mask, eps)
+        total_asm += time.perf_counter() - t0
+        if dead[~p.is_fail].any():  # cannot happen: the current status satisfies a passing example's rows
+            raise AssertionError("a passing example has a violated constant row")
+        if not soft and dead[p.is_fail].any():
+            status, x = "infeasible", None
+            break
+        target = ~dead
+        if e == 0:
+            break
+        if soft:
+            fail_ids = np.nonzero(p.is_fail & ~dead)[0]
+            n_bin = len(fail_ids)
+            col_of = np.full(len(p.y), -1, dtype=np.int64)
+            col_of[fail_ids] = np.arange(n_bin)
+            t0 = time.perf_counter()
+            A = sp.block_diag([b[0] for b in blocks], format="csr")
+            lo = np.concatenate([b[1] for b in blocks])
+            ex = np.concatenate([b[2] for b in blocks])
+            keep = ~dead[ex]
+            mat, lo2, hi, n_cols = _lp_matrix(A[keep], lo[keep], e, bound, "l1", p.is_fail[ex][keep],
+                                              col_of[ex][keep], n_bin)
+            total_asm += time.perf_counter() - t0
+            lb = np.zeros(n_cols + n_bin)
+            ub = np.concatenate([np.full(n_cols, bound), np.ones(n_bin)])
+            c = np.concatenate([np.zeros(n_cols), np.ones(n_bin)])
+            milp = "cp-sat" if solver == "cp-sat" else "scip"
+            st, xs, _, sec = _solve_sparse(mat, lo2, hi, lb, ub, c, milp, time_limit,
+                                           integer=np.arange(n_cols + n_bin) >= n_cols, maximize=True)
+            total_solve += sec
+            lp["binaries"] = n_bin
+            if xs is None:
+                status, x = st, None
+                break
+            target = ~p.is_fail.copy()
+            target[fail_ids[xs[n_cols:] > 0.5]] = True
+        groups = [list(range(len(blocks)))] if not split else [[j] for j in range(len(blocks))]
+        x = np.zeros(2 * e)
+        obj, status = 0.0, "optimal"
+        lp.update(rows=0, nnz=0)
+        for g in groups:  # one LP per faulty neuron (split), or one joint LP
+            t0 = time.perf_counter()
+            A = sp.block_diag([blocks[j][0] for j in g], format="csr")
+            lo = np.concatenate([blocks[j][1] for j in g])
+            ex = np.concatenate([blocks[j][2] for j in g])
+            keep = target[ex]
+            ge = int(sum(sizes[j] for j in g))
+            mat, lo2, hi, n_cols = _lp_matrix(A[keep], lo[keep], ge, bound, objective)
+            total_asm += time.perf_counter() - t0
+            lp["rows"] += int(mat.shape[0])
+            lp["nnz"] += int(mat.nnz)
+            c = np.concatenate([np.zeros(2 * ge), [1.0]]) if objective == "linf" else np.ones(2 * ge)
+            st, xg, og, sec = _solve_sparse(mat, lo2, hi, np.zeros(n_cols), np.full(n_cols, bound), c, solver,
+                                            time_limit)
+            total_solve += sec
+            if xg is None:
+                status, x = st, None
+                break
+            cols = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in g])
+            x[cols], x[e + cols] = xg[:ge], xg[ge:2 * ge]
+            obj = max(obj, og) if objective == "linf" else obj + og
+            if st == "feasible":
+                status = "feasible"
+        if x is None:
+            break
+        delta = np.zeros((n, n_in))
+        delta[rows_e, cols_e] = x[:e] - x[e:]
+        if soft and not bool(np.all(target | ~p.is_fail)):
+            status = "soft"
+        # float re-check (§3.8) of every targeted row: float64 on the cache, and the model's dtype
+        new64 = p.z[:, faulty] + p.a @ delta[faulty].T
+        w = p.weight + torch.from_numpy(delta).to(p.weight.dtype)
+        new_t = torch.nn.functional.linear(p.a_t, w.to(p.a_t.device), p.bias)[:, torch.from_numpy(faulty)]
+        m_on = np.where(p.is_fail[:, None], eps, np.minimum(eps, np.maximum(p.z[:, faulty], 0.0)))
+        ok64 = np.where(req_on, new64 >= m_on - 1e-9, new64 <= 1e-9).all(axis=1)
+        okt = np.where(req_on, new_t.double().cpu().numpy() > 0, True).all(axis=1)
+        if bool(np.all((ok64 & okt)[target])):
+            break
+        if attempt == _RECHECKS:
+            status = "numerically_unstable"
+            break
+        eps *= 10.0
+    if x is None:
+        delta, obj = np.zeros((n, n_in)), None
+    correct = _model_correct(p.model, p.layer, delta, p.x, p.y)
+    return Patch(layer=p.layer, delta=torch.from_numpy(delta), edges=torch.from_numpy(mask.copy()), status=status,
+                 objective=obj, solver=solver, solve_seconds=total_solve, assemble_seconds=total_asm,
+                 fixed=torch.from_numpy(correct[p.is_fail]), kept=torch.from_numpy(correct[~p.is_fail]), lp=lp,
+                 epsilon=eps, cls=cls, kind="intermediate")
+
+
+def _model_correct(model: nn.Module, layer: str, delta: np.ndarray, x: torch.Tensor, y: np.ndarray) -> np.ndarray:
+    """Which examples the model with ``delta`` added to ``layer`` classifies correctly (one batched pass)."""
+    return _patched_pred(model, layer, delta, x) == y
+
+
+def _patched_pred(model: nn.Module, layer: str, delta: np.ndarray, x: torch.Tensor) -> np.ndarray:
+    """Predictions (tie rule) of the model with ``delta`` added to ``layer``'s weight, through a forward hook that
+    adds ``delta @ a`` to the layer's output (the model itself is not changed)."""
+    lin = dict(model.named_modules())[layer]
+    extra = torch.from_numpy(delta).to(lin.weight.device, lin.weight.dtype)
+    handle = lin.register_forward_hook(lambda _m, inp, out: out + torch.nn.functional.linear(inp[0], extra))
+    modes = save_modes(model)
+    preds = []
+    try:
+        model.eval()
+        with torch.no_grad():
+            for s in range(0, int(x.shape[0]), _BATCH):
+                xb = x[s:s + _BATCH].to(model_device(model), input_dtype(model))
+                preds.append(_pred_t(model(xb)).cpu())
+    finally:
+        handle.remove()
+        restore_modes(modes)
+    return torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -816,8 +1170,8 @@ def class_experts(
     extra: Any = None,
     score_data: Any = None,
     classes: Sequence[int] | None = None,
-    n_fail: int = 5,
-    n_pass: int = 5,
+    n_fail: int | None = None,
+    n_pass: int | None = None,
     top_k: int = 5,
     bound: float = 0.5,
     objective: Literal["l1", "linf"] = "l1",
@@ -827,24 +1181,37 @@ def class_experts(
     epsilon: float = 1e-3,
     seed: int = 0,
 ) -> list[Patch]:
-    """One last-layer expert per class (§2.3 'Last-layer repair', §2.6): a :class:`Patch` of row ``C`` only.
+    """One expert per class (§2.3, §2.6): a :class:`Patch` found from that class's examples only.
 
-    For each class ``C`` with misclassified examples in ``data``: ``n_fail`` failing and ``n_pass`` passing examples
-    of class ``C`` are drawn at random (``seed``), plus every correctly classified example of ``extra`` (the clean
-    passing inputs of §2.3, any class: they get the single row ``y_D - y'_C >= m``). The edges are the top-``k``
-    of row ``C`` by the defect score with ``Fail`` = the drawn failing examples and ``Pass`` = every passing example
-    of ``data`` and ``extra``, or of ``score_data`` when given (§7-A7: all passing inputs of the pool). One forward
-    pass caches all of ``data`` and ``extra`` (and one more ``score_data``).
+    **Output layer**: for each class ``C`` with misclassified examples in ``data``, ``n_fail`` failing and
+    ``n_pass`` passing examples of class ``C`` are drawn at random (``seed``), plus every correctly classified
+    example of ``extra`` (the clean passing inputs of §2.3, any class: they get the single row
+    ``y_D - y'_C >= m``); the expert changes the top-``k`` edges of row ``C``.
+
+    **Intermediate layer**: the patterns are mined first (:func:`activation_patterns` on ``data`` and
+    ``score_data``); ``Fail_C`` = the failing examples of ``C`` matching ``sigma^inc_C`` (all of them when there is
+    no such pattern) that violate ``sigma_C``, at most ``n_fail``; ``Pass_C`` = ``|Fail_C| + n_pass`` correct
+    examples of ``C`` matching ``sigma_C``; the correctly classified ``extra`` examples keep their status at the
+    faulty neurons (§7-A9); the expert changes the top-``k`` edges of each faulty neuron (:func:`repair_layer` with
+    the pattern). A class without ``sigma_C`` gets no expert.
+
+    The edge scores use ``Fail`` = the drawn failing examples and ``Pass`` = every passing example of ``data`` and
+    ``extra``, or of ``score_data`` when given (§7-A7: all passing inputs of the pool). One forward pass caches all
+    of ``data`` and ``extra`` (and one more ``score_data``).
 
     Args:
-        model, layer: as for :func:`repair_layer` (the output layer).
+        model, layer: as for :func:`repair_layer`.
         data: the defect set ``(inputs, labels)`` (Train, P-Train or Adv-Train with true labels).
         extra: optional clean ``(inputs, labels)``; those classified correctly join every expert's constraints.
         score_data: optional ``(inputs, labels)`` whose correctly classified examples define the ``Pass`` mean of
             the defect score (e.g. the whole training set).
         classes: the classes to build experts for (default: every class with a failing example).
-        n_fail, n_pass: examples drawn per expert; >= 1 and >= 0.
-        top_k, bound, objective, solver, time_limit, soft, epsilon: as for :func:`repair_layer`.
+        n_fail: failing examples per expert, >= 1; default 5 for the output layer (§4), all for an intermediate
+            layer.
+        n_pass: passing examples per expert (beyond ``|Fail_C|`` for an intermediate layer), >= 0; default 5 for
+            the output layer, 100 for an intermediate one (§4).
+        top_k, bound, objective, solver, time_limit, soft, epsilon: as for :func:`repair_layer` (use
+            ``bound=1.0`` for an intermediate layer, §7-A2).
         seed: seed of the draws; >= 0.
 
     Returns:
@@ -858,13 +1225,13 @@ def class_experts(
     name, lin = _resolve_layer(model, layer, fn)
     cfg = _check_solver_args(fn, bound, objective, solver, time_limit, soft, epsilon)
     k = _check_top_k(top_k, fn)
-    n_fail = check_int(n_fail, "n_fail", fn, min_value=1)
-    n_pass = check_int(n_pass, "n_pass", fn, min_value=0)
+    n_fail_ = None if n_fail is None else check_int(n_fail, "n_fail", fn, min_value=1)
+    n_pass_ = None if n_pass is None else check_int(n_pass, "n_pass", fn, min_value=0)
     seed = check_seed(seed, fn)
     xd, yd = _check_pair(data, "data", fn, allow_empty=False)
     xe, ye = (xd[:0], yd[:0]) if extra is None else _check_pair(extra, "extra", fn, allow_empty=True)
-    cache = _forward_cache(model, lin, _stack(xd, xe, ("data", "extra"), fn), fn, "data/extra")
-    _check_output_layer(cache, name, fn)
+    x_all = _stack(xd, xe, ("data", "extra"), fn)
+    cache = _forward_cache(model, lin, x_all, fn, "data/extra")
     n_out = cache.logits.shape[1]
     _check_labels(yd, n_out, "data", fn)
     _check_labels(ye, n_out, "extra", fn)
@@ -889,6 +1256,14 @@ def class_experts(
     mean_pass = np.abs(pass_a).mean(axis=0) if len(pass_a) else np.zeros(w.shape[1])
     extra_idx = np.nonzero(~in_data & correct)[0]
     rng = np.random.default_rng(seed)
+    if not cache.is_output:
+        pool = (xd, yd) if score_data is None else (torch.cat([xd, xs.to(xd.dtype)]), torch.cat([yd, ys]))
+        pats = activation_patterns(model, name, pool, seed=seed)
+        return _intermediate_experts(model, name, lin, cache, x_all, y, in_data, correct, wanted, pats, mean_pass,
+                                     extra_idx, rng, len(y) if n_fail_ is None else n_fail_,
+                                     100 if n_pass_ is None else n_pass_, k, cfg)
+    n_fail = 5 if n_fail_ is None else n_fail_
+    n_pass = 5 if n_pass_ is None else n_pass_
     experts = []
     for c in wanted:  # one LP per class: the experts are independent (§2.3)
         fails = np.nonzero(in_data & ~correct & (y == c))[0]
@@ -907,6 +1282,45 @@ def class_experts(
     return experts
 
 
+def _intermediate_experts(model: nn.Module, name: str, lin: nn.Linear, cache: _Cache, x_all: torch.Tensor,
+                          y: np.ndarray, in_data: np.ndarray, correct: np.ndarray, wanted: list[int],
+                          pats: Patterns, mean_pass: np.ndarray, extra_idx: np.ndarray, rng: np.random.Generator,
+                          n_fail: int, n_pass: int, k: int, cfg: dict[str, Any]) -> list[Patch]:
+    """§2.3 'Intermediate-layer repair': Fail_C = failing inputs of C matching sigma^inc_C (all of them when there
+    is no such pattern), at most ``n_fail``; Pass_C = ``|Fail_C| + n_pass`` correct inputs of C matching sigma_C;
+    the extras keep their current status at the faulty neurons (§7-A9)."""
+    w = lin.weight.detach().double().cpu().numpy()
+    experts = []
+    for c in wanted:
+        sigma = pats.correct.get(c)
+        if sigma is None:
+            logger.info("class %d has no correct-label pattern: no intermediate expert", c)
+            continue
+        fails = np.nonzero(in_data & ~correct & (y == c))[0]
+        if c in pats.incorrect:
+            fails = fails[pats.incorrect[c].holds(cache.z[fails]).numpy()]
+        fails = fails[~sigma.holds(cache.z[fails]).numpy()]  # those already in sigma_C have nothing to fix
+        if not len(fails):
+            continue
+        fails = np.sort(rng.choice(fails, size=min(n_fail, len(fails)), replace=False))
+        passes = np.nonzero(in_data & correct & (y == c))[0]
+        passes = passes[sigma.holds(cache.z[passes]).numpy()]
+        passes = np.sort(rng.choice(passes, size=min(len(fails) + n_pass, len(passes)), replace=False))
+        idx = np.concatenate([fails, passes, extra_idx[~np.isin(extra_idx, passes)]])
+        on, off = _check_pattern(sigma, w.shape[0], "pyrepair.patch.class_experts")
+        zf = cache.z[fails]
+        faulty = np.nonzero(((on[None] & (zf <= 0)) | (off[None] & (zf > 0))).any(axis=0))[0].tolist()
+        score = np.abs(w) * (np.abs(cache.a[fails]).mean(axis=0) - mean_pass)[None, :]
+        mask = _top_edges(score, faulty, min(k, w.shape[1]))
+        ti = torch.from_numpy(idx)
+        prob = _PatternProblem(layer=name, model=model, x=x_all[ti], a=cache.a[idx], z=cache.z[idx],
+                               a_t=cache.a_t[ti.to(cache.a_t.device)], y=y[idx],
+                               is_fail=np.arange(len(idx)) < len(fails), on=on, off=off, weight=lin.weight.detach(),
+                               bias=None if lin.bias is None else lin.bias.detach())
+        experts.append(_solve_pattern_problem(prob, mask, split=True, cls=c, **cfg))
+    return experts
+
+
 def _check_patches(patches: Any, fn: str) -> list[Patch]:
     if isinstance(patches, Patch):
         patches = [patches]
@@ -919,18 +1333,19 @@ def _check_patches(patches: Any, fn: str) -> list[Patch]:
 
 
 def merge(patches: Sequence[Patch]) -> Patch:
-    """Variant B of §2.6: one patch whose change is the sum of the usable experts' changes.
+    """Variant B of §2.6: one patch whose change of each edge is the average over the usable experts in which that
+    edge is symbolic (§7-A14).
 
-    Last-layer experts change disjoint rows, so the sum applies each expert's change to its own row. Patches without
-    a solution (``patch.ok`` false) are left out.
+    Last-layer experts change disjoint rows, so this is the sum of their changes. Patches without a solution
+    (``patch.ok`` false) are left out.
 
     Args:
         patches: patches of the same layer (e.g. from :func:`class_experts`); may be empty only if no layer is
             known, so at least one is needed.
 
     Returns:
-        A :class:`Patch` with status ``"merged"`` (``objective`` the L1 size of the sum, times and LP sizes
-        summed; ``fixed``/``kept`` empty: they belong to each expert).
+        A :class:`Patch` with status ``"merged"`` (``objective`` the L1 size of the merged change, times and LP
+        sizes summed; ``fixed``/``kept`` empty: they belong to each expert).
 
     Raises:
         TypeError: not a list of patches.
@@ -942,16 +1357,19 @@ def merge(patches: Sequence[Patch]) -> Patch:
         raise ArgumentError(f"{fn}: patches must hold at least one Patch, got none")
     use = [p for p in ps if p.ok]
     delta = torch.zeros_like(ps[0].delta)
-    edges = torch.zeros_like(ps[0].edges)
+    count = torch.zeros_like(ps[0].delta)
     for p in use:
         delta += p.delta
-        edges |= p.edges
+        count += p.edges.to(count.dtype)
+    edges = count > 0
+    delta = torch.where(edges, delta / count.clamp(min=1), delta)
     lp = {key: sum(p.lp.get(key, 0) for p in use) for key in ("rows", "cols", "nnz", "binaries")}
     empty = torch.zeros(0, dtype=torch.bool)
     return Patch(layer=ps[0].layer, delta=delta, edges=edges, status="merged", objective=float(delta.abs().sum()),
                  solver="+".join(sorted({p.solver for p in use})) or ps[0].solver,
                  solve_seconds=sum(p.solve_seconds for p in use), assemble_seconds=sum(p.assemble_seconds for p in use),
-                 fixed=empty, kept=empty.clone(), lp=lp, epsilon=max((p.epsilon for p in use), default=ps[0].epsilon))
+                 fixed=empty, kept=empty.clone(), lp=lp, epsilon=max((p.epsilon for p in use), default=ps[0].epsilon),
+                 kind=ps[0].kind)
 
 
 def _f1(pred: np.ndarray, y: np.ndarray, c: int) -> float:
@@ -988,7 +1406,6 @@ def _f1_filter(model: nn.Module, ps: list[Patch], data: Any, name: str, fn: str)
         raise ArgumentError(f"{fn}: every patch must be a class expert (Patch.cls set), got cls=None")
     lin = _layer_by_name(model, ps[0].layer, tuple(ps[0].delta.shape), fn)
     cache = _forward_cache(model, lin, x, fn, name)
-    _check_output_layer(cache, ps[0].layer, fn)
     _check_labels(y, cache.logits.shape[1], name, fn)
     yy = y.numpy()
     base = _pred(cache.logits)
@@ -996,22 +1413,52 @@ def _f1_filter(model: nn.Module, ps: list[Patch], data: Any, name: str, fn: str)
     for p in ps:
         if not p.ok:
             continue
-        mine = _pred(cache.logits + cache.a @ p.delta.numpy().T)
+        if cache.is_output:  # the logits move by delta @ a: no forward pass needed
+            mine = _pred(cache.logits + cache.a @ p.delta.numpy().T)
+        else:
+            mine = _patched_pred(model, p.layer, p.delta.numpy(), x)
         assert p.cls is not None
         if _f1(mine, yy, p.cls) > _f1(base, yy, p.cls):
             kept.append(p)
     return kept
 
 
-class _ExpertHead(nn.Module):
-    """The output layer with its experts run side by side and combined per input (§2.6 variant A).
+def _choose(y0: torch.Tensor, ys: torch.Tensor, classes: torch.Tensor, strategy: str) -> torch.Tensor:
+    """§2.6 variant A on logits: ``y0`` ``[B, K]`` of the original, ``ys`` ``[B, E, K]`` of the experts of
+    ``classes`` ``[E]``. ``E(X)`` are the experts that predict their own class; none: the original logits; one: that
+    expert's logits; several: ``naive`` the original, ``confidence`` the expert with the largest ``|y^e_{C_e}|``,
+    ``votes`` the claimant most other experts predict, ties to confidence, then the original prediction, then the
+    lowest class (§7-A13). The output is the chosen network's logits, so its argmax is the combined decision."""
+    p = _pred_t(ys)  # [B, E]
+    cls = classes[None, :]
+    claim = p == cls
+    count = claim.sum(1)
+    conf = ys.gather(2, classes[None, :, None].expand(ys.shape[0], -1, 1)).squeeze(2).abs()
+    p0 = _pred_t(y0)
+    if strategy == "naive":
+        choice = claim.float().argmax(1)  # the single claimant when count == 1
+    elif strategy == "confidence":
+        choice = torch.where(claim, conf, torch.full_like(conf, -math.inf)).argmax(1)
+    else:
+        others = ~torch.eye(p.shape[1], dtype=torch.bool, device=p.device)[None]  # e' != e
+        votes = ((p[:, None, :] == classes[None, :, None]) & others).sum(2)  # [B, E]
+        neg = torch.full_like(conf, -math.inf)
+        v = torch.where(claim, votes.to(conf.dtype), neg)
+        tied = claim & (v == v.max(1, keepdim=True).values)
+        cf = torch.where(tied, conf, neg)
+        tied = tied & (cf == cf.max(1, keepdim=True).values)
+        is_p0 = tied & (cls == p0[:, None])
+        big = torch.iinfo(torch.int64).max
+        lowest = torch.where(tied, cls.expand_as(tied), torch.full_like(p, big)).argmin(1)
+        choice = torch.where(is_p0.any(1), is_p0.float().argmax(1), lowest)
+    use = (count == 1) | ((count > 1) & (strategy != "naive"))
+    chosen = ys[torch.arange(ys.shape[0], device=ys.device), choice]
+    return torch.where(use[:, None], chosen, y0)
 
-    Expert ``e`` gives logits ``y^e = W a + b + delta_e a``. ``E(X)`` are the experts that predict their own class;
-    none: the original logits; one: that expert's logits; several: ``naive`` the original, ``confidence`` the expert
-    with the largest ``|y^e_{C_e}|``, ``votes`` the claimant most other experts predict, ties to confidence, then the
-    original prediction, then the lowest class (§7-A13). The output is the chosen network's logits, so its argmax
-    is the combined decision.
-    """
+
+class _ExpertHead(nn.Module):
+    """The output layer with its experts run side by side (§2.6 variant A): expert ``e`` gives the logits
+    ``W a + b + delta_e a``; :func:`_choose` combines them per input. One pass of the prefix."""
 
     def __init__(self, linear: nn.Linear, deltas: torch.Tensor, classes: torch.Tensor, strategy: str) -> None:
         super().__init__()
@@ -1025,31 +1472,35 @@ class _ExpertHead(nn.Module):
         if self.deltas.shape[0] == 0:
             return y0
         ys = y0[:, None, :] + torch.einsum("bi,eki->bek", a, self.deltas)  # [B, E, K]
-        p = _pred_t(ys)  # [B, E]
-        cls = self.classes[None, :]
-        claim = p == cls
-        count = claim.sum(1)
-        conf = ys.gather(2, self.classes[None, :, None].expand(ys.shape[0], -1, 1)).squeeze(2).abs()
-        p0 = _pred_t(y0)
-        if self.strategy == "naive":
-            choice = claim.float().argmax(1)  # the single claimant when count == 1
-        elif self.strategy == "confidence":
-            choice = torch.where(claim, conf, torch.full_like(conf, -math.inf)).argmax(1)
-        else:
-            others = ~torch.eye(p.shape[1], dtype=torch.bool, device=p.device)[None]  # e' != e
-            votes = ((p[:, None, :] == self.classes[None, :, None]) & others).sum(2)  # [B, E]
-            neg = torch.full_like(conf, -math.inf)
-            v = torch.where(claim, votes.to(conf.dtype), neg)
-            tied = claim & (v == v.max(1, keepdim=True).values)
-            cf = torch.where(tied, conf, neg)
-            tied = tied & (cf == cf.max(1, keepdim=True).values)
-            is_p0 = tied & (cls == p0[:, None])
-            big = torch.iinfo(torch.int64).max
-            lowest = torch.where(tied, cls.expand_as(tied), torch.full_like(p, big)).argmin(1)
-            choice = torch.where(is_p0.any(1), is_p0.float().argmax(1), lowest)
-        use = (count == 1) | ((count > 1) & (self.strategy != "naive"))
-        chosen = ys[torch.arange(ys.shape[0], device=ys.device), choice]
-        return torch.where(use[:, None], chosen, y0)
+        return _choose(y0, ys, self.classes, self.strategy)
+
+
+class _ExpertEnsemble(nn.Module):
+    """Intermediate-layer experts run side by side (§2.6 variant A): the model runs once as is and once per expert
+    with ``delta_e a`` added to the layer's output by a forward hook; :func:`_choose` combines the logits. ``E + 1``
+    forward passes (the paper's RQ3 overhead; the merged model has none)."""
+
+    def __init__(self, model: nn.Module, layer: str, deltas: torch.Tensor, classes: torch.Tensor,
+                 strategy: str) -> None:
+        super().__init__()
+        self.model = model
+        self.layer = layer
+        lin = model.get_submodule(layer)
+        self.register_buffer("deltas", deltas.to(lin.weight.device, lin.weight.dtype))  # [E, n, n_in]
+        self.register_buffer("classes", classes.to(lin.weight.device))
+        self.strategy = strategy
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lin = self.model.get_submodule(self.layer)
+        y0 = self.model(x)
+        ys = []
+        for d in self.deltas:
+            handle = lin.register_forward_hook(lambda _m, inp, out, d=d: out + torch.nn.functional.linear(inp[0], d))
+            try:
+                ys.append(self.model(x))
+            finally:
+                handle.remove()
+        return _choose(y0, torch.stack(ys, dim=1), self.classes, self.strategy)
 
 
 def combine(
@@ -1062,10 +1513,12 @@ def combine(
 ) -> nn.Module:
     """The repaired classifier from per-class experts (§2.6): merged weights or a run-time ensemble.
 
-    ``merged`` adds the sum of the experts' changes to the layer (zero inference overhead); ``naive``,
-    ``confidence`` and ``votes`` replace the output layer by a module that runs every expert on the layer's input
-    and combines their decisions per input (see the class ``_ExpertHead``). With ``filter_data`` the F1 filter
-    (:func:`f1_filter`) runs first; if no expert survives the model is the original ("ON(0)").
+    ``merged`` adds :func:`merge`'s change to the layer (zero inference overhead); ``naive``, ``confidence`` and
+    ``votes`` run every expert and combine their decisions per input: for output-layer experts the layer is
+    replaced by a module that runs them on the layer's input (one pass); for intermediate-layer experts the model is
+    wrapped in a module that runs it once per expert (``E + 1`` passes; not available with ``inplace``). With
+    ``filter_data`` the F1 filter (:func:`f1_filter`) runs first; if no expert survives the model is the original
+    ("ON(0)").
 
     Args:
         model: the original model; not modified unless ``inplace=True``.
@@ -1075,11 +1528,12 @@ def combine(
         inplace: change ``model`` itself instead of a copy.
 
     Returns:
-        The combined model (a copy unless ``inplace``).
+        The combined model (a copy unless ``inplace``; a wrapper module for run-time intermediate experts).
 
     Raises:
-        TypeError: bad argument types. ValueError: patches of another layer, two experts of one class, or experts
-        without a class for a run-time strategy. UnknownNameError: unknown ``strategy``.
+        TypeError: bad argument types. ValueError: patches of another layer, two experts of one class, experts
+        without a class for a run-time strategy, or ``inplace`` with a run-time strategy of intermediate experts.
+        UnknownNameError: unknown ``strategy``.
     """
     fn = "pyrepair.patch.combine"
     check_model(model, fn)
@@ -1108,7 +1562,14 @@ def combine(
     if any(c is None for c in classes) or len(set(classes)) != len(classes):
         raise ArgumentError(f"{fn}: strategy {strategy!r} needs one expert per class (Patch.cls set and distinct), "
                             f"got classes {classes}")
-    head = _ExpertHead(lin, torch.stack([p.delta for p in ps]), torch.tensor(classes, dtype=torch.int64), strategy)
+    deltas, cls_t = torch.stack([p.delta for p in ps]), torch.tensor(classes, dtype=torch.int64)
+    if any(p.kind != "last" for p in ps):
+        if inplace:
+            raise ArgumentError(f"{fn}: strategy {strategy!r} for intermediate-layer experts wraps the model in a new "
+                                "module (one pass per expert), so it cannot be inplace; use inplace=False or "
+                                "strategy='merged'")
+        return _ExpertEnsemble(out, name, deltas, cls_t, strategy)
+    head = _ExpertHead(lin, deltas, cls_t, strategy)
     parent_name, _, child = name.rpartition(".")
     parent = out.get_submodule(parent_name) if parent_name else out
     if not name:  # the model itself is the linear layer

@@ -642,6 +642,10 @@ TABLE: dict[str, Entry] = {
                  "score_data:dataset_images": _PATCH_NHWC,
                  "n_pass:count_zero": "experts built from failing examples only are valid (n_pass >= 0)"},
         max_examples=2),
+    "pyrepair.patch.activation_patterns": Entry(
+        call("pyrepair.patch.activation_patterns", model=tiny_model, layer=-1, data=dataset, seed=0),
+        roles={"model": "model", "layer": "index", "data": "dataset", "seed": "seed"},
+        accepts={**_NEG_LAYER, "data:dataset_images": _PATCH_NHWC}),
     "pyrepair.patch.merge": Entry(call("pyrepair.patch.merge", patches=lambda: [_a_patch()]),
                                   roles={"patches": "opaque"}),
     "pyrepair.patch.f1_filter": Entry(
@@ -761,6 +765,8 @@ EXEMPT: dict[str, str] = {
     "pyrepair.methods.RepairResult": "pure data class (result of repair)",
     "pyrepair.patch.Patch": "pure data class (result of repair_layer); its apply takes a model and has an entry",
     "pyrepair.patch.Localization": "pure data class (result of localize)",
+    "pyrepair.patch.Pattern": "pure data class (an activation pattern; holds() takes pre-activations)",
+    "pyrepair.patch.Patterns": "pure data class (result of activation_patterns)",
     "pyrepair.methods.RepairMethod": "abstract base class (cannot be instantiated); its subclasses are covered",
     "pyrepair.methods.RepairMethod.repair": "abstract template; covered through every concrete method's .repair",
     "pyrepair.transform.OpInfo": "pure data class (row of the OPS table)",

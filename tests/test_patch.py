@@ -399,8 +399,6 @@ def test_layer_that_is_not_linear_lists_the_linear_layers():
         patch.localize(toy(), 9, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
     with pytest.raises(ArgumentTypeError, match=r"layer must be an int index"):
         patch.localize(toy(), 1.5, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
-    with pytest.raises(ArgumentError, match=r"repair_layer: layer '2' must be the output layer"):
-        patch.repair_layer(toy(), 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
     with pytest.raises(ArgumentError, match=r"localize: neurons must be given for layer '2'"):
         patch.localize(toy(), 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
 
@@ -545,3 +543,169 @@ def test_nnrepair_needs_failures_and_a_linear_output():
     with pytest.raises(ArgumentError, match=r"layer 2 \('2'\) is a ReLU, not an nn.Linear; linear layers "
                                             r"\(index \(name\)\): 1 \('1'\), 3 \('3'\)"):
         NNRepair(layer=2).repair(model, (x[:50], y[:50]), (x[50:60], y[50:60]), progress=False)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Intermediate-layer repair (§2.2, §2.5, §3.5; T3, T7, T8, T9)
+
+
+def test_worked_example_intermediate_repair():
+    model = toy()
+    pats = patch.activation_patterns(model, 2, (X[:5], IDEAL[:5]))  # mined on X0..X4 (§2.2 recipe)
+    assert pats.layer == "2" and pats.correct[0] == patch.Pattern(on=(), off=(0,), support=2)  # (N2 off), {X0, X2}
+    assert pats.correct[0].holds(torch.tensor([[-0.25, 4.0], [0.875, 7.0]])).tolist() == [True, False]
+    loc = patch.localize(model, 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]), neurons=[0], top_k=1)  # N1 -> N2
+    snap = snapshot(model)
+    for pattern in (([1], [0]), pats.correct[0]):  # the paper's sigma_0 = (N3 on, N2 off), and the mined one
+        p = patch.repair_layer(model, 2, (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]]), edges=loc,
+                               pattern=pattern, bound=1.0)
+        assert p.status == "optimal"
+        assert p.delta[0, 1].item() == pytest.approx(-7 / 22, abs=1e-9) and p.changes()[0][:2] == (0, 1)
+        assert len(p.changes()) == 1  # only W2[0, 1] changed
+        assert p.fixed.tolist() == [True] and p.kept.tolist() == [True, True]
+        repaired = p.apply(model)
+        with torch.no_grad():
+            z = repaired[2](repaired[1](repaired[0](X[[4, 0, 2]])))
+            y4 = repaired(X[4:5])
+        assert (z[:, 0] <= 1e-12).all() and (z[:, 1] > 0).all()  # X4, X0, X2 satisfy sigma_0
+        assert torch.allclose(y4, torch.tensor([[14.0, 10.5]], dtype=F64), atol=1e-9)  # class 0 (Table 1: 14)
+    assert_unchanged(model, snap)
+
+
+def digits_mlp():
+    from pyrepair import data
+
+    tr = data.load("digits", "train")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(60):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(tr.images), tr.labels).backward()
+        opt.step()
+    model.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        p = model(tr.images).argmax(1)
+        z = model[3](model[2](model[1](model[0](tr.images))))
+    return model, tr.images, tr.labels, p, z
+
+
+def test_intermediate_repair_on_digits():
+    # T8: a 64 -> 32 -> 16 -> 10 MLP; repair layer 3 (the 16 ReLU units) for class 3 with its mined pattern
+    model, x, y, p, z = digits_mlp()
+    pats = patch.activation_patterns(model, 3, (x, y))
+    c = 3
+    sigma = pats.correct[c]
+    fail = ((p != y) & (y == c)).nonzero().squeeze(1)
+    ok = ((p == y) & (y == c) & sigma.holds(z)).nonzero().squeeze(1)[: len(fail) + 100]
+    assert len(fail) > 0 and len(ok) > 0 and not sigma.holds(z[fail]).any()
+    snap = snapshot(model)
+    out = patch.repair_layer(model, 3, (x[fail], y[fail]), (x[ok], y[ok]), pattern=sigma, bound=1.0, top_k=4)
+    assert_unchanged(model, snap)
+    assert out.status == "optimal" and out.delta.abs().max() <= 1.0 and out.kept.all()
+    faulty = out.edges.any(dim=1)
+    viol = torch.zeros(16, dtype=torch.bool)  # eq. 3: the union of the failing examples' violations
+    viol[list(sigma.on)] |= (z[fail][:, list(sigma.on)] <= 0).any(0)
+    viol[list(sigma.off)] |= (z[fail][:, list(sigma.off)] > 0).any(0)
+    assert torch.equal(faulty, viol) and torch.all(out.edges.sum(1)[faulty] == 4)
+    repaired = out.apply(model)
+    idx = torch.cat([fail, ok])
+    with torch.no_grad():
+        z2 = repaired[3](repaired[2](repaired[1](repaired[0](x[idx]))))
+    # every repair example satisfies sigma_C at layer 3: "on" rows have the margin epsilon; "off" rows are exact
+    # (<= 0) in float64, so the float32 weights W + delta may leave a rounding-level positive value there
+    assert (z2[:, list(sigma.on)] > 0).all() and (z2[:, list(sigma.off)] <= 1e-5).all()
+    assert sigma.holds(z2 - 1e-5).all()
+    assert torch.equal(z2[:, ~faulty], z[idx][:, ~faulty])  # non-faulty pre-activations are bit-identical
+
+
+def test_split_solve_equals_joint_lp():
+    # T7: the hard LP separates by neuron; one LP per faulty neuron gives the joint LP's delta
+    model, x, y, p, z = digits_mlp()
+    pats = patch.activation_patterns(model, 3, (x, y))
+    for c in (3, 7):
+        sigma = pats.correct[c]
+        fail = ((p != y) & (y == c)).nonzero().squeeze(1)
+        ok = ((p == y) & (y == c) & sigma.holds(z)).nonzero().squeeze(1)[: len(fail) + 100]
+        kw = {"pattern": sigma, "bound": 1.0, "top_k": 4}
+        split = patch.repair_layer(model, 3, (x[fail], y[fail]), (x[ok], y[ok]), split=True, **kw)
+        joint = patch.repair_layer(model, 3, (x[fail], y[fail]), (x[ok], y[ok]), split=False, **kw)
+        assert split.status == joint.status == "optimal" and split.edges.any(1).sum() >= 2
+        assert torch.allclose(split.delta, joint.delta, atol=1e-7, rtol=0)
+        assert split.objective == pytest.approx(joint.objective, abs=1e-7)
+        m, k_tot = len(fail) + len(ok), int(split.edges.sum())
+        assert split.lp["cols"] == joint.lp["cols"] == 2 * k_tot
+        assert split.lp["rows"] == joint.lp["rows"] <= m * int(split.edges.any(1).sum())  # constant rows dropped
+        assert split.lp["nnz"] == joint.lp["nnz"] <= 2 * m * k_tot
+
+
+def test_pattern_mining_on_a_hand_made_signature_matrix():
+    # T9: target 0 exactly when neuron 2 is on and neuron 0 off; the tree's pure leaf for 0 is (on {2}, off {0})
+    g = np.random.default_rng(0)
+    sig = g.random((200, 4)) > 0.5
+    target = np.where(sig[:, 2] & ~sig[:, 0], 0, 1)
+    pats = patch._leaf_patterns(sig, target, 0)
+    assert pats[0].on == (2,) and pats[0].off == (0,)
+    assert pats[0].support == int(np.sum(target == 0))  # support = the leaf's sample count
+    holds = pats[0].holds(torch.from_numpy(np.where(sig, 1.0, -1.0)))
+    assert torch.equal(holds, torch.from_numpy(target == 0))
+
+
+def test_intermediate_bad_input():
+    model = toy()
+    fail, keep = (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]])
+    with pytest.raises(ArgumentError, match=r"repair_layer: layer '2' is not the output layer, so it needs "
+                                            r"pattern=\(on, off\)"):
+        patch.repair_layer(model, 2, fail, keep)
+    with pytest.raises(ArgumentError, match=r"repair_layer: pattern on and off must be disjoint, both hold \[0\]"):
+        patch.repair_layer(model, 2, fail, keep, pattern=([0], [0]))
+    with pytest.raises(ArgumentError, match=r"repair_layer: pattern off neuron must be in \[0, 1\], got 5"):
+        patch.repair_layer(model, 2, fail, keep, pattern=([], [5]))
+    with pytest.raises(ArgumentTypeError, match=r"repair_layer: pattern must be a Pattern or an \(on, off\) pair"):
+        patch.repair_layer(model, 2, fail, keep, pattern="N2 off")
+
+
+def test_intermediate_experts_merge_and_ensemble():
+    model, x, y, p, z = digits_mlp()
+    snap = snapshot(model)
+    experts = patch.class_experts(model, 3, (x, y), bound=1.0, top_k=4)
+    assert_unchanged(model, snap)
+    assert experts and all(e.kind == "intermediate" and e.ok and e.kept.all() for e in experts)
+    assert [e.cls for e in experts] == sorted(e.cls for e in experts)
+    # merged (§7-A14): each edge's change is the average over the experts in which it is symbolic
+    merged = patch.merge(experts)
+    count = sum(e.edges.to(F64) for e in experts)
+    want = torch.where(count > 0, sum(e.delta for e in experts) / count.clamp(min=1), torch.zeros_like(count))
+    assert torch.allclose(merged.delta, want, atol=1e-15) and torch.equal(merged.edges, count > 0)
+    assert torch.equal(patch.combine(model, experts, strategy="merged")[3].weight,
+                       model[3].weight + merged.delta.float())
+    # run time: one expert; where it claims its class the output is its network's logits, else the original's
+    e = experts[0]
+    ens = patch.combine(model, [e], strategy="votes")
+    alone = e.apply(model)
+    with torch.no_grad():
+        out, y0, ye = ens(x), model(x), alone(x)
+    claim = ye.argmax(1) == e.cls
+    assert claim.any() and torch.equal(out[~claim], y0[~claim])
+    assert torch.allclose(out[claim], ye[claim], atol=1e-5)  # delta added as a hook vs folded into W (float32)
+    assert_unchanged(model, snap)
+    with pytest.raises(ArgumentError, match=r"combine: strategy 'votes' for intermediate-layer experts wraps"):
+        patch.combine(model, experts, strategy="votes", inplace=True)
+    # the F1 filter on Train: no intermediate expert beats this well-fitted model (the paper's ON(0) case)
+    assert patch.f1_filter(model, experts, (x, y)) == [] or all(e.ok for e in patch.f1_filter(model, experts, (x, y)))
+
+
+def test_nnrepair_intermediate_layer():
+    from pyrepair.methods import NNRepair
+
+    model, x, y, p, _ = digits_mlp()
+    wrong = (p != y).nonzero().squeeze(1)
+    snap = snapshot(model)
+    res = NNRepair(layer=3, combine="merged", bound=1.0, top_k=4, n_extra=0).repair(model, (x, y), (x[wrong], y[wrong]),
+                                                                                   progress=False)
+    assert_unchanged(model, snap)
+    assert res.info["experts"] and all(e["kind"] == "intermediate" for e in res.info["experts"])
+    assert not torch.equal(res.model[3].weight, model[3].weight) and torch.equal(res.model[5].weight, model[5].weight)
+    with pytest.raises(ArgumentError, match=r"NNRepair.repair: pyrepair.patch.combine: strategy 'votes' for "
+                                            r"intermediate-layer experts"):
+        NNRepair(layer=3, bound=1.0, top_k=4, n_extra=0).repair(model, (x, y), (x[wrong], y[wrong]), progress=False)

@@ -78,7 +78,8 @@ class NNRepair(RepairMethod):
         combine: ``"votes"``, ``"confidence"``, ``"naive"`` or ``"merged"`` (experts only).
         f1_filter: keep only experts whose F1 for their class on ``train`` beats the original model's (§2.6 C).
         top_k: suspicious edges per class; >= 1 (§4: 5).
-        n_fail, n_pass: failing / passing examples per class; >= 1 / >= 0 (§4: 5 / 5).
+        n_fail, n_pass: failing / passing examples per class; >= 1 / >= 0; default (``None``): 5 / 5 for the
+            output layer, all / ``|Fail_C|`` + 100 for an intermediate one (§4).
         n_extra: clean passing examples from ``train`` added to every LP, ``n_extra // K`` per class; >= 0.
         bound: box bound on each weight change; > 0 (§7-A2: 0.5).
         objective: ``"l1"`` or ``"linf"``.
@@ -104,8 +105,8 @@ class NNRepair(RepairMethod):
         combine: Literal["naive", "confidence", "votes", "merged"] = "votes",
         f1_filter: bool = False,
         top_k: int = 5,
-        n_fail: int = 5,
-        n_pass: int = 5,
+        n_fail: int | None = None,
+        n_pass: int | None = None,
         n_extra: int = 50,
         bound: float = 0.5,
         objective: Literal["l1", "linf"] = "l1",
@@ -130,8 +131,8 @@ class NNRepair(RepairMethod):
         self.layer = layer
         self.experts, self.combine, self.f1_filter, self.soft = experts, combine, f1_filter, soft
         self.top_k = check_int(top_k, "top_k", fn, min_value=1)
-        self.n_fail = check_int(n_fail, "n_fail", fn, min_value=1)
-        self.n_pass = check_int(n_pass, "n_pass", fn, min_value=0)
+        self.n_fail = None if n_fail is None else check_int(n_fail, "n_fail", fn, min_value=1)
+        self.n_pass = None if n_pass is None else check_int(n_pass, "n_pass", fn, min_value=0)
         self.n_extra = check_int(n_extra, "n_extra", fn, min_value=0)
         self.bound = check_positive(bound, "bound", fn)
         self.time_limit = check_positive(time_limit, "time_limit", fn)
@@ -192,7 +193,7 @@ class NNRepair(RepairMethod):
         ok_f = (pf == yf).numpy()
         top_up = []
         for c in range(k):
-            short = self.n_pass - int(np.sum(ok_f & (yfn == c)))
+            short = (5 if self.n_pass is None else self.n_pass) - int(np.sum(ok_f & (yfn == c)))
             cand = np.nonzero(ok_t & (ytn == c))[0]
             if short > 0 and len(cand):
                 top_up.append(rng.choice(cand, size=min(short, len(cand)), replace=False))
@@ -241,7 +242,8 @@ class NNRepair(RepairMethod):
                                 replace=False) for c in range(k) if np.any(mask & (y == c))]
             return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
-        fi, pi = draw(is_def & ~ok, self.n_fail), draw(ok, self.n_pass)
+        fi = draw(is_def & ~ok, 5 if self.n_fail is None else self.n_fail)
+        pi = draw(ok, 5 if self.n_pass is None else self.n_pass)
         if not len(fi):
             raise ArgumentError(f"{fn}: failures hold no example the model misclassifies; nothing to repair")
         failing = (data[0][fi], data[1][fi])
