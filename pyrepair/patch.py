@@ -281,7 +281,7 @@ def _check_pair(data: Any, name: str, fn: str, *, allow_empty: bool) -> tuple[to
         raise ArgumentError(f"{fn}: {name} inputs must be finite, got NaN or inf")
     if y.numel() and int(y.min()) < 0:
         raise ArgumentError(f"{fn}: {name} labels must be >= 0, got {int(y.min())}")
-    return x, y.long()
+    return x, y.long().cpu()  # labels live on the CPU beside the float64 numpy cache
 
 
 def _stack(first: torch.Tensor, second: torch.Tensor, names: tuple[str, str], fn: str) -> torch.Tensor:
@@ -648,7 +648,7 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
             status = "soft"
         # float re-check (§3.8): float64 on the cache and the model's dtype through the patched layer
         new64 = p.logits + p.a @ delta.T
-        w = p.weight + torch.from_numpy(delta).to(p.weight.dtype)
+        w = p.weight + torch.from_numpy(delta).to(p.weight.device, p.weight.dtype)
         new_t = torch.nn.functional.linear(p.a_t, w.to(p.a_t.device), None if p.bias is None else p.bias)
         ok64 = _pred(new64) == p.y
         okt = _pred_t(new_t).cpu().numpy() == p.y
@@ -1112,7 +1112,7 @@ def _solve_pattern_problem(p: _PatternProblem, mask: np.ndarray, *, bound: float
             status = "soft"
         # float re-check (§3.8) of every targeted row: float64 on the cache, and the model's dtype
         new64 = p.z[:, faulty] + p.a @ delta[faulty].T
-        w = p.weight + torch.from_numpy(delta).to(p.weight.dtype)
+        w = p.weight + torch.from_numpy(delta).to(p.weight.device, p.weight.dtype)
         new_t = torch.nn.functional.linear(p.a_t, w.to(p.a_t.device), p.bias)[:, torch.from_numpy(faulty)]
         m_on = np.where(p.is_fail[:, None], eps, np.minimum(eps, np.maximum(p.z[:, faulty], 0.0)))
         ok64 = np.where(req_on, new64 >= m_on - 1e-9, new64 <= 1e-9).all(axis=1)
@@ -1275,7 +1275,8 @@ def class_experts(
         idx = np.concatenate([fails, passes, extra_idx[~np.isin(extra_idx, passes)]])
         score = np.abs(w) * (np.abs(cache.a[fails]).mean(axis=0) - mean_pass)[None, :]
         mask = _top_edges(score, [c], min(k, w.shape[1]))
-        prob = _Problem(layer=name, a=cache.a[idx], logits=cache.logits[idx], a_t=cache.a_t[torch.from_numpy(idx)],
+        ti = torch.from_numpy(idx).to(cache.a_t.device)
+        prob = _Problem(layer=name, a=cache.a[idx], logits=cache.logits[idx], a_t=cache.a_t[ti],
                         y=y[idx], is_fail=np.arange(len(idx)) < len(fails), edges=mask, weight=lin.weight.detach(),
                         bias=None if lin.bias is None else lin.bias.detach())
         experts.append(_solve_problem(prob, cls=c, **cfg))

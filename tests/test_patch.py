@@ -709,3 +709,35 @@ def test_nnrepair_intermediate_layer():
     with pytest.raises(ArgumentError, match=r"NNRepair.repair: pyrepair.patch.combine: strategy 'votes' for "
                                             r"intermediate-layer experts"):
         NNRepair(layer=3, bound=1.0, top_k=4, n_extra=0).repair(model, (x, y), (x[wrong], y[wrong]), progress=False)
+
+
+def test_end_to_end_smoke_on_digits():
+    # T14: both repair kinds, the four strategies, F1 filter OFF and ON; one report row per configuration
+    model, x, y, p, _ = digits_mlp()
+    base = float((p == y).float().mean())
+    rows = []
+    for kind, layer, bound in (("last", 5, 0.5), ("intermediate", 3, 1.0)):
+        experts = patch.class_experts(model, layer, (x, y), bound=bound, top_k=4, seed=0)
+        assert experts and all(e.kind == kind for e in experts)
+        for strategy in patch.STRATEGIES:
+            for f1 in (False, True):
+                combined = patch.combine(model, experts, strategy=strategy, filter_data=(x, y) if f1 else None)
+                with torch.no_grad():
+                    acc = float((combined(x).argmax(1) == y).float().mean())
+                rows.append({"kind": kind, "strategy": strategy, "f1": f1, "train": acc})
+    assert len(rows) == 16 and len({(r["kind"], r["strategy"], r["f1"]) for r in rows}) == 16
+    for r in rows:
+        if r["strategy"] == "merged" and r["f1"]:
+            assert r["train"] >= base - 0.01, r
+
+
+def test_intermediate_soft_mode():
+    model = toy()
+    loc = patch.localize(model, 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]), neurons=[0], top_k=1)
+    kw = {"edges": loc, "pattern": ([1], [0])}
+    hard = patch.repair_layer(model, 2, (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]]), bound=0.3, **kw)
+    assert hard.status == "infeasible" and torch.all(hard.delta == 0)  # needs delta <= -7/22 < -0.3
+    soft = patch.repair_layer(model, 2, (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]]), bound=0.3, soft=True, **kw)
+    assert soft.status == "soft" and soft.lp["binaries"] == 1 and soft.kept.all() and not soft.fixed.any()
+    ok = patch.repair_layer(model, 2, (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]]), bound=1.0, soft=True, **kw)
+    assert ok.status == "optimal" and ok.delta[0, 1].item() == pytest.approx(-7 / 22, abs=1e-9)
