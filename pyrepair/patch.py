@@ -1,7 +1,8 @@
 """NNrepair's building blocks: fault localisation and constraint-based weight repair of one linear layer.
 
 Implements ``shared/spec/nnrepair.md`` (Usman et al., *NNrepair: Constraint-based Repair of Neural Network
-Classifiers*, CAV 2021) for the **output layer** (last-layer repair):
+Classifiers*, CAV 2021) for the output layer (last-layer repair, the oracle is the correct decision) and for an
+intermediate layer (the oracle is a class's activation pattern, mined by :func:`activation_patterns`):
 
 * :func:`localize` scores every edge ``i -> N`` of a linear layer with the defect score of eq. 4,
   ``Score = |w_{N,i}| * (mean_Fail |a_i| - mean_Pass |a_i|)`` (the exact factorisation of §2.4), and picks the
@@ -13,7 +14,8 @@ Classifiers*, CAV 2021) for the **output layer** (last-layer repair):
   with numpy (vectorised over examples, classes and edges) into one sparse matrix and handed to OR-Tools in one call
   (``ModelBuilderHelper.fill_model_from_sparse_data``): GLOP or PDLP for the LP, SCIP or CP-SAT where binaries are
   needed (the soft variant), always with a time limit. Infeasible and timed-out solves are reported in
-  :attr:`Patch.status`; nothing raises unless ``strict=True``.
+  :attr:`Patch.status`; nothing raises unless ``strict=True``. For an intermediate layer the rows are the
+  pattern's on/off constraints on the pre-activations of the faulty neurons, one small LP per neuron (§3.5).
 * :func:`class_experts` builds one expert per class (§2.3 example selection, §2.6); :func:`merge`,
   :func:`f1_filter` and :func:`combine` give the paper's combinations Merged, Naive, Confidence and Votes.
 

@@ -741,3 +741,18 @@ def test_intermediate_soft_mode():
     assert soft.status == "soft" and soft.lp["binaries"] == 1 and soft.kept.all() and not soft.fixed.any()
     ok = patch.repair_layer(model, 2, (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]]), bound=1.0, soft=True, **kw)
     assert ok.status == "optimal" and ok.delta[0, 1].item() == pytest.approx(-7 / 22, abs=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["glop", "pdlp"])
+def test_time_limit_is_reported_plainly(solver):
+    model, x, y, p, _ = planted()
+    f = ((p != y) & (y == 0)).nonzero().squeeze(1)[:50]
+    q = (p == y).nonzero().squeeze(1)[:1500]
+    out = patch.repair_layer(model, -1, (x[f], y[f]), (x[q], y[q]), top_k=16, bound=2.0, solver=solver,
+                             time_limit=1e-6)
+    assert out.status in ("timeout", "feasible") and out.solver == solver
+    if out.status == "timeout":
+        assert out.objective is None and torch.all(out.delta == 0) and not out.ok
+    with pytest.raises(SolverError, match=r"no repair found: status 'timeout'"):
+        patch.repair_layer(model, -1, (x[f], y[f]), (x[q], y[q]), top_k=16, bound=2.0, solver=solver,
+                           time_limit=1e-6, strict=True)
