@@ -410,6 +410,7 @@ def localize(
     passing: Any,
     *,
     neurons: Sequence[int] | None = None,
+    pattern: Pattern | tuple[Sequence[int], Sequence[int]] | None = None,
     top_k: int = 5,
 ) -> Localization:
     """Fault localisation (§2.4): the defect score of every edge of ``layer`` and the top-``k`` suspicious edges.
@@ -425,8 +426,10 @@ def localize(
             end), its name in ``named_modules()``, or ``"last"``.
         failing: ``(inputs, labels)`` the model gets wrong; inputs ``[N, ...]`` float, labels int ``[N]``.
         passing: ``(inputs, labels)`` it gets right (may be empty).
-        neurons: the suspicious neurons (rows of the weight). Default: the true classes of ``failing``, which is
-            the paper's choice for the output layer (only valid there).
+        neurons: the suspicious neurons (rows of the weight). Default: the neurons where a failing example violates
+            ``pattern`` (eq. 3, union over the failing examples) when a pattern is given, else the true classes of
+            ``failing``, the paper's choice for the output layer (only valid there).
+        pattern: an activation pattern (:class:`Pattern` or ``(on, off)``) of the layer, for an intermediate layer.
         top_k: edges kept per suspicious neuron; >= 1 (capped at the fan-in).
 
     Returns:
@@ -455,16 +458,21 @@ def localize(
     xf, yf = _check_pair(failing, "failing", fn, allow_empty=False)
     xp, yp = _check_pair(passing, "passing", fn, allow_empty=True)
     k = _check_top_k(top_k, fn)
+    masks = None if pattern is None else _check_pattern(pattern, int(lin.weight.shape[0]), fn)
     cache = _forward_cache(model, lin, _stack(xf, xp, ("failing", "passing"), fn), fn, "failing/passing")
     n_out = cache.logits.shape[1]
     _check_labels(yf, n_out, "failing", fn)
     _check_labels(yp, n_out, "passing", fn)
     nf = len(yf)
     w = lin.weight.detach().double().cpu().numpy()
-    if neurons is None:
+    if neurons is None and masks is not None:
+        on, off = masks
+        zf = cache.z[:nf]
+        rows = np.nonzero(((on[None] & (zf <= 0)) | (off[None] & (zf > 0))).any(axis=0))[0].tolist()
+    elif neurons is None:
         if not cache.is_output:
-            raise ArgumentError(f"{fn}: neurons must be given for layer {name!r}: its output is not the model's "
-                                "output, so the failing labels do not name its suspicious neurons")
+            raise ArgumentError(f"{fn}: neurons or pattern must be given for layer {name!r}: its output is not the "
+                                "model's output, so the failing labels do not name its suspicious neurons")
         rows = sorted({int(c) for c in yf.tolist()})
     else:
         if isinstance(neurons, (str, bytes)) or not isinstance(neurons, Sequence):
@@ -542,23 +550,49 @@ def _solve_sparse(A: Any, lo: np.ndarray, hi: np.ndarray, lb: np.ndarray, ub: np
     return "error", None, None, seconds
 
 
-def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: str,
-               soft_rows: np.ndarray | None = None, soft_col: np.ndarray | None = None, n_bin: int = 0) -> tuple:
-    """Rows ``A @ delta >= lo`` (``A`` sparse ``[R, E]``) in the split formulation ``delta = p - q`` (§3.3):
-    columns ``[p, q, (t), (s)]``; rows ``[decision, (linf)]``."""
+def _split_csr(A: Any, e: int, width: int) -> Any:
+    """``[A, -A]`` (the split columns ``p``, ``q`` of §3.3) as a CSR matrix of ``width`` columns, built directly
+    from the non-zeros of ``A`` (dense ndarray or sparse ``[R, e]``) with numpy: O(nnz), no Python loop."""
     import scipy.sparse as sp
 
-    A = sp.csr_matrix(A)
+    if sp.issparse(A):
+        A = sp.csr_matrix(A)
+        A.eliminate_zeros()
+        r = A.shape[0]
+        counts = np.diff(A.indptr)
+        nzr, nzc, v = np.repeat(np.arange(r), counts), A.indices, A.data
+    else:
+        r = A.shape[0]
+        nzr, nzc = np.nonzero(A)
+        v = A[nzr, nzc]
+        counts = np.bincount(nzr, minlength=r)
+    indptr = np.zeros(r + 1, dtype=np.int64)
+    np.cumsum(2 * counts, out=indptr[1:])
+    k = np.arange(len(nzr)) - (np.cumsum(counts) - counts)[nzr]  # rank of each non-zero within its row
+    pos_p = indptr[nzr] + k  # each row: its p entries, then its q entries
+    pos_q = pos_p + counts[nzr]
+    indices = np.empty(2 * len(nzr), dtype=np.int64)
+    data = np.empty(2 * len(nzr), dtype=np.float64)
+    indices[pos_p], indices[pos_q] = nzc, nzc + e
+    data[pos_p], data[pos_q] = v, -v
+    return sp.csr_matrix((data, indices, indptr), shape=(r, width))
+
+
+def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: str,
+               soft_rows: np.ndarray | None = None, soft_col: np.ndarray | None = None, n_bin: int = 0) -> tuple:
+    """Rows ``A @ delta >= lo`` (``A`` dense or sparse ``[R, E]``) in the split formulation ``delta = p - q``
+    (§3.3): columns ``[p, q, (t), (s)]``; rows ``[decision, (linf)]``."""
+    import scipy.sparse as sp
+
     lo = np.asarray(lo, dtype=np.float64).copy()
     e, r = n_edges, A.shape[0]
-    mat = sp.hstack([A, -A], format="csr")
     n_cols = 2 * e + (1 if objective == "linf" else 0)
-    if objective == "linf":
-        mat = sp.hstack([mat, sp.csr_matrix((r, 1))], format="csr")
+    mat = _split_csr(A, e, n_cols)
     if n_bin:
         assert soft_rows is not None and soft_col is not None
         # soft rows: A delta - M s >= lo - M with M = max(0, lo + B sum|A|) (§3.6), exact for the box
-        big = np.maximum(0.0, lo + bound * np.asarray(abs(A).sum(axis=1)).ravel()) * soft_rows
+        abs_sum = np.asarray(abs(A).sum(axis=1)).ravel()
+        big = np.maximum(0.0, lo + bound * abs_sum) * soft_rows
         sc = sp.csr_matrix((-big[soft_rows], (np.nonzero(soft_rows)[0], soft_col[soft_rows])), shape=(r, n_bin))
         mat = sp.hstack([mat, sc], format="csr")
         lo = lo - big
@@ -569,7 +603,7 @@ def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: st
         mat = sp.vstack([mat, lin], format="csr")
         lo = np.concatenate([lo, np.full(e, -np.inf)])
         hi = np.concatenate([hi, np.zeros(e)])
-    return mat.tocsr(), lo, hi, n_cols
+    return mat, lo, hi, n_cols
 
 
 @dataclass

@@ -399,7 +399,7 @@ def test_layer_that_is_not_linear_lists_the_linear_layers():
         patch.localize(toy(), 9, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
     with pytest.raises(ArgumentTypeError, match=r"layer must be an int index"):
         patch.localize(toy(), 1.5, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
-    with pytest.raises(ArgumentError, match=r"localize: neurons must be given for layer '2'"):
+    with pytest.raises(ArgumentError, match=r"localize: neurons or pattern must be given for layer '2'"):
         patch.localize(toy(), 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]))
 
 
@@ -555,6 +555,8 @@ def test_worked_example_intermediate_repair():
     assert pats.layer == "2" and pats.correct[0] == patch.Pattern(on=(), off=(0,), support=2)  # (N2 off), {X0, X2}
     assert pats.correct[0].holds(torch.tensor([[-0.25, 4.0], [0.875, 7.0]])).tolist() == [True, False]
     loc = patch.localize(model, 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]), neurons=[0], top_k=1)  # N1 -> N2
+    by_pattern = patch.localize(model, 2, (X[4:5], IDEAL[4:5]), (X[:4], IDEAL[:4]), pattern=([1], [0]), top_k=1)
+    assert by_pattern.neurons == [0] and torch.equal(by_pattern.edges, loc.edges)  # N_faulty = {N2} (eq. 3)
     snap = snapshot(model)
     for pattern in (([1], [0]), pats.correct[0]):  # the paper's sigma_0 = (N3 on, N2 off), and the mined one
         p = patch.repair_layer(model, 2, (X[4:5], IDEAL[4:5]), (X[[0, 2]], IDEAL[[0, 2]]), edges=loc,
