@@ -82,8 +82,10 @@ SOLVERS: tuple[str, ...] = ("glop", "pdlp", "scip", "cp-sat")
 """OR-Tools back-ends: ``glop`` (exact simplex, the default), ``pdlp`` (first-order, for very large LPs), ``scip``
 (MILP), ``cp-sat`` (MILP by scaling to integers)."""
 
-OBJECTIVES: tuple[str, ...] = ("l1", "linf")
-"""Size of the weight change that is minimised: ``l1`` (sum of ``|delta|``) or ``linf`` (max ``|delta|``)."""
+OBJECTIVES: tuple[str, ...] = ("l1", "linf", "l1+linf", "none")
+"""Size of the weight change that is minimised (§2.5, §7-A1): ``l1`` (sum of ``|delta|``), ``linf`` (max
+``|delta|``), ``l1+linf`` (their sum), or ``none`` (any change in the box: a feasibility problem, the paper's z3
+query)."""
 
 STATUSES: tuple[str, ...] = ("optimal", "feasible", "soft", "infeasible", "timeout", "numerically_unstable",
                              "error", "merged")
@@ -586,7 +588,8 @@ def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: st
 
     lo = np.asarray(lo, dtype=np.float64).copy()
     e, r = n_edges, A.shape[0]
-    n_cols = 2 * e + (1 if objective == "linf" else 0)
+    with_t = objective in ("linf", "l1+linf")
+    n_cols = 2 * e + (1 if with_t else 0)
     mat = _split_csr(A, e, n_cols)
     if n_bin:
         assert soft_rows is not None and soft_col is not None
@@ -597,13 +600,24 @@ def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: st
         mat = sp.hstack([mat, sc], format="csr")
         lo = lo - big
     hi = np.full(len(lo), np.inf)
-    if objective == "linf":  # p_e + q_e - t <= 0
+    if with_t:  # p_e + q_e - t <= 0
         eye = sp.identity(e, format="csr")
         lin = sp.hstack([eye, eye, sp.csr_matrix(-np.ones((e, 1)))], format="csr")
         mat = sp.vstack([mat, lin], format="csr")
         lo = np.concatenate([lo, np.full(e, -np.inf)])
         hi = np.concatenate([hi, np.zeros(e)])
     return mat, lo, hi, n_cols
+
+
+def _objective_vector(objective: str, e: int) -> np.ndarray:
+    """Costs of the columns ``[p, q, (t)]`` of :func:`_lp_matrix`."""
+    if objective == "l1":
+        return np.ones(2 * e)
+    if objective == "linf":
+        return np.concatenate([np.zeros(2 * e), [1.0]])
+    if objective == "l1+linf":
+        return np.ones(2 * e + 1)
+    return np.zeros(2 * e)  # "none": feasibility
 
 
 @dataclass
@@ -672,7 +686,7 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
         mat, lo, hi, n_cols = _lp_matrix(rows.A[sel], rows.lo[sel], e, bound, objective)
         total_asm += time.perf_counter() - t0
         lp.update(rows=int(mat.shape[0]), cols=int(n_cols), nnz=int(mat.nnz))
-        c = np.concatenate([np.zeros(2 * e), [1.0]]) if objective == "linf" else np.ones(2 * e)
+        c = _objective_vector(objective, e)
         ub = np.full(n_cols, bound)
         status, x, obj, sec = _solve_sparse(mat, lo, hi, np.zeros(n_cols), ub, c, solver, time_limit)
         total_solve += sec
@@ -749,7 +763,7 @@ def repair_layer(
     edges: Any = None,
     top_k: int = 5,
     bound: float = 0.5,
-    objective: Literal["l1", "linf"] = "l1",
+    objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
     solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
     time_limit: float = 60.0,
     soft: bool = False,
@@ -782,7 +796,8 @@ def repair_layer(
     ``z'_N(X) <= 0`` (off) at every faulty neuron, where failing examples take the pattern's status and passing
     examples keep their current one (``min(epsilon, z)`` as margin), with ``z'_N = z_N + sum_i delta_{N,i} a_i``.
     Neurons outside the faulty set keep their weights. The LP separates by neuron; ``split=True`` (default) solves
-    one small LP per faulty neuron (same optimum as the joint LP for ``l1``). :attr:`Patch.fixed` and
+    one small LP per faulty neuron (same optimum as the joint LP for ``l1``, ``linf`` and ``none``; ``l1+linf``
+    is always solved jointly). :attr:`Patch.fixed` and
     :attr:`Patch.kept` come from a forward pass of the patched model (the pattern does not guarantee the class).
 
     Biases are never changed. The model (its weights and modes) is not modified: apply the result with
@@ -798,7 +813,7 @@ def repair_layer(
             :func:`localize` with ``top_k`` on the rows of the failing labels.
         top_k: edges per suspicious neuron when ``edges`` is not given; >= 1.
         bound: box bound on each change, ``|delta| <= bound``; > 0 (§7-A2: 0.5 for the last layer).
-        objective: ``"l1"`` or ``"linf"``.
+        objective: ``"l1"``, ``"linf"``, ``"l1+linf"`` or ``"none"`` (see :data:`OBJECTIVES`).
         solver: ``"glop"``, ``"pdlp"``, ``"scip"`` or ``"cp-sat"``.
         time_limit: seconds per solver call; > 0. A solve stopped by it reports ``"feasible"`` or ``"timeout"``.
         soft: use the soft variant (maximise fixed failing examples, then minimise the change).
@@ -1113,7 +1128,8 @@ def _solve_pattern_problem(p: _PatternProblem, mask: np.ndarray, *, bound: float
                 break
             target = ~p.is_fail.copy()
             target[fail_ids[xs[n_cols:] > 0.5]] = True
-        groups = [list(range(len(blocks)))] if not split else [[j] for j in range(len(blocks))]
+        joint = not split or objective == "l1+linf"  # the max couples the neurons: one LP
+        groups = [list(range(len(blocks)))] if joint else [[j] for j in range(len(blocks))]
         x = np.zeros(2 * e)
         obj, status = 0.0, "optimal"
         lp.update(rows=0, nnz=0)
@@ -1128,7 +1144,7 @@ def _solve_pattern_problem(p: _PatternProblem, mask: np.ndarray, *, bound: float
             total_asm += time.perf_counter() - t0
             lp["rows"] += int(mat.shape[0])
             lp["nnz"] += int(mat.nnz)
-            c = np.concatenate([np.zeros(2 * ge), [1.0]]) if objective == "linf" else np.ones(2 * ge)
+            c = _objective_vector(objective, ge)
             st, xg, og, sec = _solve_sparse(mat, lo2, hi, np.zeros(n_cols), np.full(n_cols, bound), c, solver,
                                             time_limit)
             total_solve += sec
@@ -1137,7 +1153,7 @@ def _solve_pattern_problem(p: _PatternProblem, mask: np.ndarray, *, bound: float
                 break
             cols = np.concatenate([np.arange(offsets[j], offsets[j + 1]) for j in g])
             x[cols], x[e + cols] = xg[:ge], xg[ge:2 * ge]
-            obj = max(obj, og) if objective == "linf" else obj + og
+            obj = max(obj, og) if objective == "linf" else obj + og  # l1+linf is solved jointly
             if st == "feasible":
                 status = "feasible"
         if x is None:
@@ -1210,7 +1226,7 @@ def class_experts(
     n_pass: int | None = None,
     top_k: int = 5,
     bound: float = 0.5,
-    objective: Literal["l1", "linf"] = "l1",
+    objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
     solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
     time_limit: float = 60.0,
     soft: bool = False,

@@ -121,6 +121,16 @@ def test_linf_objective():
     assert p.lp["cols"] == 5 and p.lp["rows"] == 6 + 2  # + t, + the rows |delta_e| <= t
 
 
+def test_feasibility_and_combined_objectives():
+    fail, keep = (X[5:], IDEAL[5:]), (X[:5], IDEAL[:5])
+    none = patch.repair_layer(toy(-1.9), -1, fail, keep, top_k=1, objective="none")  # the paper's z3 query
+    assert none.status == "optimal" and none.objective == 0.0 and none.fixed.all() and none.kept.all()
+    assert 0.0878125 - 1e-9 <= none.delta[1, 1].item() <= 0.5
+    both = patch.repair_layer(toy(-1.9), -1, fail, keep, top_k=1, objective="l1+linf")
+    assert both.delta[1, 1].item() == pytest.approx(0.0878125, abs=1e-9)
+    assert both.objective == pytest.approx(2 * 0.0878125, abs=1e-9) and both.lp["cols"] == 3
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Assembly: vectorised rows equal a naive row-by-row reference
 
@@ -435,7 +445,7 @@ def test_bad_examples():
     ({"bound": 0.0}, ArgumentError, r"repair_layer: bound must be > 0 and finite, got 0.0"),
     ({"bound": -1}, ArgumentError, r"repair_layer: bound must be > 0 and finite, got -1"),
     ({"solver": "gurobi"}, UnknownNameError, r"repair_layer: unknown solver 'gurobi'; valid: cp-sat, glop, pdlp"),
-    ({"objective": "l2"}, UnknownNameError, r"repair_layer: unknown objective 'l2'; valid: l1, linf"),
+    ({"objective": "l2"}, UnknownNameError, r"repair_layer: unknown objective 'l2'; valid: l1, l1\+linf, linf, none"),
     ({"time_limit": 0}, ArgumentError, r"repair_layer: time_limit must be > 0"),
     ({"epsilon": float("nan")}, ArgumentError, r"repair_layer: epsilon must be > 0 and finite"),
     ({"top_k": 0}, ArgumentError, r"repair_layer: top_k must be in \[1, "),
@@ -630,6 +640,8 @@ def test_split_solve_equals_joint_lp():
         fail = ((p != y) & (y == c)).nonzero().squeeze(1)
         ok = ((p == y) & (y == c) & sigma.holds(z)).nonzero().squeeze(1)[: len(fail) + 100]
         kw = {"pattern": sigma, "bound": 1.0, "top_k": 4}
+        both = patch.repair_layer(model, 3, (x[fail], y[fail]), (x[ok], y[ok]), objective="l1+linf", **kw)
+        assert both.status == "optimal" and both.kept.all()  # l1+linf couples the neurons: always one LP
         split = patch.repair_layer(model, 3, (x[fail], y[fail]), (x[ok], y[ok]), split=True, **kw)
         joint = patch.repair_layer(model, 3, (x[fail], y[fail]), (x[ok], y[ok]), split=False, **kw)
         assert split.status == joint.status == "optimal" and split.edges.any(1).sum() >= 2

@@ -82,7 +82,7 @@ class NNRepair(RepairMethod):
             output layer, all / ``|Fail_C|`` + 100 for an intermediate one (§4).
         n_extra: clean passing examples from ``train`` added to every LP, ``n_extra // K`` per class; >= 0.
         bound: box bound on each weight change; > 0 (§7-A2: 0.5).
-        objective: ``"l1"`` or ``"linf"``.
+        objective: ``"l1"``, ``"linf"``, ``"l1+linf"`` or ``"none"``.
         solver: ``"glop"``, ``"pdlp"``, ``"scip"`` or ``"cp-sat"``.
         time_limit: seconds per solver call; > 0.
         soft: the soft variant when the hard LP is infeasible is used for every expert (§2.5).
@@ -109,7 +109,7 @@ class NNRepair(RepairMethod):
         n_pass: int | None = None,
         n_extra: int = 50,
         bound: float = 0.5,
-        objective: Literal["l1", "linf"] = "l1",
+        objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
         solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
         time_limit: float = 60.0,
         soft: bool = False,
