@@ -46,8 +46,9 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -728,9 +729,22 @@ def _check_solver_args(fn: str, bound: Any, objective: Any, solver: Any, time_li
             raise ArgumentTypeError(f"{fn}: {name} must be one of {', '.join(valid)}, got {value!r}")
         check_in(name, value, valid, fn)
         out[name] = value
-    if not isinstance(soft, bool):
-        raise ArgumentTypeError(f"{fn}: soft must be True or False, got {soft!r}")
+    if not isinstance(soft, bool) and soft != "auto":
+        raise ArgumentTypeError(f"{fn}: soft must be True, False or 'auto', got {soft!r}")
     out["soft"] = soft
+    return out
+
+
+def _solve_with_fallback(solve: Callable[..., Patch], cfg: dict[str, Any]) -> Patch:
+    """``soft="auto"`` (§7-A4): the hard problem first, the soft variant only when it is infeasible."""
+    if cfg["soft"] != "auto":
+        return solve(**cfg)
+    hard = solve(**{**cfg, "soft": False})
+    if hard.status != "infeasible":
+        return hard
+    out = solve(**{**cfg, "soft": True})
+    out.solve_seconds += hard.solve_seconds
+    out.assemble_seconds += hard.assemble_seconds
     return out
 
 
@@ -766,7 +780,7 @@ def repair_layer(
     objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
     solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
     time_limit: float = 60.0,
-    soft: bool = False,
+    soft: bool | Literal["auto"] = False,
     epsilon: float = 1e-3,
     strict: bool = False,
     pattern: Pattern | tuple[Sequence[int], Sequence[int]] | None = None,
@@ -816,7 +830,8 @@ def repair_layer(
         objective: ``"l1"``, ``"linf"``, ``"l1+linf"`` or ``"none"`` (see :data:`OBJECTIVES`).
         solver: ``"glop"``, ``"pdlp"``, ``"scip"`` or ``"cp-sat"``.
         time_limit: seconds per solver call; > 0. A solve stopped by it reports ``"feasible"`` or ``"timeout"``.
-        soft: use the soft variant (maximise fixed failing examples, then minimise the change).
+        soft: use the soft variant (maximise fixed failing examples, then minimise the change); ``"auto"``: solve
+            the hard problem and fall back to the soft variant only when it is infeasible (§7-A4).
         epsilon: decision margin in logit units; > 0 (§7-A3).
         strict: raise :class:`~pyrepair.errors.SolverError` instead of returning a patch without a solution.
         pattern: the activation pattern (a :class:`Pattern` or ``(on, off)`` neuron lists) required for an
@@ -868,7 +883,7 @@ def repair_layer(
             mask = _top_edges(_scores(w, cache.a[:nf], cache.a[nf:]), sorted(set(yf.tolist())), min(k, shape[1]))
         prob = _Problem(layer=name, a=cache.a, logits=cache.logits, a_t=cache.a_t, y=y, is_fail=is_fail,
                         edges=mask, weight=lin.weight.detach(), bias=bias)
-        patch = _solve_problem(prob, **cfg)
+        patch = _solve_with_fallback(partial(_solve_problem, prob), cfg)
     else:
         if masks is None:
             raise ArgumentError(f"{fn}: layer {name!r} is not the output layer, so it needs pattern=(on, off), the "
@@ -880,7 +895,7 @@ def repair_layer(
             mask = _top_edges(_scores(w, cache.a[:nf], cache.a[nf:]), faulty, min(k, shape[1]))
         prob_i = _PatternProblem(layer=name, model=model, x=x, a=cache.a, z=cache.z, a_t=cache.a_t, y=y,
                                  is_fail=is_fail, on=on, off=off, weight=lin.weight.detach(), bias=bias)
-        patch = _solve_pattern_problem(prob_i, mask, split=split, **cfg)
+        patch = _solve_with_fallback(partial(_solve_pattern_problem, prob_i, mask, split=split), cfg)
     assert mask is not None
     if strict and not patch.ok:
         raise SolverError(f"{fn}: no repair found: status {patch.status!r} (bound={cfg['bound']}, "
@@ -1229,7 +1244,7 @@ def class_experts(
     objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
     solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
     time_limit: float = 60.0,
-    soft: bool = False,
+    soft: bool | Literal["auto"] = False,
     epsilon: float = 1e-3,
     seed: int = 0,
 ) -> list[Patch]:
@@ -1331,7 +1346,7 @@ def class_experts(
         prob = _Problem(layer=name, a=cache.a[idx], logits=cache.logits[idx], a_t=cache.a_t[ti],
                         y=y[idx], is_fail=np.arange(len(idx)) < len(fails), edges=mask, weight=lin.weight.detach(),
                         bias=None if lin.bias is None else lin.bias.detach())
-        experts.append(_solve_problem(prob, cls=c, **cfg))
+        experts.append(_solve_with_fallback(partial(_solve_problem, prob, cls=c), cfg))
     return experts
 
 
@@ -1370,7 +1385,7 @@ def _intermediate_experts(model: nn.Module, name: str, lin: nn.Linear, cache: _C
                                a_t=cache.a_t[ti.to(cache.a_t.device)], y=y[idx],
                                is_fail=np.arange(len(idx)) < len(fails), on=on, off=off, weight=lin.weight.detach(),
                                bias=None if lin.bias is None else lin.bias.detach())
-        experts.append(_solve_pattern_problem(prob, mask, split=True, cls=c, **cfg))
+        experts.append(_solve_with_fallback(partial(_solve_pattern_problem, prob, mask, split=True, cls=c), cfg))
     return experts
 
 

@@ -301,6 +301,17 @@ def test_soft_mode_on_a_two_example_contradiction():
         assert soft.objective == pytest.approx(0.301, abs=1e-6)
 
 
+def test_soft_auto_falls_back_only_when_infeasible():
+    model, x, y, p, _ = planted()
+    f = ((p != y) & (y == 0)).nonzero().squeeze(1)[::10][:5]
+    q = (p == y).nonzero().squeeze(1)[:10]
+    auto = patch.repair_layer(model, -1, (x[f], y[f]), (x[q], y[q]), top_k=3, bound=0.95, soft="auto")
+    soft = patch.repair_layer(model, -1, (x[f], y[f]), (x[q], y[q]), top_k=3, bound=0.95, soft=True)
+    assert auto.status == "soft" and torch.equal(auto.fixed, soft.fixed) and auto.lp["binaries"] == 5
+    easy = patch.repair_layer(model, -1, (x[f], y[f]), (x[q], y[q]), top_k=3, bound=2.0, soft="auto")
+    assert easy.status == "optimal" and easy.lp["binaries"] == 0 and easy.fixed.all()
+
+
 def _feasible(subset: list[int]) -> bool:
     lo = max([0.301 for i in subset if i == 0] + [-1.0])
     hi = min([-0.301 for i in subset if i == 1] + [1.0])
@@ -449,7 +460,7 @@ def test_bad_examples():
     ({"time_limit": 0}, ArgumentError, r"repair_layer: time_limit must be > 0"),
     ({"epsilon": float("nan")}, ArgumentError, r"repair_layer: epsilon must be > 0 and finite"),
     ({"top_k": 0}, ArgumentError, r"repair_layer: top_k must be in \[1, "),
-    ({"soft": 1}, ArgumentTypeError, r"repair_layer: soft must be True or False, got 1"),
+    ({"soft": 1}, ArgumentTypeError, r"repair_layer: soft must be True, False or 'auto', got 1"),
     ({"edges": torch.ones(2, 3, dtype=torch.bool)}, ShapeError, r"repair_layer: edges must have the weight's shape "
                                                                 r"\[2, 2\], got \[2, 3\]"),
     ({"edges": torch.zeros(2, 2, dtype=torch.bool)}, ArgumentError, r"edges must select at least one edge"),

@@ -85,7 +85,8 @@ class NNRepair(RepairMethod):
         objective: ``"l1"``, ``"linf"``, ``"l1+linf"`` or ``"none"``.
         solver: ``"glop"``, ``"pdlp"``, ``"scip"`` or ``"cp-sat"``.
         time_limit: seconds per solver call; > 0.
-        soft: the soft variant when the hard LP is infeasible is used for every expert (§2.5).
+        soft: ``True``: the soft variant for every expert (max fixed failing examples, then min change, §2.5);
+            ``"auto"``: only for experts whose hard LP is infeasible (§7-A4); ``False``: hard only.
         epsilon: decision margin in logit units; > 0.
 
     Raises:
@@ -112,7 +113,7 @@ class NNRepair(RepairMethod):
         objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
         solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
         time_limit: float = 60.0,
-        soft: bool = False,
+        soft: bool | Literal["auto"] = False,
         epsilon: float = 1e-3,
     ) -> None:
         fn = "pyrepair.methods.NNRepair"
@@ -120,9 +121,11 @@ class NNRepair(RepairMethod):
             raise ArgumentTypeError(f"{fn}: layer must be 'last', an int index or a module name, got {layer!r}")
         if not isinstance(layer, str):
             check_int(layer, "layer", fn, min_value=-(2**63))
-        for name, value in (("experts", experts), ("f1_filter", f1_filter), ("soft", soft)):
+        for name, value in (("experts", experts), ("f1_filter", f1_filter)):
             if not isinstance(value, bool):
                 raise ArgumentTypeError(f"{fn}: {name} must be True or False, got {value!r}")
+        if not isinstance(soft, bool) and soft != "auto":
+            raise ArgumentTypeError(f"{fn}: soft must be True, False or 'auto', got {soft!r}")
         for name, value, valid in (("combine", combine, STRATEGIES), ("objective", objective, OBJECTIVES),
                                    ("solver", solver, SOLVERS)):
             if not isinstance(value, str):
