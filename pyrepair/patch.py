@@ -1450,10 +1450,13 @@ def _f1(pred: np.ndarray, y: np.ndarray, c: int) -> float:
 def f1_filter(model: nn.Module, patches: Sequence[Patch], data: Any) -> list[Patch]:
     """Variant C of §2.6: keep the experts whose F1 for their own class on ``data`` is strictly above the model's.
 
+    With several filter sets the score is the harmonic mean of the per-set F1 (§7-A16: Train and P-Train for a
+    poisoned model, Train and Adv-Train for an adversarial one).
+
     Args:
         model: the original model.
         patches: experts with :attr:`Patch.cls` set (from :func:`class_experts`).
-        data: the filter set ``(inputs, labels)`` (Train; for scenarios 2 and 3 see §7-A16).
+        data: the filter set ``(inputs, labels)``, or a list of such sets (harmonic mean of their F1).
 
     Returns:
         The kept experts (possibly none), in the given order.
@@ -1466,29 +1469,43 @@ def f1_filter(model: nn.Module, patches: Sequence[Patch], data: Any) -> list[Pat
     return _f1_filter(model, _check_patches(patches, fn), data, "data", fn)
 
 
-def _f1_filter(model: nn.Module, ps: list[Patch], data: Any, name: str, fn: str) -> list[Patch]:
-    x, y = _check_pair(data, name, fn, allow_empty=False)
-    if not ps:
-        return []
-    if any(p.cls is None for p in ps):
-        raise ArgumentError(f"{fn}: every patch must be a class expert (Patch.cls set), got cls=None")
-    lin = _layer_by_name(model, ps[0].layer, tuple(ps[0].delta.shape), fn)
+def _f1_scores(model: nn.Module, lin: nn.Linear, ps: list[Patch], x: torch.Tensor, y: torch.Tensor, name: str,
+               fn: str) -> tuple[list[float], list[float]]:
+    """Per patch: (F1 of the patched model for its class, F1 of the original) on one filter set."""
     cache = _forward_cache(model, lin, x, fn, name)
     _check_labels(y, cache.logits.shape[1], name, fn)
     yy = y.numpy()
     base = _pred(cache.logits)
-    kept = []
+    mine_f1, base_f1 = [], []
     for p in ps:
-        if not p.ok:
-            continue
         if cache.is_output:  # the logits move by delta @ a: no forward pass needed
             mine = _pred(cache.logits + cache.a @ p.delta.numpy().T)
         else:
             mine = _patched_pred(model, p.layer, p.delta.numpy(), x)
         assert p.cls is not None
-        if _f1(mine, yy, p.cls) > _f1(base, yy, p.cls):
-            kept.append(p)
-    return kept
+        mine_f1.append(_f1(mine, yy, p.cls))
+        base_f1.append(_f1(base, yy, p.cls))
+    return mine_f1, base_f1
+
+
+def _harmonic(values: Sequence[float]) -> float:
+    return 0.0 if min(values) <= 0 else len(values) / sum(1.0 / v for v in values)
+
+
+def _f1_filter(model: nn.Module, ps: list[Patch], data: Any, name: str, fn: str) -> list[Patch]:
+    several = isinstance(data, list) and len(data) > 0 and all(isinstance(d, (tuple, list)) for d in data)
+    names = [f"{name}[{i}]" for i in range(len(data))] if several else [name]
+    sets = [_check_pair(d, nm, fn, allow_empty=False) for d, nm in zip(data if several else [data], names,
+                                                                          strict=True)]
+    if not ps:
+        return []
+    if any(p.cls is None for p in ps):
+        raise ArgumentError(f"{fn}: every patch must be a class expert (Patch.cls set), got cls=None")
+    lin = _layer_by_name(model, ps[0].layer, tuple(ps[0].delta.shape), fn)
+    use = [p for p in ps if p.ok]
+    scores = [_f1_scores(model, lin, use, x, y, nm, fn) for (x, y), nm in zip(sets, names, strict=True)]
+    return [p for j, p in enumerate(use)
+            if _harmonic([s[0][j] for s in scores]) > _harmonic([s[1][j] for s in scores])]
 
 
 def _choose(y0: torch.Tensor, ys: torch.Tensor, classes: torch.Tensor, strategy: str) -> torch.Tensor:

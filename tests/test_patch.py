@@ -400,6 +400,10 @@ def test_f1_filter_keeps_only_improving_experts():
         assert torch.equal(same(x), model(x))
     kept = patch.combine(model, [fix, bad], strategy="merged", filter_data=(x, y))
     assert torch.equal(kept[0].weight, model[0].weight + fix.delta)
+    # several filter sets: the harmonic mean of the F1 (A16). fix scores 1.0 on y and 2/3 on perfect, the original
+    # 2/3 and 1.0: both harmonic means are 0.8, so fix is not strictly better there
+    assert [p.cls for p in patch.f1_filter(model, [fix, bad], [(x, y), (x, y)])] == [0]
+    assert patch.f1_filter(model, [fix, bad], [(x, y), (x, perfect)]) == []
 
 
 # ----------------------------------------------------------------------------------------------------------------
