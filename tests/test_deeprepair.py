@@ -120,7 +120,8 @@ def test_cluster_failures_per_class_and_uniform() -> None:
 
 
 def test_cluster_failures_errors() -> None:
-    with pytest.raises(ArgumentError, match=r"cluster_failures: n_clusters=5 is larger than the number of failures \(3\)"):
+    with pytest.raises(ArgumentError,
+                       match=r"cluster_failures: n_clusters=5 is larger than the number of failures \(3\)"):
         cluster_failures(torch.rand(3, 1, 8, 8), 5)
     with pytest.raises(ArgumentError, match=r"cluster_failures: failures must hold at least one image"):
         cluster_failures(torch.rand(0, 1, 8, 8), 1)
