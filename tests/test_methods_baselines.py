@@ -221,7 +221,8 @@ def test_save_load_round_trip_rebuilds_pyrepair_models(data, tmp_path):
     model = create("lenet", num_classes=3, input_size=12, hidden=16)
     result = run("cutmix", model, data)
     out = result.save(tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.json", "info.json", "metrics.json", "model.pt"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["config.json", "history.json", "info.json", "metrics.json", "model.pt"]
     loaded = RepairResult.load(out)
     assert_same_state(loaded.model, result.model)
     assert loaded.model.pyrepair_config == model.pyrepair_config
