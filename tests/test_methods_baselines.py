@@ -447,7 +447,8 @@ def test_repr_and_config_list_every_hyper_parameter():
     assert repr(m).startswith(
         "AugMixRepair(severity=2, width=3, depth=-1, alpha=1.0, lam=12.0, all_ops=False, epochs=3"
     )
-    assert {"augmix", "cutmix", "cutout", "finetune", "mixup"} <= set(methods.names()) and methods.names() == sorted(methods.names())
+    names = methods.names()
+    assert {"augmix", "cutmix", "cutout", "finetune", "mixup"} <= set(names) and names == sorted(names)
     assert isinstance(methods.create("FineTune"), FineTune)
 
 
