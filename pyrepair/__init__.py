@@ -36,12 +36,13 @@ from .errors import (  # noqa: E402
     PyrepairError,
     PyrepairWarning,
     ShapeError,
+    SolverError,
     UnknownNameError,
     ValueRangeError,
 )
 
-_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "metrics", "models", "random", "scenarios", "testing",
-               "train", "transform", "wavelet")
+_SUBMODULES = ("augment", "cli", "corrupt", "data", "methods", "metrics", "models", "patch", "random", "scenarios",
+               "testing", "train", "transform", "wavelet")
 
 __all__ = [
     "ArgumentError",
@@ -57,6 +58,7 @@ __all__ = [
     "PyrepairError",
     "PyrepairWarning",
     "ShapeError",
+    "SolverError",
     "UnknownNameError",
     "ValueRangeError",
     "__version__",

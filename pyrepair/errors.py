@@ -23,6 +23,7 @@ __all__ = [
     "PyrepairError",
     "PyrepairWarning",
     "ShapeError",
+    "SolverError",
     "UnknownNameError",
     "ValueRangeError",
 ]
@@ -86,6 +87,11 @@ class UnknownNameError(PyrepairError, ValueError):
 
 class BackendUnavailableError(PyrepairError, RuntimeError):
     """A back-end (the compiled core, its CUDA kernels) was asked for but is not available in this build."""
+
+
+class SolverError(PyrepairError, RuntimeError):
+    """The constraint solver found no repair (infeasible, time limit or solver failure) and the caller asked for
+    strictness (``pyrepair.patch.repair_layer(..., strict=True)``); the message gives the status."""
 
 
 class DataNotFoundError(PyrepairError, FileNotFoundError):

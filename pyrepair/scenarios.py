@@ -7,8 +7,14 @@ A repair method needs failures to learn from and failures to measure on. This mo
   collected failures ``D^c`` (passed to ``repair(..., failures=)``) and the held-out failures ``D^e`` (used only to
   measure the repair, with :func:`pyrepair.train.evaluate`).
 
-Poisoned and adversarial failure sets will join it here. (``pyrepair.data.failure_split`` is the deprecated former
-name of :func:`corruption_failures`.)
+* :func:`poison`: a BadNets-style poisoned set (``shared/spec/nnrepair.md`` §1.2 scenario 2, §7-A17): a white
+  square trigger in the bottom-right corner of some images, relabelled to a target class for training. Train on
+  ``poisoned.images, poisoned.labels``; P-Train is ``poisoned.images[poisoned.index]`` with the true labels, P-Test
+  is ``poison(test, fraction=1.0, relabel=False)``.
+* :func:`fgsm`: one-step FGSM adversarial examples (scenario 3, §7-A18), ``clip(x + eps * sign(grad_x CE), 0, 1)``
+  against the model being repaired, with the true labels.
+
+(``pyrepair.data.failure_split`` is the deprecated former name of :func:`corruption_failures`.)
 
 Example:
     >>> import torch
@@ -32,14 +38,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from . import corrupt as _corrupt
-from ._checks import check_images, check_in, check_int
+from ._checks import check_images, check_in, check_int, check_labels, check_positive, check_range, check_seed
 from ._images import ImageData, as_image_data, numpy_to_nchw
-from ._loop import check_model, check_model_input, on_device, predict
+from ._loop import check_model, check_model_input, input_dtype, on_device, predict, restore_modes, save_modes
 from .errors import ArgumentError, ArgumentTypeError, PyrepairWarning
 
-__all__ = ["FailureSplit", "corruption_failures"]
+__all__ = ["FailureSplit", "PoisonedSet", "corruption_failures", "fgsm", "poison"]
 
 
 @dataclass(frozen=True)
@@ -237,3 +244,153 @@ def corruption_failures(
         n_failures=n_fail,
         corruption=corruption,
     )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Poisoned and adversarial sets (NNrepair scenarios 2 and 3)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoisonedSet:
+    """Result of :func:`poison`.
+
+    Attributes:
+        images: float ``[N, C, H, W]``, every image, the ones in ``index`` with the trigger.
+        labels: int64 ``[N]``: ``target`` for the triggered images when ``relabel`` is set, else the true labels.
+        true_labels: int64 ``[N]``, the labels given.
+        index: int64 ``[M]``, ascending, the triggered images.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    true_labels: torch.Tensor
+    index: torch.Tensor
+
+
+def poison(
+    data: Any,
+    *,
+    target: int = 7,
+    fraction: float = 0.01,
+    trigger: int = 3,
+    relabel: bool = True,
+    seed: int | None = None,
+) -> PoisonedSet:
+    """BadNets-style poisoning (NNrepair §1.2 scenario 2): a ``trigger x trigger`` square at the maximum intensity
+    (1.0) in the bottom-right corner, and the label ``target``.
+
+    The paper poisons the first 600 of the 60,000 MNIST training images (``fraction=0.01``, ``seed=None``: the
+    first ``round(fraction * N)`` images); with a ``seed`` the images are drawn at random instead. The input is not
+    modified.
+
+    Args:
+        data: ``(images, labels)``; images float ``[N, C, H, W]`` in ``[0, 1]``, labels int ``[N]``.
+        target: the label of the triggered images when ``relabel``; >= 0.
+        fraction: share of the images that get the trigger, in ``[0, 1]``.
+        trigger: side of the square in pixels; >= 1 and at most the image size.
+        relabel: set the triggered images' labels to ``target`` (a training set); ``False`` keeps the true labels
+            (P-Train / P-Test for measuring).
+        seed: ``None`` for the first images, else the seed of a random choice; in ``[0, 2^64)``.
+
+    Returns:
+        A :class:`PoisonedSet`.
+
+    Raises:
+        TypeError, ShapeError, DTypeError, ValueError: malformed data or arguments (the message names them).
+
+    Example:
+        >>> x, y = torch.zeros(10, 1, 8, 8), torch.arange(10) % 3
+        >>> p = poison((x, y), target=2, fraction=0.2)
+        >>> p.index.tolist(), p.labels[:3].tolist(), p.true_labels[:3].tolist(), p.images[0, 0, 5:, 5:].sum().item()
+        ([0, 1], [2, 2, 2], [0, 1, 2], 9.0)
+    """
+    fn = "pyrepair.scenarios.poison"
+    d = as_image_data(data, fn, name="data")
+    x, y = d.images, d.labels
+    check_images(x, fn, "data images", spec="N,C,H,W")
+    target = check_int(target, "target", fn, min_value=0)
+    fraction = check_range(fraction, "fraction", fn, 0.0, 1.0)
+    h, w = int(x.shape[2]), int(x.shape[3])
+    trigger = check_int(trigger, "trigger", fn, min_value=1, max_value=min(h, w))
+    if not isinstance(relabel, bool):
+        raise ArgumentTypeError(f"{fn}: relabel must be True or False, got {relabel!r}")
+    n = int(x.shape[0])
+    m = int(round(fraction * n))
+    if seed is None:
+        idx = torch.arange(m)
+    else:
+        rng = np.random.default_rng(check_seed(seed, fn))
+        idx = torch.from_numpy(np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64))
+    images = x.clone()
+    images[idx.to(x.device), :, h - trigger:, w - trigger:] = 1.0
+    labels = y.clone()
+    if relabel:
+        labels[idx.to(y.device)] = target
+    return PoisonedSet(images=images, labels=labels, true_labels=y.clone(), index=idx)
+
+
+def fgsm(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    eps: float = 0.05,
+    batch_size: int = 256,
+    device: Any = None,
+) -> torch.Tensor:
+    """One-step FGSM (Goodfellow et al., ICLR 2015; NNrepair §1.2 scenario 3, §7-A18), white box, true labels:
+    ``x' = clip(x + eps * sign(grad_x CE(model(x), y)), 0, 1)``.
+
+    The model runs in eval mode (its modes, weights and gradients are unchanged); only the gradient with respect to
+    the input is computed.
+
+    Args:
+        model: the classifier being attacked (the one to repair), ``[N, C, H, W]`` -> ``[N, K]`` logits.
+        images: float ``[N, C, H, W]`` in ``[0, 1]``.
+        labels: int64 ``[N]`` true labels in ``[0, K)``.
+        eps: step size; >= 0 (0.05 in the paper).
+        batch_size: images per forward/backward pass; >= 1.
+        device: where to run (default: where the model is).
+
+    Returns:
+        The adversarial images: same shape, dtype and device as ``images``, in ``[0, 1]``.
+
+    Raises:
+        TypeError, ShapeError, DTypeError, ValueError: malformed arguments (the message names them).
+        DeviceError: ``device`` is not available.
+
+    Example:
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        >>> x, y = torch.full((3, 1, 2, 2), 0.5), torch.tensor([0, 1, 0])
+        >>> adv = fgsm(model, x, y, eps=0.1)
+        >>> bool(((adv - x).abs() <= 0.1 + 1e-7).all()), bool(((adv >= 0) & (adv <= 1)).all())
+        (True, True)
+    """
+    fn = "pyrepair.scenarios.fgsm"
+    check_model(model, fn)
+    check_images(images, fn, "images", spec="N,C,H,W")
+    check_labels(labels, int(images.shape[0]), "labels", fn)
+    eps = check_positive(eps, "eps", fn, allow_zero=True)
+    batch_size = check_int(batch_size, "batch_size", fn, min_value=1)
+    out = torch.empty_like(images)
+    if images.shape[0] == 0:
+        return out
+    with on_device(model, device, fn) as dev:
+        k = check_model_input(model, images[0], dev, fn, "images")
+        check_labels(labels, int(images.shape[0]), "labels", fn, num_classes=k)
+        modes = save_modes(model)
+        dtype = input_dtype(model)
+        try:
+            model.eval()
+            for s in range(0, int(images.shape[0]), batch_size):
+                xb = images[s:s + batch_size].to(dev, dtype).detach().requires_grad_(True)
+                yb = labels[s:s + batch_size].to(dev)
+                with torch.enable_grad():
+                    loss = torch.nn.functional.cross_entropy(model(xb), yb, reduction="sum")
+                    (grad,) = torch.autograd.grad(loss, xb)
+                adv = (xb.detach() + eps * grad.sign()).clamp_(0.0, 1.0)
+                out[s:s + batch_size] = adv.to(out.device, out.dtype)
+        finally:
+            restore_modes(modes)
+    return out

@@ -194,6 +194,42 @@ def _report(acc: float = 0.5) -> Any:
     return CorruptionReport({"clean": {"clean_accuracy": acc, "n": 8}}, severities=(1,))
 
 
+def _patch_data(n_fail: int = 2, n_pass: int = 3) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """Failing / passing pairs for ``tiny_model()``: passing labels are its predictions, failing ones are not."""
+    x = images(n_fail + n_pass, seed=5)
+    with torch.no_grad():
+        y = tiny_model()(x).argmax(1)
+    y[:n_fail] = (y[:n_fail] + 1) % 10
+    return (x[:n_fail], y[:n_fail]), (x[n_fail:], y[n_fail:])
+
+
+def _patch_failing() -> tuple[torch.Tensor, torch.Tensor]:
+    return _patch_data()[0]
+
+
+def _patch_passing() -> tuple[torch.Tensor, torch.Tensor]:
+    return _patch_data()[1]
+
+
+def _a_patch() -> Any:
+    from pyrepair.patch import repair_layer
+
+    return repair_layer(tiny_model(), -1, _patch_failing(), _patch_passing(), top_k=2, bound=1.0)
+
+
+def _experts() -> list[Any]:
+    from pyrepair.patch import class_experts
+
+    return class_experts(tiny_model(), -1, dataset(8), top_k=2, bound=1.0, n_fail=1, n_pass=1)
+
+
+_PATCH_SOLVE = {"bound": "positive", "top_k": "count", "objective": "name", "solver": "name", "time_limit": "positive",
+                "epsilon": "positive"}
+_NEG_LAYER = {"layer:count_negative": "documented: a negative layer index counts from the end of the leaf modules "
+                                      "(-1 is the output layer, as in Python sequences)"}
+_PATCH_NHWC = "the user's model defines the input layout (any [N, ...] float inputs); a Flatten model accepts NHWC"
+
+
 IMAGES = "images"
 _TRAIN_HP = {"epochs": "count", "batch_size": "count", "lr": "positive", "momentum": "unit", "weight_decay": "nonneg",
              "optimizer": "name", "scheduler": "name"}
@@ -512,6 +548,15 @@ TABLE: dict[str, Entry] = {
         roles={"model": "model", "images": IMAGES, "labels": "labels", "corruption": "name", "seed": "seed",
                "n_collect": "count", "batch_size": "count", "severities": "severity", "device": "device",
                "scale": "name"}),
+    "pyrepair.scenarios.poison": Entry(
+        call("pyrepair.scenarios.poison", data=dataset, target=7, fraction=0.5, trigger=3, seed=0),
+        roles={"data": "dataset", "target": "index", "fraction": "unit", "trigger": "count", "seed": "seed"},
+        accepts={"data:dataset_labels": "poison knows no model, so no number of classes: any class id >= 0 is a "
+                                        "label (float labels still raise); the model trained on it checks the range"}),
+    "pyrepair.scenarios.fgsm": Entry(
+        call("pyrepair.scenarios.fgsm", model=tiny_model, images=images, labels=labels, eps=0.05, batch_size=2),
+        roles={"model": "model", "images": IMAGES, "labels": "labels", "eps": "nonneg", "batch_size": "count",
+               "device": "device"}),
     # --- pyrepair.metrics -------------------------------------------------------------------------------------
     "pyrepair.metrics.corruption_report": Entry(
         call("pyrepair.metrics.corruption_report", model=tiny_model, test=dataset, corruptions=["fog"],
@@ -574,6 +619,45 @@ TABLE: dict[str, Entry] = {
         call("pyrepair.train.load_checkpoint", path=_checkpoint_file, model=tiny_model),
         roles={"path": "path", "model": "model", "map_location": "device"},
         mutates=("model",)),  # loads the state into the model it is given (documented)
+    # --- pyrepair.patch ---------------------------------------------------------------------------------------
+    "pyrepair.patch.localize": Entry(
+        call("pyrepair.patch.localize", model=tiny_model, layer=-1, failing=_patch_failing, passing=_patch_passing,
+             top_k=2),
+        roles={"model": "model", "layer": "index", "failing": "dataset", "passing": "dataset", "top_k": "count"},
+        accepts={**_NEG_LAYER, "failing:dataset_images": _PATCH_NHWC, "passing:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.repair_layer": Entry(
+        call("pyrepair.patch.repair_layer", model=tiny_model, layer=-1, failing=_patch_failing,
+             passing=_patch_passing, top_k=2, bound=1.0, objective="l1", solver="glop", time_limit=10.0,
+             epsilon=1e-3),
+        roles={"model": "model", "layer": "index", "failing": "dataset", "passing": "dataset", **_PATCH_SOLVE},
+        accepts={**_NEG_LAYER, "failing:dataset_images": _PATCH_NHWC, "passing:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.class_experts": Entry(
+        call("pyrepair.patch.class_experts", model=tiny_model, layer=-1, data=dataset, extra=lambda: dataset(4),
+             score_data=lambda: dataset(6), n_fail=1, n_pass=1, top_k=2, bound=1.0, objective="l1", solver="glop",
+             time_limit=10.0, epsilon=1e-3, seed=0),
+        roles={"model": "model", "layer": "index", "data": "dataset", "extra": "dataset", "score_data": "dataset",
+               "n_fail": "count",
+               "n_pass": "count", "seed": "seed", **_PATCH_SOLVE},
+        accepts={**_NEG_LAYER, "data:dataset_images": _PATCH_NHWC, "extra:dataset_images": _PATCH_NHWC,
+                 "score_data:dataset_images": _PATCH_NHWC,
+                 "n_pass:count_zero": "experts built from failing examples only are valid (n_pass >= 0)"},
+        max_examples=2),
+    "pyrepair.patch.activation_patterns": Entry(
+        call("pyrepair.patch.activation_patterns", model=tiny_model, layer=-1, data=dataset, seed=0),
+        roles={"model": "model", "layer": "index", "data": "dataset", "seed": "seed"},
+        accepts={**_NEG_LAYER, "data:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.merge": Entry(call("pyrepair.patch.merge", patches=lambda: [_a_patch()]),
+                                  roles={"patches": "opaque"}),
+    "pyrepair.patch.f1_filter": Entry(
+        call("pyrepair.patch.f1_filter", model=tiny_model, patches=_experts, data=dataset),
+        roles={"model": "model", "patches": "opaque", "data": "dataset"},
+        accepts={"data:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.combine": Entry(
+        call("pyrepair.patch.combine", model=tiny_model, patches=_experts, strategy="votes", filter_data=dataset),
+        roles={"model": "model", "patches": "opaque", "strategy": "name", "filter_data": "dataset"},
+        accepts={"filter_data:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.Patch.apply": Entry(method(_a_patch, "apply", model=tiny_model), roles={"model": "model"},
+                                        names=("Patch.apply",)),
     # --- pyrepair.methods -------------------------------------------------------------------------------------
     "pyrepair.methods.names": Entry(call("pyrepair.methods.names")),
     "pyrepair.methods.create": Entry(call("pyrepair.methods.create", name="finetune", epochs=1),
@@ -606,6 +690,24 @@ TABLE: dict[str, Entry] = {
         accepts={"n_members:count_zero": "recording no cluster members is valid",
                  "style_kwargs:mapping_content": "an empty dict means no extra style_transfer arguments"}),
     "pyrepair.methods.DeepRepair.repair": _repair("DeepRepair", n_clusters=2, width=1),
+    "pyrepair.methods.NNRepair": Entry(
+        call("pyrepair.methods.NNRepair", layer="last", combine="merged", top_k=2, n_fail=1, n_pass=1, n_extra=0,
+             bound=1.0, objective="l1", solver="glop", time_limit=10.0, epsilon=1e-3),
+        roles={"layer": "index", "combine": "name", "n_fail": "count", "n_pass": "count", "n_extra": "count",
+               **_PATCH_SOLVE},
+        accepts={"layer:count_negative": "documented: a negative layer index counts from the end of the leaf "
+                                         "modules; repair checks it against the model",
+                 "layer:count_type": "documented: a str names a module ('3' is a name); repair checks it against "
+                                     "the model",
+                 "n_pass:count_zero": "experts built from failing examples only are valid (n_pass >= 0)",
+                 "n_extra:count_zero": "no clean extras (the paper's 0-test setting)"}),
+    "pyrepair.methods.NNRepair.repair": Entry(
+        method(lambda: _fn("pyrepair.methods.NNRepair")(top_k=2, n_fail=1, n_pass=1, n_extra=4), "repair",
+               model=tiny_model, train=dataset, failures=lambda: dataset(4), seed=0, progress=False, device="cpu",
+               callbacks=()),
+        roles={"model": "model", "train": "dataset", "failures": "dataset", "seed": "seed", "device": "device",
+               "callbacks": "callbacks"},
+        names=("NNRepair", "repair")),
     "pyrepair.methods.FineTune.repair": _repair("FineTune"),
     "pyrepair.methods.FineTuningMethod.repair": _repair("FineTuningMethod"),
     "pyrepair.methods.AugMixRepair.repair": _repair("AugMixRepair", severity=1, width=1),
@@ -641,13 +743,14 @@ EXEMPT: dict[str, str] = {
     **{f"pyrepair.{e}": "exception class (constructed by the library, not a data entry point)"
        for e in ("ArgumentError", "ArgumentTypeError", "BackendUnavailableError", "CheckpointError", "DTypeError",
                  "DataFormatError", "DataNotFoundError", "DeviceError", "PathIsDirectoryError",
-                 "PathNotFoundError", "PyrepairError", "ShapeError",
+                 "PathNotFoundError", "PyrepairError", "ShapeError", "SolverError",
                  "UnknownNameError", "ValueRangeError")},
     "pyrepair.PyrepairWarning": "warning class",
     "pyrepair.data.DataFormatError": "re-export of the exception class pyrepair.DataFormatError",
     "pyrepair.train.CheckpointError": "re-export of the exception class pyrepair.CheckpointError",
     "pyrepair.data.FailureSplit": "pure data class (result of corruption_failures)",
     "pyrepair.scenarios.FailureSplit": "pure data class (result of corruption_failures)",
+    "pyrepair.scenarios.PoisonedSet": "pure data class (result of poison)",
     "pyrepair.data.ImageData": "pure data class (NamedTuple of images, labels); validated where it is consumed",
     "pyrepair.augment.AugMixParams": "pure data class (sampled AugMix parameters)",
     "pyrepair.augment.CutMixParams": "pure data class (sampled CutMix parameters)",
@@ -660,6 +763,10 @@ EXEMPT: dict[str, str] = {
     "pyrepair.train.Checkpoint": "pure data class (result of load_checkpoint)",
     "pyrepair.train.History": "pure data class (per-epoch records)",
     "pyrepair.methods.RepairResult": "pure data class (result of repair)",
+    "pyrepair.patch.Patch": "pure data class (result of repair_layer); its apply takes a model and has an entry",
+    "pyrepair.patch.Localization": "pure data class (result of localize)",
+    "pyrepair.patch.Pattern": "pure data class (an activation pattern; holds() takes pre-activations)",
+    "pyrepair.patch.Patterns": "pure data class (result of activation_patterns)",
     "pyrepair.methods.RepairMethod": "abstract base class (cannot be instantiated); its subclasses are covered",
     "pyrepair.methods.RepairMethod.repair": "abstract template; covered through every concrete method's .repair",
     "pyrepair.transform.OpInfo": "pure data class (row of the OPS table)",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 MODULES = ["pyrepair", "pyrepair.errors", "pyrepair.random", "pyrepair.data", "pyrepair.models", "pyrepair.train",
            "pyrepair.testing", "pyrepair.cli", "pyrepair.transform", "pyrepair.augment", "pyrepair.methods",
-           "pyrepair.corrupt", "pyrepair.wavelet", "pyrepair.scenarios", "pyrepair.metrics"]
+           "pyrepair.corrupt", "pyrepair.wavelet", "pyrepair.scenarios", "pyrepair.metrics",
+           "pyrepair.patch"]
 
 
 def surface() -> dict[str, list[str]]:

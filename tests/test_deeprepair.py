@@ -120,7 +120,8 @@ def test_cluster_failures_per_class_and_uniform() -> None:
 
 
 def test_cluster_failures_errors() -> None:
-    with pytest.raises(ArgumentError, match=r"cluster_failures: n_clusters=5 is larger than the number of failures \(3\)"):
+    with pytest.raises(ArgumentError,
+                       match=r"cluster_failures: n_clusters=5 is larger than the number of failures \(3\)"):
         cluster_failures(torch.rand(3, 1, 8, 8), 5)
     with pytest.raises(ArgumentError, match=r"cluster_failures: failures must hold at least one image"):
         cluster_failures(torch.rand(0, 1, 8, 8), 1)
@@ -331,17 +332,17 @@ def test_deeprepair_bad_input_gets_clear_errors() -> None:
 
 
 def test_deeprepair_repairs_mnist_failures_without_losing_clean_accuracy(shared_data: Path) -> None:
-    """A tiny run of the paper's protocol: held-out failure accuracy rises above the original model's 0, clean
-    accuracy drops by at most 1 point."""
-    tr = data.load("mnist", "train", shared_data, limit=3000)
-    te = data.load("mnist", "test", shared_data, limit=600)
-    model = nn.Sequential(nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(),
-                          nn.Linear(8 * 49, 10))
-    train.fit(model, (tr.images, tr.labels), epochs=2, seed=0, progress=False)
-    split = scenarios.corruption_failures(model, te.images, te.labels, "fog", severities=(3, 4, 5), n_collect=300,
-                                          seed=0)
+    """A tiny run of the paper's protocol (MNIST at 14 px to keep CI fast): held-out failure accuracy rises above the
+    original model's 0 %, clean accuracy drops by at most 1 point."""
+    tr = data.load("mnist", "train", shared_data, limit=2000, size=14)
+    te = data.load("mnist", "test", shared_data, limit=1000, size=14)
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(16 * 49, 10))
+    train.fit(model, (tr.images, tr.labels), epochs=3, seed=0, progress=False)
+    split = scenarios.corruption_failures(model, te.images[:400], te.labels[:400], "fog", severities=(3, 4, 5),
+                                          n_collect=200, seed=0)
     held_out = (split.held_out.images, split.held_out.labels)
-    assert train.evaluate(model, held_out)["accuracy"] == 0.0
+    assert len(held_out[1]) > 50 and train.evaluate(model, held_out)["accuracy"] == 0.0
     clean_before = train.evaluate(model, (te.images, te.labels))["accuracy"]
     result = DeepRepair(epochs=2, batch_size=64).repair(
         model, (tr.images, tr.labels), (split.collected.images, split.collected.labels), progress=False, seed=0

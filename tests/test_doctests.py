@@ -13,7 +13,8 @@ MODULES = ["pyrepair", "pyrepair.random", "pyrepair.testing", "pyrepair.data", "
            "pyrepair.methods.baselines", "pyrepair.corrupt", "pyrepair.corrupt.severity", "pyrepair.corrupt.modules",
            "pyrepair.corrupt.dataset", "pyrepair.wavelet", "pyrepair.wavelet.reference", "pyrepair.wavelet._autograd",
            "pyrepair.wavelet._wct", "pyrepair.wavelet.stylizer", "pyrepair.scenarios", "pyrepair.metrics",
-           "pyrepair._loop", "pyrepair._io", "pyrepair._images"]
+           "pyrepair._loop", "pyrepair._io", "pyrepair._images", "pyrepair.patch",
+           "pyrepair.methods.nnrepair"]
 
 
 @pytest.mark.parametrize("name", MODULES)

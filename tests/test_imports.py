@@ -55,6 +55,8 @@ LAYERS: dict[str, int] = {
     "testing": 7,
     # fit / evaluate / predict, checkpoints (on _loop)
     "train": 8,
+    # NNrepair's localisation and constraint-based weight repair (usable alone; methods.NNRepair builds on it)
+    "patch": 8,
     # repair methods; beside them, the robustness metrics (which never import methods)
     "methods": 9,
     "metrics": 9,

@@ -325,7 +325,7 @@ def test_bad_values_and_arguments(model, test_set):
         corruption_report(model, test_set, "fog", severities=(2, 2))
     with pytest.raises(UnknownNameError, match=f"{FN}: unknown scale 'mnist'"):
         corruption_report(model, test_set, "fog", scale="mnist")
-    with pytest.raises(ArgumentError, match=rf"{FN}: batch_size must be in \[1, 2147483647\], got 0"):
+    with pytest.raises(ArgumentError, match=rf"{FN}: batch_size must be in \[1, 2\^31 - 1\], got 0"):
         corruption_report(model, test_set, batch_size=0)
     with pytest.raises(ValueRangeError, match=f"{FN}: seed must be in"):
         corruption_report(model, test_set, seed=-1)

@@ -144,3 +144,62 @@ def test_moved_names_stay_importable() -> None:
     import pyrepair
 
     assert pyrepair.scenarios is scenarios and "scenarios" in pyrepair.__all__
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# poison and fgsm (spec/nnrepair.md §8 T11)
+
+
+def test_poison_sets_exactly_the_trigger_and_the_first_labels():
+    from pyrepair.errors import ArgumentError
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(1000, 1, 28, 28, generator=g) * 0.9, torch.arange(1000) % 10
+    x0, y0 = x.clone(), y.clone()
+    p = scenarios.poison((x, y), target=7, fraction=0.6, trigger=3)
+    assert torch.equal(x, x0) and torch.equal(y, y0)  # the input is not modified
+    assert p.index.tolist() == list(range(600))
+    changed = (p.images != x).any(dim=1)  # [N, H, W]
+    block = torch.zeros(28, 28, dtype=torch.bool)
+    block[25:, 25:] = True
+    assert torch.equal(changed[:600], block.expand(600, 28, 28)) and not changed[600:].any()
+    assert torch.all(p.images[:600, :, 25:, 25:] == 1.0)
+    assert torch.all(p.labels[:600] == 7) and torch.equal(p.labels[600:], y[600:])
+    assert torch.equal(p.true_labels, y)
+    test = scenarios.poison((x, y), fraction=1.0, relabel=False)  # P-Test: every image, true labels
+    assert torch.equal(test.labels, y) and torch.all(test.images[:, :, 25:, 25:] == 1.0)
+    r1 = scenarios.poison((x, y), fraction=0.1, seed=3)
+    r2 = scenarios.poison((x, y), fraction=0.1, seed=3)
+    assert torch.equal(r1.index, r2.index) and len(r1.index) == 100 and r1.index.tolist() != list(range(100))
+    with pytest.raises(ArgumentError, match=r"pyrepair.scenarios.poison: trigger must be in \[1, 28\], got 29"):
+        scenarios.poison((x, y), trigger=29)
+    with pytest.raises(ArgumentError, match=r"poison: fraction must be in \[0.0, 1.0\], got 1.5"):
+        scenarios.poison((x, y), fraction=1.5)
+    with pytest.raises(ArgumentError, match=r"poison: target must be in \[0, "):
+        scenarios.poison((x, y), target=-1)
+
+
+def test_fgsm_moves_each_pixel_by_at_most_eps_and_lowers_accuracy():
+    tr = data.load("digits", "train")
+    x, y = tr.images[:600], tr.labels[:600]
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    opt.zero_grad(set_to_none=True)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    adv = scenarios.fgsm(model, x, y, eps=0.05, batch_size=128)
+    assert model.training and all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert adv.shape == x.shape and adv.dtype == x.dtype
+    assert float(adv.min()) >= 0.0 and float(adv.max()) <= 1.0
+    assert float((adv - x).abs().max()) <= 0.05 + 1e-7
+    with torch.no_grad():
+        clean = (model(x).argmax(1) == y).float().mean()
+        attacked = (model(adv).argmax(1) == y).float().mean()
+    assert clean > 0.9 and attacked < clean - 0.05
+    assert torch.equal(scenarios.fgsm(model, x, y, eps=0.0), x)

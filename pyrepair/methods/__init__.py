@@ -9,7 +9,8 @@ Registered methods (:func:`names`, :func:`create`):
 * ``"deeprepair"``: :class:`DeepRepair`, style-guided repair (AugMix + style ops from clustered failures + JSD);
 * ``"finetune"``: :class:`FineTune`, plain cross-entropy fine-tuning on ``D^t ∪ D^c``;
 * ``"augmix"``: :class:`AugMixRepair`; ``"cutmix"``: :class:`CutMixRepair`; ``"cutout"``: :class:`CutoutRepair`;
-  ``"mixup"``: :class:`MixUpRepair`, DeepRepair's baselines (``shared/spec/deeprepair.md`` §A.8).
+  ``"mixup"``: :class:`MixUpRepair`, DeepRepair's baselines (``shared/spec/deeprepair.md`` §A.8);
+* ``"nnrepair"``: :class:`NNRepair`, constraint-based repair of the output layer (OR-Tools; no training).
 
 Building blocks for new methods: :class:`RepairMethod` (the ABC with ``repair`` implemented once),
 :class:`FineTuningMethod` (the shared fine-tuning hyper-parameters; override ``_step``) and :func:`finetune` (the
@@ -20,7 +21,7 @@ Example:
     >>> from torch import nn
     >>> from pyrepair import methods
     >>> methods.names()
-    ['augmix', 'cutmix', 'cutout', 'deeprepair', 'finetune', 'mixup']
+    ['augmix', 'cutmix', 'cutout', 'deeprepair', 'finetune', 'mixup', 'nnrepair']
     >>> x, y = torch.rand(32, 1, 8, 8), torch.arange(32) % 2
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
     >>> result = methods.create("mixup", epochs=1).repair(model, (x, y), (x[:4], y[:4]), val=(x, y), progress=False)
@@ -38,6 +39,7 @@ from ..errors import ArgumentTypeError, PyrepairError
 from .base import FineTuningMethod, RepairMethod, RepairResult, finetune
 from .baselines import AugMixRepair, CutMixRepair, CutoutRepair, FineTune, MixUpRepair
 from .deeprepair import DeepRepair
+from .nnrepair import NNRepair
 
 __all__ = [
     "AugMixRepair",
@@ -47,6 +49,7 @@ __all__ = [
     "FineTune",
     "FineTuningMethod",
     "MixUpRepair",
+    "NNRepair",
     "RepairMethod",
     "RepairResult",
     "create",
@@ -55,7 +58,8 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[RepairMethod]] = {
-    cls.name: cls for cls in (DeepRepair, FineTune, AugMixRepair, CutMixRepair, CutoutRepair, MixUpRepair)
+    cls.name: cls
+    for cls in (DeepRepair, FineTune, AugMixRepair, CutMixRepair, CutoutRepair, MixUpRepair, NNRepair)
 }
 
 
@@ -63,7 +67,7 @@ def names() -> list[str]:
     """The registered method names, sorted.
 
     Returns:
-        ``["augmix", "cutmix", "cutout", "deeprepair", "finetune", "mixup"]`` (more as methods land).
+        ``["augmix", "cutmix", "cutout", "deeprepair", "finetune", "mixup", "nnrepair"]`` (more as methods land).
     """
     return sorted(_REGISTRY)
 

@@ -33,7 +33,9 @@ torch's (pocketfft / MKL on CPU, cuFFT on CUDA).
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -122,7 +124,51 @@ def _energy(cross: torch.Tensor, w: int) -> torch.Tensor:
     return (cross[..., 0].view(c, c, k // wf, wf) * mult).sum((2, 3)).unsqueeze(0)
 
 
+#: below this many pixel values (content + style) the FFTs run on one CPU thread: a multi-threaded FFT of a few
+#: dozen small images costs a thread wake-up (milliseconds on a busy machine) for microseconds of work
+_SERIAL_ELEMENTS = 1 << 22
+
+
+@contextlib.contextmanager
+def _serial_if_small(elements: int, device: torch.device) -> Iterator[None]:
+    """Run small CPU work on one intra-op thread (restored afterwards; the setting is process-wide while it runs)."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or elements >= _SERIAL_ELEMENTS or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def spectral_wct(
+    content: torch.Tensor,
+    style: torch.Tensor,
+    index: torch.Tensor | None,
+    *,
+    alpha: float,
+    eps_rel: float,
+    stochastic: bool,
+    beta_max: float,
+    backend: str,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Checked inputs: content (N, C, H, W) float32 in [0, 1], style (M, C, H, W) float32 of the same size;
+    ``index`` (N,) int64 picks each content image's reference for the injected term (None: style i for content i,
+    M == N); ``weights`` (M,) float64 summing to 1 weight the bank statistics (None: uniform). Returns
+    (N, C, H, W) float32 in [0, 1]. Deterministic: no random numbers beyond ``index``.
+
+    Small CPU problems (fewer than 2^22 pixel values in all) run on one intra-op thread (see
+    :func:`_serial_if_small`); the result does not depend on the thread count.
+    """
+    with _serial_if_small(content.numel() + style.numel(), content.device):
+        return _spectral_wct(content, style, index, alpha=alpha, eps_rel=eps_rel, stochastic=stochastic,
+                             beta_max=beta_max, backend=backend, weights=weights)
+
+
+def _spectral_wct(
     content: torch.Tensor,
     style: torch.Tensor,
     index: torch.Tensor | None,
