@@ -98,6 +98,7 @@ def corruption_failures(
     severities: Sequence[int] = (1, 2, 3, 4, 5),
     n_collect: int = 1000,
     stratify: bool = False,
+    disjoint_content: bool = False,
     seed: int = 0,
     batch_size: int = 512,
     device: str | int | torch.device | None = None,
@@ -121,7 +122,10 @@ def corruption_failures(
        proportional to each class's failure count (largest-remainder rounding); note the paper's script instead
        draws ``n_collect / num_classes`` per class.
 
-    The same base image may be in ``D^c`` at one severity and in ``D^e`` at another (the paper's protocol).
+    The same base image may be in ``D^c`` at one severity and in ``D^e`` at another (the paper's protocol, a leak:
+    fine-tuning on ``D^c`` then sees the content of part of ``D^e``). ``disjoint_content=True`` removes it: whole
+    base images (all their failing severities) are drawn into ``D^c`` in random order while the total stays
+    ``<= n_collect``, so no base image is on both sides (spec §A.2 item 4).
 
     Args:
         model: classifier mapping ``(N, C, H, W)`` floats in [0, 1] to ``(N, K)`` logits (normalisation inside).
@@ -131,6 +135,7 @@ def corruption_failures(
         severities: severities to stack, in this order (1..5, no repeats).
         n_collect: size of ``D^c`` (>= 1).
         stratify: stratify the draw by class (see above).
+        disjoint_content: keep every base image's failures on one side (see above); not with ``stratify``.
         seed: key of the corruption RNG and of the draw, in ``[0, 2^64)``.
         batch_size: images per corruption and forward pass.
         device: where the model runs (see :func:`pyrepair.train.predict`).
@@ -162,6 +167,10 @@ def corruption_failures(
     seed = check_int(seed, "seed", fn, min_value=0, max_value=2**64 - 1)
     if not isinstance(stratify, bool):
         raise ArgumentTypeError(f"{fn}: stratify must be a bool, got {stratify!r}")
+    if not isinstance(disjoint_content, bool):
+        raise ArgumentTypeError(f"{fn}: disjoint_content must be a bool, got {disjoint_content!r}")
+    if stratify and disjoint_content:
+        raise ArgumentError(f"{fn}: stratify=True and disjoint_content=True cannot be combined; pick one")
     check_model(model, fn)
     data = as_image_data((images, labels), fn, name="(images, labels)")
     n = int(data.images.shape[0])
@@ -215,6 +224,12 @@ def corruption_failures(
                 stacklevel=2,
             )
         pick = np.arange(n_fail)
+    elif disjoint_content:
+        base = index % n  # the test image of each failure
+        order = rng.permutation(np.unique(base))
+        sizes = np.bincount(base, minlength=n)[order]
+        take = order[: int(np.searchsorted(np.cumsum(sizes), n_collect, side="right"))]
+        pick = np.flatnonzero(np.isin(base, take))
     elif stratify:
         classes, counts = np.unique(fail_labels, return_counts=True)
         quota = _largest_remainder(counts, n_collect)

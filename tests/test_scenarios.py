@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from pyrepair import corrupt, data, scenarios
-from pyrepair.errors import PyrepairWarning, UnknownNameError
+from pyrepair.errors import ArgumentError, PyrepairWarning, UnknownNameError
 from pyrepair.scenarios import FailureSplit, corruption_failures
 
 N = 40
@@ -89,6 +89,21 @@ def test_stratified_counts(model: Brightness) -> None:
     exact = counts * 9 / counts.sum()
     got = np.bincount(split.collected.labels.numpy(), minlength=2)
     assert got.sum() == 9 and np.all(np.abs(got - exact) < 1)  # largest-remainder quotas
+
+
+def test_disjoint_content_keeps_each_base_image_on_one_side(model: Brightness) -> None:
+    x, y = _data()
+    leaky = corruption_failures(model, x, y, "gaussian_noise", n_collect=6, scale="imagenet", seed=3)
+    split = corruption_failures(model, x, y, "gaussian_noise", n_collect=6, scale="imagenet", seed=3,
+                                disjoint_content=True)
+    assert split.n_failures == leaky.n_failures
+    c, e = set((split.collected_index % N).tolist()), set((split.held_out_index % N).tolist())
+    assert not c & e, "a base image is on both sides"
+    assert 0 < len(split.collected_index) <= 6 and len(split.held_out_index) > 0
+    every = np.sort(np.concatenate([split.collected_index, split.held_out_index]))
+    assert np.array_equal(every, np.sort(np.concatenate([leaky.collected_index, leaky.held_out_index])))
+    with pytest.raises(ArgumentError, match=r"corruption_failures: stratify=True and disjoint_content=True cannot"):
+        corruption_failures(model, x, y, "gaussian_noise", stratify=True, disjoint_content=True)
 
 
 def test_numpy_uint8_input(model: Brightness) -> None:
