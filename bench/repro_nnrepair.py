@@ -101,6 +101,13 @@ CPU_MODELS: dict[str, dict[str, Any]] = {
     "MNIST-Adv": {**_MNIST, **_REPAIR, "arch": "nnrepair_mnist_lq", "scenario": "adversarial", "epochs": 8,
                   "seed": 1, "fgsm_eps": 0.05, "ks_inter": [0, 50], "extra_objectives_last": ["none"],
                   "paper": {"train": 98.67, "adv_train": 29.92, "test": 97.87, "adv_test": 28.37}},
+    # Analysis, not the protocol: the same MNIST-Adv model attacked with the FGSM step that brings its Adv-Train
+    # accuracy to the paper's 29.92 % (eps 0.05 leaves our model far more accurate than the paper's, so the room for
+    # repair differs); the last layer only.
+    "MNIST-Adv-matched": {**_MNIST, **_REPAIR, "arch": "nnrepair_mnist_lq", "scenario": "adversarial", "epochs": 8,
+                          "seed": 1, "fgsm_eps": "match:29.92", "cache_name": "MNIST-Adv", "layers": ["last"],
+                          "extra_objectives_last": ["none"], "analysis": True,
+                          "paper": {"train": 98.67, "adv_train": 29.92, "test": 97.87, "adv_test": 28.37}},
     "CIFAR10": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                 "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "accuracy", "epochs": 8, "seed": 0,
                 "paper": {"train": 87.25, "test": 81.04}},
@@ -180,7 +187,8 @@ def base_model(name: str, cfg: dict[str, Any], x: torch.Tensor, y: torch.Tensor,
     key.update(n=len(y), torch=torch.__version__.split("+")[0])
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     model = build_model(cfg, x)
-    path = None if cache_dir is None else cache_dir / f"nnrepair-base-{name}-{cfg['arch']}-{digest}.pt"
+    cname = cfg.get("cache_name", name)
+    path = None if cache_dir is None else cache_dir / f"nnrepair-base-{cname}-{cfg['arch']}-{digest}.pt"
     info: dict[str, Any] = {"cache_key": key, "cache_file": None if path is None else str(path)}
     if path is not None and path.is_file():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -219,14 +227,33 @@ def eval_sets(name: str, cfg: dict[str, Any], d: dict[str, Any], cache_dir: Path
     elif cfg["scenario"] == "adversarial":
         model, info["base"] = base_model(name, cfg, xtr, ytr, cache_dir, device)
         t0 = time.perf_counter()
-        atr = scenarios.fgsm(model, xtr, ytr, eps=cfg["fgsm_eps"], device=device)
-        ate = scenarios.fgsm(model, xte, yte, eps=cfg["fgsm_eps"], device=device)
+        eps = cfg["fgsm_eps"]
+        if isinstance(eps, str):  # "match:<acc>": bisect eps so that Adv-Train accuracy is <acc> % (analysis)
+            eps = match_eps(model, xtr, ytr, float(eps.split(":")[1]), device)
+            info["fgsm_eps_matched"] = eps
+        info["fgsm_eps"] = eps
+        atr = scenarios.fgsm(model, xtr, ytr, eps=eps, device=device)
+        ate = scenarios.fgsm(model, xte, yte, eps=eps, device=device)
         info["fgsm_seconds"] = time.perf_counter() - t0
         sets = {"Train": (xtr, ytr), "Adv-Train": (atr, ytr), "Test": (xte, yte), "Adv-Test": (ate, yte)}
     else:
         model, info["base"] = base_model(name, cfg, xtr, ytr, cache_dir, device)
         sets = {"Train": (xtr, ytr), "Test": (xte, yte)}
     return model, sets, info
+
+
+def match_eps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, target: float, device: str,
+              n: int = 4000, steps: int = 10) -> float:
+    """The FGSM step (to 1e-3) at which the model's accuracy on ``n`` seeded training images is ``target`` %."""
+    idx = torch.from_numpy(np.sort(np.random.default_rng(0).choice(len(y), size=min(n, len(y)), replace=False)))
+    xs, ys = x[idx], y[idx]
+    lo, hi = 0.0, 0.5
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        adv = scenarios.fgsm(model, xs, ys, eps=mid, device=device)
+        acc = 100.0 * float((train.predict(model, adv, device=device).argmax(1).cpu() == ys).float().mean())
+        lo, hi = (mid, hi) if acc > target else (lo, mid)
+    return round((lo + hi) / 2, 3)
 
 
 def defect_name(cfg: dict[str, Any]) -> str:
@@ -445,12 +472,15 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
               lambda d: d["P-Test"] >= 40 and d["Test"] >= -3.5,
               lambda d: f"{_pp(d['P-Test'])} / {_pp(d['Test'])}"),
              ("MNIST-Adv", "Adv-Test", "MNIST-Adv last layer: Adv-Test >= +8 pp", "+10.40",
+              lambda d: d["Adv-Test"] >= 8, lambda d: f"{_pp(d['Adv-Test'])} (Test {_pp(d['Test'])})"),
+             ("MNIST-Adv-matched", "Adv-Test", "[analysis, FGSM eps matched to the paper's Adv-Train accuracy] "
+              "MNIST-Adv last layer: Adv-Test >= +8 pp", "+10.40",
               lambda d: d["Adv-Test"] >= 8, lambda d: f"{_pp(d['Adv-Test'])} (Test {_pp(d['Test'])})")]
     for mname, goal, title, paper, ok, show in specs:
         if mname not in mods or "last" not in mods[mname]["repairs"]:
             continue
         rep = mods[mname]["repairs"]["last"]
-        strat, filt, k = HEADLINE[mname]
+        strat, filt, k = HEADLINE[mname.replace("-matched", "")]
         for objective in sorted({r.get("objective", "l1") for r in rep["runs"]}, key=lambda o: o != "l1"):
             tag = "" if objective == "l1" else f"[analysis, objective={objective}] "
             head = f"paper's config ({STRAT_LABEL[strat]}, {'ON' if filt else 'OFF'}, k={k})"
@@ -461,7 +491,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                     continue
                 out.append({"target": tag + title, "config": label, "strategy": c["strategy"], "filter": c["filter"],
                             "objective": objective, "paper": paper, "measured": show(c["delta"]),
-                            "met": ok(c["delta"]), "primary": objective == "l1"})
+                            "met": ok(c["delta"]), "primary": objective == "l1" and "analysis" not in title})
             hits = [(r["k"], c) for r in rep["runs"] if r.get("objective", "l1") == objective for c in r["configs"]
                     if ok(c["delta"])]
             n_all = sum(len(r["configs"]) for r in rep["runs"] if r.get("objective", "l1") == objective)
@@ -469,7 +499,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                         "measured": f"{len(hits)} of {n_all}"
                         + (": " + ", ".join(f"{STRAT_LABEL[c['strategy']]} {'ON' if c['filter'] else 'OFF'} k={kk}"
                                             for kk, c in hits[:6]) if hits else ""),
-                        "met": bool(hits), "primary": objective == "l1"})
+                        "met": bool(hits), "primary": objective == "l1" and "analysis" not in title})
     lp = res.get("lp_timing") or []
     glop = [r for r in lp if r["solver"] == "glop"]
     if glop:
@@ -699,7 +729,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {"config": cfg, "info": info, "sizes": {s: len(xy[1]) for s, xy in sets.items()},
                                  "repairs": {}}
         res["models"][mname] = entry
-        for kind in layers:
+        for kind in [k for k in layers if k in cfg.get("layers", layers)]:
             entry["repairs"][kind] = run_repair(mname, cfg, model, sets, kind, args.device)
             res["wall_seconds"] = time.perf_counter() - t_start
             write(res, args.out)
