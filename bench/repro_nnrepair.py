@@ -487,6 +487,8 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         strat, filt, k = HEADLINE[mname.replace("-matched", "")]
         for objective in sorted({r.get("objective", "l1") for r in rep["runs"]}, key=lambda o: o != "l1"):
             tag = "" if objective == "l1" else f"[analysis, objective={objective}] "
+            if tag and title.startswith("[analysis, "):
+                tag, title = "", f"[analysis, objective={objective}, " + title[len("[analysis, "):]
             head = f"paper's config ({STRAT_LABEL[strat]}, {'ON' if filt else 'OFF'}, k={k})"
             cands = [(head, find_config(rep, strat, filt, k, objective)),
                      (f"best {goal} gain", best_config(rep, goal, objective)[1])]
@@ -713,7 +715,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
-    table = QUICK_MODELS if args.quick else GPU_MODELS if args.gpu else CPU_MODELS
+    if args.quick and args.gpu:  # the GPU configuration's code path at toy sizes (runs on a CPU too)
+        table = {n: {**c, "train_n": 512, "test_n": 256, "epochs": 1, "ks_last": [0], "ks_inter": [0],
+                     "inter_n_fail": 20, "time_limit": 5.0} for n, c in GPU_MODELS.items()}
+    else:
+        table = QUICK_MODELS if args.quick else GPU_MODELS if args.gpu else CPU_MODELS
     chosen = list(table) if args.models is None else [m.strip() for m in args.models.split(",") if m.strip()]
     for m in chosen:
         if m not in table:
@@ -722,6 +728,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     root = args.data_root or default_data_root()
     cache_dir = None if str(args.cache_dir).lower() == "none" else Path(args.cache_dir)
     tag = args.tag or ("quick" if args.quick else "gpu" if args.gpu else "cpu")
+    if args.quick and args.gpu and not args.tag:
+        tag = "gpu-quick"
     if args.notes is not None:  # re-render only: the measured results are not touched
         res = json.loads((args.out / f"nnrepair-repro-{tag}.json").read_text())
         res["notes"] = args.notes.read_text().strip()
