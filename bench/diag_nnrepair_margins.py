@@ -1,0 +1,67 @@
+"""Diagnostic for ``repro_nnrepair.py`` (issue 15): why MNIST-Pois's last-layer LPs are infeasible.
+
+For every failing example of the defect set (P-Train / Adv-Train) of the cached CPU-configuration models: the logit
+margin that must be overturned (largest other logit minus the true-class logit) against the largest gain the class's
+top-5 edges (defect score of §2.4 with Fail = all failing examples of the class; each expert uses its 5 drawn ones)
+can give with |delta| <= 0.5, i.e. 0.5 * sum |a_i|. Needs the base models in ~/.cache/pyrepair-bench
+(run repro_nnrepair.py first).
+
+Usage: ``OMP_NUM_THREADS=1 python bench/diag_nnrepair_margins.py``
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+HERE = Path(__file__).resolve().parent
+spec = importlib.util.spec_from_file_location("repro_nnrepair", HERE / "repro_nnrepair.py")
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+out = {}
+for name in ("MNIST-Pois", "MNIST-Adv"):
+    cfg = m.CPU_MODELS[name]
+    d = m.load_data(cfg, os.environ.get("PYREPAIR_DATA") or m.default_data_root())
+    model, sets, info = m.eval_sets(name, cfg, d, Path.home() / ".cache" / "pyrepair-bench", "cpu")
+    dn = m.defect_name(cfg)
+    names = [n for n, _ in model.named_children()]
+    idx = names.index(names[-1])
+    ft = m.layer_inputs(model, idx, sets["Train"][0], "cpu")
+    fd = m.layer_inputs(model, idx, sets[dn][0], "cpu")
+    sub = model[idx:].eval()
+    with torch.no_grad():
+        yl = sub(fd).double()
+        yt = sub(ft)
+    y = sets[dn][1]
+    pred = yl.argmax(1)
+    fail = (pred != y).numpy()
+    W = sub[0].weight.detach().double().numpy()
+    a = fd.double().numpy()
+    at = ft.double().numpy()
+    okt = (yt.argmax(1) == sets["Train"][1]).numpy()
+    mean_pass = np.abs(at[okt]).mean(0)
+    need, can, canall = [], [], []
+    for c in range(10):
+        fi = np.nonzero(fail & (y.numpy() == c))[0]
+        if not len(fi):
+            continue
+        score = np.abs(W[c]) * (np.abs(a[fi]).mean(0) - mean_pass)
+        top = np.argsort(-score)[:5]
+        for i in fi:
+            other = np.delete(yl[i].numpy(), c).max()
+            need.append(other - yl[i, c].item())
+            can.append(0.5 * np.abs(a[i, top]).sum())
+            canall.append(0.5 * np.abs(a[i]).sum())
+    need, can, canall = map(np.array, (need, can, canall))
+    out[name] = {"n_fail": int(len(need)), "median_margin_needed": float(np.median(need)),
+                 "median_max_gain_top5_b0.5": float(np.median(can)),
+                 "share_fixable_alone_top5": float(np.mean(can > need)),
+                 "share_fixable_alone_all_edges_b0.5": float(np.mean(canall > need))}
+    print(name, out[name], flush=True)
+print(json.dumps(out, indent=1))
