@@ -227,7 +227,7 @@ def test_style_augmix_in_a_plain_training_loop() -> None:
 
 def test_style_augmix_errors() -> None:
     x, _ = _blobs(n_per=4)
-    aug = StyleAugMix(x, 2)
+    aug = StyleAugMix(x, 2, mode="spectral")
     with pytest.raises(ShapeError, match=r"StyleAugMix: images must have the references' C=3 channels"):
         aug(torch.rand(2, 1, 16, 16))
     with pytest.raises(ShapeError, match=r"mode='spectral' needs images of the references' size 16x16"):
@@ -278,7 +278,7 @@ def test_deeprepair_runs_records_clusters_and_leaves_the_model_alone(tmp_path: P
     clusters = result.info["clusters"]
     assert clusters["n_clusters"] == 3 and sum(clusters["sizes"]) == 30
     assert all(0 < len(m) <= 4 for m in clusters["members"])
-    assert result.config["style"] == "spectral" and result.config["n_clusters"] == 3
+    assert result.config["style"] == "pixel" and result.config["n_clusters"] == 3
     result.save(tmp_path / "r")
     loaded = RepairResult.load(tmp_path / "r", nn.Sequential(nn.Flatten(), nn.Linear(64, 2)))
     assert loaded.info == {"clusters": clusters}
@@ -300,8 +300,9 @@ def test_deeprepair_one_forward_of_three_b_per_step() -> None:
 
 def test_deeprepair_registry_and_config() -> None:
     assert "deeprepair" in methods.names()
-    m = methods.create("deeprepair", n_clusters=2, style="pixel", sampling="uniform", epochs=1)
-    assert isinstance(m, DeepRepair) and m.config["sampling"] == "uniform" and m.config["style"] == "pixel"
+    m = methods.create("deeprepair", n_clusters=2, style="spectral", sampling="uniform", epochs=1)
+    assert isinstance(m, DeepRepair) and m.config["sampling"] == "uniform" and m.config["style"] == "spectral"
+    assert DeepRepair().config["style"] == "pixel"  # the default, chosen by the repro ablation
 
 
 def test_deeprepair_bad_input_gets_clear_errors() -> None:

@@ -468,9 +468,9 @@ class StyleAugMix:
     first op is an AugMix base op. Ops 2-3 are always base ops; depth is uniform in {1, 2, 3}; chains are mixed with
     Dirichlet(α) weights and blended with the input by Beta(α, α), as in :class:`~pyrepair.augment.AugMix`.
 
-    ST is :func:`pyrepair.wavelet.style_transfer` with ``mode``: ``"spectral"`` (default; the style ops of one
-    cluster share one call, so the group gets the cluster's power spectrum: blur, noise level and colour, contrast,
-    haze), ``"pixel"`` (Haar-band WCT, per image) or ``"wct2"`` (the WCT2 network; pass ``style_kwargs={"model":
+    ST is :func:`pyrepair.wavelet.style_transfer` with ``mode``: ``"pixel"`` (default: Haar-band WCT, per image),
+    ``"spectral"`` (the style ops of one cluster share one call, so the group gets the cluster's power spectrum:
+    blur, noise level and colour, contrast, haze) or ``"wct2"`` (the WCT2 network; pass ``style_kwargs={"model":
     wct2_model}``). The default is the mode that repaired best in ``bench/repro_deeprepair.py`` (see
     :class:`pyrepair.methods.DeepRepair`).
 
@@ -490,7 +490,7 @@ class StyleAugMix:
         labels: optional labels of the failures (reported per cluster; needed for ``per_class``).
         per_class: run the k-means per class (N clusters per class).
         sampling: ``"cluster"`` (Eq. 4/5) or ``"uniform"`` (Eq. 3, one style op over the whole bank).
-        mode: ``"spectral"``, ``"pixel"`` or ``"wct2"``.
+        mode: ``"pixel"``, ``"spectral"`` or ``"wct2"``.
         p_style: probability that a chain starts with a style op, in ``[0, 1]`` (default 5/14).
         space: clustering feature space, ``"standardized"`` or ``"raw"``.
         seed: k-means seed in ``[0, 2^64)``.
@@ -511,7 +511,7 @@ class StyleAugMix:
         labels: Any = None,
         per_class: bool = False,
         sampling: Literal["cluster", "uniform"] = "cluster",
-        mode: Literal["spectral", "pixel", "wct2"] = "spectral",
+        mode: Literal["spectral", "pixel", "wct2"] = "pixel",
         p_style: float = 5 / 14,
         space: Literal["standardized", "raw"] = "standardized",
         seed: int = 0,
