@@ -643,7 +643,10 @@ def test_intermediate_repair_on_digits():
     # (<= 0) in float64, so the float32 weights W + delta may leave a rounding-level positive value there
     assert (z2[:, list(sigma.on)] > 0).all() and (z2[:, list(sigma.off)] <= 1e-5).all()
     assert sigma.holds(z2 - 1e-5).all()
-    assert torch.equal(z2[:, ~faulty], z[idx][:, ~faulty])  # non-faulty pre-activations are bit-identical
+    with torch.no_grad():
+        z1 = model[3](model[2](model[1](model[0](x[idx]))))  # the original model on the same batch
+    # non-faulty pre-activations are unchanged (up to BLAS rounding: the batch shape decides the kernel's blocking)
+    torch.testing.assert_close(z2[:, ~faulty], z1[:, ~faulty], rtol=0, atol=1e-5)
 
 
 def test_split_solve_equals_joint_lp():
