@@ -13,6 +13,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -163,3 +164,20 @@ def write_results(name: str, device: str | torch.device, timings: list[Timing], 
                      f"{t.iqr_s * 1e3:.3f} | {ratio} |")
     (RESULTS / f"{name}-{tag}.md").write_text("\n".join(lines) + "\n")
     return path
+
+
+def log(msg: str) -> None:
+    """A timestamped progress line on stderr (the long reproduction scripts)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def default_data_root() -> str | None:
+    """``$PYREPAIR_DATA``, else a ``shared/data`` folder beside (or inside) the repository, else None."""
+    env = os.environ.get("PYREPAIR_DATA")
+    if env:
+        return env
+    here = Path(__file__).resolve().parent.parent
+    for cand in (here.parent / "shared" / "data", here / "shared" / "data"):
+        if cand.is_dir():
+            return str(cand)
+    return None

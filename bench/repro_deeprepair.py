@@ -82,7 +82,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, device_tag, metadata  # noqa: E402
+from common import RESULTS, default_data_root, device_tag, log, metadata  # noqa: E402
 
 import pyrepair  # noqa: E402
 from pyrepair import corrupt, data, models, scenarios, train  # noqa: E402
@@ -251,24 +251,9 @@ for _name, _run in GPU_RUNS.items():  # --quick --gpu: exercises the GPU code pa
     }
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Data, base model, failure splits
 # --------------------------------------------------------------------------------------------------------------------
-
-
-def default_data_root() -> str | None:
-    env = os.environ.get("PYREPAIR_DATA")
-    if env:
-        return env
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here.parent / "shared" / "data", here / "shared" / "data"):
-        if cand.is_dir():
-            return str(cand)
-    return None
 
 
 def load_run_data(run: dict[str, Any], root: str | None, seed: int) -> dict[str, Any]:

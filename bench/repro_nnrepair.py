@@ -72,7 +72,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, metadata  # noqa: E402
+from common import RESULTS, default_data_root, log, metadata  # noqa: E402
 
 from pyrepair import data, models, scenarios, train  # noqa: E402
 from pyrepair.methods import NNRepair  # noqa: E402
@@ -150,24 +150,9 @@ HEADLINE = {  # the paper's Table 2 configuration for the two accuracy targets: 
 }
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Data, scenarios, base models
 # --------------------------------------------------------------------------------------------------------------------
-
-
-def default_data_root() -> str | None:
-    env = os.environ.get("PYREPAIR_DATA")
-    if env:
-        return env
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here.parent / "shared" / "data", here / "shared" / "data", Path("/work/shared/data")):
-        if cand.is_dir():
-            return str(cand)
-    return None
 
 
 def load_data(cfg: dict[str, Any], root: str | None) -> dict[str, Any]:

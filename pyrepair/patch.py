@@ -581,6 +581,20 @@ def _split_csr(A: Any, e: int, width: int) -> Any:
     return sp.csr_matrix((data, indices, indptr), shape=(r, width))
 
 
+def _max_fixed(mat: Any, lo: np.ndarray, hi: np.ndarray, n_cols: int, n_bin: int, bound: float, solver: str,
+               time_limit: float) -> tuple[str, np.ndarray | None, float]:
+    """Stage 1 of the soft variant: the MILP that maximises the number of fixed failing examples (one binary per
+    failing example after the ``n_cols`` change columns, each change within ``bound``); SCIP unless CP-SAT was
+    asked for. Returns ``(status, solution or None, seconds)``."""
+    lb = np.zeros(n_cols + n_bin)
+    ub = np.concatenate([np.full(n_cols, bound), np.ones(n_bin)])
+    c = np.concatenate([np.zeros(n_cols), np.ones(n_bin)])
+    milp = "cp-sat" if solver == "cp-sat" else "scip"
+    status, xs, _, sec = _solve_sparse(mat, lo, hi, lb, ub, c, milp, time_limit,
+                                       integer=np.arange(n_cols + n_bin) >= n_cols, maximize=True)
+    return status, xs, sec
+
+
 def _lp_matrix(A: Any, lo: np.ndarray, n_edges: int, bound: float, objective: str,
                soft_rows: np.ndarray | None = None, soft_col: np.ndarray | None = None, n_bin: int = 0) -> tuple:
     """Rows ``A @ delta >= lo`` (``A`` dense or sparse ``[R, E]``) in the split formulation ``delta = p - q``
@@ -668,12 +682,7 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
             t0 = time.perf_counter()
             mat, lo, hi, n_cols = _lp_matrix(rows.A[sel], rows.lo[sel], e, bound, "l1", soft_rows, soft_col, n_bin)
             total_asm += time.perf_counter() - t0
-            lb = np.zeros(n_cols + n_bin)
-            ub = np.concatenate([np.full(n_cols, bound), np.ones(n_bin)])
-            c = np.concatenate([np.zeros(n_cols), np.ones(n_bin)])
-            milp = "cp-sat" if solver == "cp-sat" else "scip"
-            bin_status, xs, _, sec = _solve_sparse(mat, lo, hi, lb, ub, c, milp, time_limit,
-                                                   integer=np.arange(n_cols + n_bin) >= n_cols, maximize=True)
+            bin_status, xs, sec = _max_fixed(mat, lo, hi, n_cols, n_bin, bound, solver, time_limit)
             total_solve += sec
             lp["binaries"] = n_bin
             if xs is None:
@@ -1130,12 +1139,7 @@ def _solve_pattern_problem(p: _PatternProblem, mask: np.ndarray, *, bound: float
             mat, lo2, hi, n_cols = _lp_matrix(A[keep], lo[keep], e, bound, "l1", p.is_fail[ex][keep],
                                               col_of[ex][keep], n_bin)
             total_asm += time.perf_counter() - t0
-            lb = np.zeros(n_cols + n_bin)
-            ub = np.concatenate([np.full(n_cols, bound), np.ones(n_bin)])
-            c = np.concatenate([np.zeros(n_cols), np.ones(n_bin)])
-            milp = "cp-sat" if solver == "cp-sat" else "scip"
-            st, xs, _, sec = _solve_sparse(mat, lo2, hi, lb, ub, c, milp, time_limit,
-                                           integer=np.arange(n_cols + n_bin) >= n_cols, maximize=True)
+            st, xs, sec = _max_fixed(mat, lo2, hi, n_cols, n_bin, bound, solver, time_limit)
             total_solve += sec
             lp["binaries"] = n_bin
             if xs is None:

@@ -35,6 +35,7 @@ from ..augment.style import SAMPLINGS, SPACES, STYLE_MODES, StyleBank, _cluster_
 from ..errors import ArgumentError, ArgumentTypeError, PyrepairError
 from ..train import History
 from .base import FineTuningMethod
+from .baselines import _nan_if_not_finite
 
 __all__ = ["DeepRepair"]
 
@@ -245,8 +246,9 @@ class DeepRepair(FineTuningMethod):
         def step(m: nn.Module, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
             clean, aug1, aug2 = aug.views(images, generator=generator, check_range=False)
             logits = m(torch.cat([clean, aug1, aug2]))
-            if not bool(torch.isfinite(logits).all()):  # let finetune raise its FloatingPointError (epoch, batch)
-                return logits.float().sum() * float("nan")
+            bad = _nan_if_not_finite(logits)  # finetune then raises its FloatingPointError (epoch, batch)
+            if bad is not None:
+                return bad
             z0, z1, z2 = logits.float().chunk(3)
             return augmix_loss(z0, z1, z2, labels, lam=lam)
 

@@ -33,9 +33,10 @@ torch's (pocketfft / MKL on CPU, cuFFT on CUDA).
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -129,20 +130,27 @@ def _energy(cross: torch.Tensor, w: int) -> torch.Tensor:
 _SERIAL_ELEMENTS = 1 << 22
 
 
-@contextlib.contextmanager
-def _serial_if_small(elements: int, device: torch.device) -> Iterator[None]:
-    """Run small CPU work on one intra-op thread (restored afterwards; the setting is process-wide while it runs)."""
-    threads = torch.get_num_threads()
-    if device.type != "cpu" or elements >= _SERIAL_ELEMENTS or threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+def _serial_if_small(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """Run ``fn(content, style, ...)`` on one intra-op thread when it is small CPU work (fewer than
+    :data:`_SERIAL_ELEMENTS` pixel values in content + style); the thread count is restored afterwards (the setting
+    is process-wide while it runs). The result does not depend on the thread count."""
+
+    @functools.wraps(fn)
+    def run(content: torch.Tensor, style: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        threads = torch.get_num_threads()
+        small = content.device.type == "cpu" and content.numel() + style.numel() < _SERIAL_ELEMENTS
+        if not small or threads == 1:
+            return fn(content, style, *args, **kwargs)
+        torch.set_num_threads(1)
+        try:
+            return fn(content, style, *args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
 
 
+@_serial_if_small
 def spectral_wct(
     content: torch.Tensor,
     style: torch.Tensor,
@@ -158,32 +166,8 @@ def spectral_wct(
     """Checked inputs: content (N, C, H, W) float32 in [0, 1], style (M, C, H, W) float32 of the same size;
     ``index`` (N,) int64 picks each content image's reference for the injected term (None: style i for content i,
     M == N); ``weights`` (M,) float64 summing to 1 weight the bank statistics (None: uniform). Returns
-    (N, C, H, W) float32 in [0, 1]. Deterministic: no random numbers beyond ``index``.
-
-    Small CPU problems (fewer than 2^22 pixel values in all) run on one intra-op thread (see
-    :func:`_serial_if_small`); the result does not depend on the thread count.
-    """
-    with _serial_if_small(content.numel() + style.numel(), content.device):
-        return _spectral_wct(content, style, index, alpha=alpha, eps_rel=eps_rel, stochastic=stochastic,
-                             beta_max=beta_max, backend=backend, weights=weights)
-
-
-def _spectral_wct(
-    content: torch.Tensor,
-    style: torch.Tensor,
-    index: torch.Tensor | None,
-    *,
-    alpha: float,
-    eps_rel: float,
-    stochastic: bool,
-    beta_max: float,
-    backend: str,
-    weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Checked inputs: content (N, C, H, W) float32 in [0, 1], style (M, C, H, W) float32 of the same size;
-    ``index`` (N,) int64 picks each content image's reference for the injected term (None: style i for content i,
-    M == N); ``weights`` (M,) float64 summing to 1 weight the bank statistics (None: uniform). Returns
-    (N, C, H, W) float32 in [0, 1]. Deterministic: no random numbers beyond ``index``."""
+    (N, C, H, W) float32 in [0, 1]. Deterministic: no random numbers beyond ``index``. Small CPU problems run on
+    one intra-op thread (:func:`_serial_if_small`)."""
     n, c, h, w = content.shape
     m = style.shape[0]
     dev = content.device
