@@ -70,8 +70,10 @@ __all__ = [
     "Patterns",
     "activation_patterns",
     "class_experts",
+    "combination_record",
     "combine",
     "f1_filter",
+    "install_combination",
     "localize",
     "merge",
     "repair_layer",
@@ -402,8 +404,18 @@ def _top_edges(scores: np.ndarray, neurons: Sequence[int], k: int) -> np.ndarray
     return mask
 
 
-def _check_top_k(top_k: Any, fn: str) -> int:
-    return check_int(top_k, "top_k", fn, min_value=1)
+def _check_top_k(top_k: Any, fn: str) -> int | None:
+    return None if top_k is None else check_int(top_k, "top_k", fn, min_value=1)
+
+
+def _kind_defaults(k: int | None, cfg: dict[str, Any] | None, is_output: bool, n_in: int) -> int:
+    """§4 defaults where the caller passed ``None``: ``top_k`` 5 edges of the output layer or 10 % of the fan-in
+    per faulty neuron of an intermediate one; ``bound`` 0.5 (output) or 1.0 (intermediate), written into ``cfg``."""
+    if cfg is not None and cfg["bound"] is None:
+        cfg["bound"] = 0.5 if is_output else 1.0
+    if k is not None:
+        return k
+    return 5 if is_output else max(1, math.ceil(0.1 * n_in))
 
 
 def localize(
@@ -414,7 +426,7 @@ def localize(
     *,
     neurons: Sequence[int] | None = None,
     pattern: Pattern | tuple[Sequence[int], Sequence[int]] | None = None,
-    top_k: int = 5,
+    top_k: int | None = None,
 ) -> Localization:
     """Fault localisation (§2.4): the defect score of every edge of ``layer`` and the top-``k`` suspicious edges.
 
@@ -433,7 +445,8 @@ def localize(
             ``pattern`` (eq. 3, union over the failing examples) when a pattern is given, else the true classes of
             ``failing``, the paper's choice for the output layer (only valid there).
         pattern: an activation pattern (:class:`Pattern` or ``(on, off)``) of the layer, for an intermediate layer.
-        top_k: edges kept per suspicious neuron; >= 1 (capped at the fan-in).
+        top_k: edges kept per suspicious neuron; >= 1 (capped at the fan-in); default (``None``): 5 for the output
+            layer, 10 % of the fan-in for an intermediate one (§4).
 
     Returns:
         A :class:`Localization`.
@@ -463,6 +476,7 @@ def localize(
     k = _check_top_k(top_k, fn)
     masks = None if pattern is None else _check_pattern(pattern, int(lin.weight.shape[0]), fn)
     cache = _forward_cache(model, lin, _stack(xf, xp, ("failing", "passing"), fn), fn, "failing/passing")
+    k = _kind_defaults(k, None, cache.is_output, int(lin.weight.shape[1]))
     n_out = cache.logits.shape[1]
     _check_labels(yf, n_out, "failing", fn)
     _check_labels(yp, n_out, "passing", fn)
@@ -731,7 +745,8 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
 
 def _check_solver_args(fn: str, bound: Any, objective: Any, solver: Any, time_limit: Any, soft: Any,
                        epsilon: Any) -> dict[str, Any]:
-    out = {"bound": check_positive(bound, "bound", fn), "epsilon": check_positive(epsilon, "epsilon", fn),
+    out = {"bound": None if bound is None else check_positive(bound, "bound", fn),
+           "epsilon": check_positive(epsilon, "epsilon", fn),
            "time_limit": check_positive(time_limit, "time_limit", fn)}
     for name, value, valid in (("objective", objective, OBJECTIVES), ("solver", solver, SOLVERS)):
         if not isinstance(value, str):
@@ -784,8 +799,8 @@ def repair_layer(
     passing: Any,
     *,
     edges: Any = None,
-    top_k: int = 5,
-    bound: float = 0.5,
+    top_k: int | None = None,
+    bound: float | None = None,
     objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
     solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
     time_limit: float = 60.0,
@@ -834,8 +849,10 @@ def repair_layer(
             correctly.
         edges: bool ``[K, n_in]`` mask (or a :class:`Localization`) of the weights that may change; default:
             :func:`localize` with ``top_k`` on the rows of the failing labels.
-        top_k: edges per suspicious neuron when ``edges`` is not given; >= 1.
-        bound: box bound on each change, ``|delta| <= bound``; > 0 (§7-A2: 0.5 for the last layer).
+        top_k: edges per suspicious neuron when ``edges`` is not given; >= 1; default (``None``): 5 for the output
+            layer, 10 % of the fan-in (rounded up) for an intermediate one (§4).
+        bound: box bound on each change, ``|delta| <= bound``; > 0; default (``None``): 0.5 for the output layer,
+            1.0 for an intermediate one (§7-A2).
         objective: ``"l1"``, ``"linf"``, ``"l1+linf"`` or ``"none"`` (see :data:`OBJECTIVES`).
         solver: ``"glop"``, ``"pdlp"``, ``"scip"`` or ``"cp-sat"``.
         time_limit: seconds per solver call; > 0. A solve stopped by it reports ``"feasible"`` or ``"timeout"``.
@@ -875,6 +892,7 @@ def repair_layer(
     masks = None if pattern is None else _check_pattern(pattern, shape[0], fn)
     x = _stack(xf, xp, ("failing", "passing"), fn)
     cache = _forward_cache(model, lin, x, fn, "failing/passing")
+    k = _kind_defaults(k, cfg, cache.is_output, shape[1])
     n_out = cache.logits.shape[1]
     _check_labels(yf, n_out, "failing", fn)
     _check_labels(yp, n_out, "passing", fn)
@@ -1243,8 +1261,8 @@ def class_experts(
     classes: Sequence[int] | None = None,
     n_fail: int | None = None,
     n_pass: int | None = None,
-    top_k: int = 5,
-    bound: float = 0.5,
+    top_k: int | None = None,
+    bound: float | None = None,
     objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
     solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
     time_limit: float = 60.0,
@@ -1281,8 +1299,8 @@ def class_experts(
             layer.
         n_pass: passing examples per expert (beyond ``|Fail_C|`` for an intermediate layer), >= 0; default 5 for
             the output layer, 100 for an intermediate one (§4).
-        top_k, bound, objective, solver, time_limit, soft, epsilon: as for :func:`repair_layer` (use
-            ``bound=1.0`` for an intermediate layer, §7-A2).
+        top_k, bound, objective, solver, time_limit, soft, epsilon: as for :func:`repair_layer` (defaults per layer
+            kind: 5 edges and bound 0.5 for the output layer, 10 % of the fan-in and bound 1.0 otherwise).
         seed: seed of the draws; >= 0.
 
     Returns:
@@ -1303,6 +1321,7 @@ def class_experts(
     xe, ye = (xd[:0], yd[:0]) if extra is None else _check_pair(extra, "extra", fn, allow_empty=True)
     x_all = _stack(xd, xe, ("data", "extra"), fn)
     cache = _forward_cache(model, lin, x_all, fn, "data/extra")
+    k = _kind_defaults(k, cfg, cache.is_output, int(lin.weight.shape[1]))
     n_out = cache.logits.shape[1]
     _check_labels(yd, n_out, "data", fn)
     _check_labels(ye, n_out, "extra", fn)
@@ -1565,9 +1584,13 @@ class _ExpertHead(nn.Module):
 
 
 class _ExpertEnsemble(nn.Module):
-    """Intermediate-layer experts run side by side (§2.6 variant A): the model runs once as is and once per expert
-    with ``delta_e a`` added to the layer's output by a forward hook; :func:`_choose` combines the logits. ``E + 1``
-    forward passes (the paper's RQ3 overhead; the merged model has none)."""
+    """Intermediate-layer experts run side by side (§2.6 variant A, the sparse form of kernel K5).
+
+    The prefix up to the repaired layer runs once: a forward hook on the layer returns its output for the original
+    model stacked over the batch with ``out + delta_e a`` for every expert, so the suffix runs on ``(E + 1) B`` rows
+    in one pass and :func:`_choose` combines the ``E + 1`` logit sets. A model whose suffix does not keep rows apart
+    (the output is not ``(E + 1) B`` rows) falls back to one full pass per expert. Meant for eval mode (a
+    train-mode BatchNorm after the layer would mix the experts' rows)."""
 
     def __init__(self, model: nn.Module, layer: str, deltas: torch.Tensor, classes: torch.Tensor,
                  strategy: str) -> None:
@@ -1581,15 +1604,142 @@ class _ExpertEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lin = self.model.get_submodule(self.layer)
-        y0 = self.model(x)
-        ys = []
+        e = self.deltas.shape[0]
+        if e == 0:
+            return self.model(x)
+        calls = [0]
+
+        def stacked(_m: nn.Module, inp: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor | None:
+            calls[0] += 1
+            if calls[0] > 1:  # a layer used twice in one forward: only its first use is repaired
+                return None
+            a = inp[0]
+            return torch.cat([out, *(out + torch.nn.functional.linear(a, d) for d in self.deltas)])
+
+        handle = lin.register_forward_hook(stacked)
+        try:
+            y = self.model(x)
+        finally:
+            handle.remove()
+        b = y.shape[0] // (e + 1)
+        if calls[0] == 1 and y.dim() == 2 and y.shape[0] == (e + 1) * b and b == _batch_size(x):
+            return _choose(y[:b], y[b:].reshape(e, b, -1).transpose(0, 1), self.classes, self.strategy)
+        y0, ys = self.model(x), []
         for d in self.deltas:
-            handle = lin.register_forward_hook(lambda _m, inp, out, d=d: out + torch.nn.functional.linear(inp[0], d))
+            hook = lin.register_forward_hook(lambda _m, inp, out, d=d: out + torch.nn.functional.linear(inp[0], d))
             try:
                 ys.append(self.model(x))
             finally:
-                handle.remove()
+                hook.remove()
         return _choose(y0, torch.stack(ys, dim=1), self.classes, self.strategy)
+
+
+def _batch_size(x: Any) -> int:
+    return int(x.shape[0]) if isinstance(x, torch.Tensor) and x.dim() else -1
+
+
+_RECORD_KEYS = ("version", "layer", "kind", "strategy", "classes", "shape", "changes")
+
+
+def _attach(out: nn.Module, name: str, kind: str, deltas: torch.Tensor, classes: torch.Tensor, strategy: str,
+            fn: str) -> nn.Module:
+    """Install the run-time combination of ``deltas`` ``[E, n, n_in]`` on layer ``name`` of ``out``: an
+    :class:`_ExpertHead` in place of an output layer, or an :class:`_ExpertEnsemble` around the model."""
+    if kind != "last":
+        return _ExpertEnsemble(out, name, deltas, classes, strategy)
+    if not name:  # the model itself is the linear layer
+        raise ArgumentError(f"{fn}: the model is a bare nn.Linear; wrap it in nn.Sequential for a run-time strategy")
+    lin = out.get_submodule(name)
+    parent_name, _, child = name.rpartition(".")
+    parent = out.get_submodule(parent_name) if parent_name else out
+    setattr(parent, child, _ExpertHead(lin, deltas, classes, strategy))
+    return out
+
+
+def combination_record(model: nn.Module) -> tuple[nn.Module, dict[str, Any] | None]:
+    """Split a model returned by :func:`combine` with a run-time strategy into the plain model and a JSON-able record.
+
+    The plain model has the original architecture and weights (its ``state_dict`` loads into a fresh instance);
+    the record holds the layer, the strategy, the experts' classes and their non-zero weight changes, exactly (float
+    values of the layer's dtype). :func:`install_combination` rebuilds the combined model from both. Used by
+    :meth:`pyrepair.methods.RepairResult.save` so that a run-time combination survives a checkpoint.
+
+    Args:
+        model: any model; only a run-time combination of :func:`combine` has a record.
+
+    Returns:
+        ``(plain, record)``; ``(model, None)`` when ``model`` holds no run-time combination (it is not copied).
+        For an output-layer combination ``plain`` is a copy; for an intermediate one it is the wrapped model.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+    """
+    check_model(model, "pyrepair.patch.combination_record")
+    if isinstance(model, _ExpertEnsemble):
+        plain, name, mod = model.model, model.layer, model
+    else:
+        heads = [(n, m) for n, m in model.named_modules() if isinstance(m, _ExpertHead)]
+        if not heads:
+            return model, None
+        name, mod = heads[0]
+        plain = copy.deepcopy(model)
+        parent_name, _, child = name.rpartition(".")
+        parent = plain.get_submodule(parent_name) if parent_name else plain
+        setattr(parent, child, plain.get_submodule(name).linear)
+    d = mod.deltas.detach().cpu()
+    nz = torch.nonzero(d)
+    changes = [[int(e), int(r), int(c), float(d[e, r, c])] for e, r, c in nz.tolist()]
+    record = {"version": 1, "layer": name, "kind": "intermediate" if isinstance(mod, _ExpertEnsemble) else "last",
+              "strategy": mod.strategy, "classes": [int(c) for c in mod.classes.tolist()],
+              "shape": [int(s) for s in d.shape[1:]], "changes": changes}
+    return plain, record
+
+
+def install_combination(model: nn.Module, record: dict[str, Any], *, inplace: bool = False) -> nn.Module:
+    """Rebuild the run-time combination that :func:`combination_record` described on the plain ``model``.
+
+    Args:
+        model: a model of the original architecture (with the weights the record was taken with).
+        record: the dict from :func:`combination_record` (for example read back from JSON).
+        inplace: install into ``model`` itself instead of a copy (an output-layer combination replaces the layer;
+            an intermediate one wraps the model).
+
+    Returns:
+        The combined model: predictions equal those of the model the record was taken from.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``record`` is not a dict. ValueError: a malformed record, or
+        its layer is missing from ``model`` or has another shape. UnknownNameError: an unknown strategy.
+    """
+    fn = "pyrepair.patch.install_combination"
+    check_model(model, fn)
+    if not isinstance(record, dict):
+        raise ArgumentTypeError(f"{fn}: record must be a dict from combination_record, got {type(record).__name__}")
+    missing = [k for k in _RECORD_KEYS if k not in record]
+    unknown = sorted(str(k) for k in record if k not in _RECORD_KEYS)
+    if missing or unknown or record["version"] != 1 or record["kind"] not in ("last", "intermediate"):
+        raise ArgumentError(f"{fn}: record is not a version-1 combination record (missing keys {missing}, unknown "
+                            f"keys {unknown}, version {record.get('version')!r}, kind {record.get('kind')!r})")
+    strategy = record["strategy"]
+    if not isinstance(strategy, str):
+        raise ArgumentTypeError(f"{fn}: record['strategy'] must be a str, got {strategy!r}")
+    check_in("record['strategy']", strategy, STRATEGIES[:3], fn)
+    if not isinstance(inplace, bool):
+        raise ArgumentTypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
+    try:
+        shape = tuple(int(s) for s in record["shape"])
+        classes = torch.tensor([int(c) for c in record["classes"]], dtype=torch.int64)
+        changes = np.asarray(record["changes"], dtype=np.float64).reshape(-1, 4)
+    except (TypeError, ValueError) as err:
+        raise ArgumentError(f"{fn}: record has malformed shape, classes or changes ({err})") from None
+    _layer_by_name(model, str(record["layer"]), shape, fn)
+    deltas = torch.zeros((len(classes), *shape), dtype=torch.float64)
+    idx = changes[:, :3].astype(np.int64)
+    if len(idx) and (idx.min() < 0 or np.any(idx.max(0) >= (len(classes), *shape))):
+        raise ArgumentError(f"{fn}: record['changes'] indexes outside [{len(classes)}, {shape[0]}, {shape[1]}]")
+    deltas[tuple(torch.from_numpy(idx).T)] = torch.from_numpy(changes[:, 3])
+    out = model if inplace else copy.deepcopy(model)
+    return _attach(out, str(record["layer"]), record["kind"], deltas, classes, strategy, fn)
 
 
 def combine(
@@ -1652,17 +1802,10 @@ def combine(
         raise ArgumentError(f"{fn}: strategy {strategy!r} needs one expert per class (Patch.cls set and distinct), "
                             f"got classes {classes}")
     deltas, cls_t = torch.stack([p.delta for p in ps]), torch.tensor(classes, dtype=torch.int64)
-    if any(p.kind != "last" for p in ps):
-        if inplace:
-            raise ArgumentError(f"{fn}: strategy {strategy!r} for intermediate-layer experts wraps the model in a new "
-                                "module (one pass per expert), so it cannot be inplace; use inplace=False or "
-                                "strategy='merged'")
-        return _ExpertEnsemble(out, name, deltas, cls_t, strategy)
-    head = _ExpertHead(lin, deltas, cls_t, strategy)
-    parent_name, _, child = name.rpartition(".")
-    parent = out.get_submodule(parent_name) if parent_name else out
-    if not name:  # the model itself is the linear layer
-        raise ArgumentError(f"{fn}: the model is a bare nn.Linear; wrap it in nn.Sequential for a run-time strategy")
-    setattr(parent, child, head)
-    return out
+    kind = "intermediate" if any(p.kind != "last" for p in ps) else "last"
+    if kind == "intermediate" and inplace:
+        raise ArgumentError(f"{fn}: strategy {strategy!r} for intermediate-layer experts wraps the model in a new "
+                            "module (the suffix runs once per expert), so it cannot be inplace; use inplace=False or "
+                            "strategy='merged'")
+    return _attach(out, name, kind, deltas, cls_t, strategy, fn)
 

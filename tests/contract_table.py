@@ -223,6 +223,18 @@ def _experts() -> list[Any]:
     return class_experts(tiny_model(), -1, dataset(8), top_k=2, bound=1.0, n_fail=1, n_pass=1)
 
 
+def _runtime_combination() -> Any:
+    from pyrepair.patch import combine
+
+    return combine(tiny_model(), _experts(), strategy="votes")
+
+
+def _a_record() -> Any:
+    from pyrepair.patch import combination_record
+
+    return combination_record(_runtime_combination())[1]
+
+
 _PATCH_SOLVE = {"bound": "positive", "top_k": "count", "objective": "name", "solver": "name", "time_limit": "positive",
                 "epsilon": "positive"}
 _NEG_LAYER = {"layer:count_negative": "documented: a negative layer index counts from the end of the leaf modules "
@@ -656,6 +668,12 @@ TABLE: dict[str, Entry] = {
         call("pyrepair.patch.combine", model=tiny_model, patches=_experts, strategy="votes", filter_data=dataset),
         roles={"model": "model", "patches": "opaque", "strategy": "name", "filter_data": "dataset"},
         accepts={"filter_data:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.combination_record": Entry(
+        call("pyrepair.patch.combination_record", model=_runtime_combination), roles={"model": "model"},
+        accepts={"model:model_output": "any module: one without a run-time expert combination gives (model, None)"}),
+    "pyrepair.patch.install_combination": Entry(
+        call("pyrepair.patch.install_combination", model=tiny_model, record=_a_record),
+        roles={"model": "model", "record": "mapping"}),
     "pyrepair.patch.Patch.apply": Entry(method(_a_patch, "apply", model=tiny_model), roles={"model": "model"},
                                         names=("Patch.apply",)),
     # --- pyrepair.methods -------------------------------------------------------------------------------------

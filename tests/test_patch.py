@@ -7,6 +7,8 @@ seeded 8 -> 16 -> 4 teacher MLP whose logit 0 loses 1.0 on its three largest pos
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -727,8 +729,98 @@ def test_intermediate_experts_merge_and_ensemble():
     assert patch.f1_filter(model, experts, (x, y)) == [] or all(e.ok for e in patch.f1_filter(model, experts, (x, y)))
 
 
-def test_nnrepair_intermediate_layer():
-    from pyrepair.methods import NNRepair
+def _choose_by_hand(y0, ys, classes, strategy):
+    """§2.6 variant A written per input, from each expert's own full network (the reference for the batched
+    ensemble): ``y0`` [B, K], ``ys`` [E, B, K]."""
+    out = y0.clone()
+    for b in range(y0.shape[0]):
+        p = [int(v) for v in ys[:, b].argmax(1)]
+        claim = [j for j, c in enumerate(classes) if p[j] == c]
+        if len(claim) == 1:
+            out[b] = ys[claim[0], b]
+        elif len(claim) > 1 and strategy != "naive":
+            conf = {j: abs(float(ys[j, b, classes[j]])) for j in claim}
+            if strategy == "confidence":
+                j = max(claim, key=lambda j: conf[j])
+            else:
+                votes = {j: sum(1 for i in range(len(classes)) if i != j and p[i] == classes[j]) for j in claim}
+                best = [j for j in claim if votes[j] == max(votes.values())]
+                best = [j for j in best if conf[j] == max(conf[i] for i in best)]
+                p0 = int(y0[b].argmax())
+                j = next((j for j in best if classes[j] == p0), min(best, key=lambda j: classes[j]))
+            out[b] = ys[j, b]
+    return out
+
+
+class _Truncating(nn.Module):
+    """A model whose suffix does not keep rows apart (it cuts its output to the input's batch size)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[: x.shape[0]]
+
+
+@pytest.mark.parametrize("strategy", ["naive", "confidence", "votes"])
+def test_intermediate_ensemble_runs_the_prefix_once(strategy):
+    # §2.6 variant A with kernel K5's shared prefix: one pass of the layers before the repaired one, the suffix on
+    # (E + 1) B stacked rows; equal to running each expert's own network (and to the row-by-row fallback)
+    model, x, y, p, z = digits_mlp()
+    experts = patch.class_experts(model, 3, (x, y), seed=0)
+    assert len(experts) >= 3
+    classes = [e.cls for e in experts]
+    ens = patch.combine(model, experts, strategy=strategy)
+    calls = []
+    handle = ens.model[1].register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    with torch.no_grad():
+        out = ens(x)
+        ys = torch.stack([e.apply(model)(x) for e in experts])
+        want = _choose_by_hand(model(x), ys, classes, strategy)
+    handle.remove()
+    assert calls == [len(x)]  # the prefix ran once, on the B inputs only
+    assert out.shape == (len(x), 10) and torch.allclose(out, want, atol=1e-5)
+    assert torch.equal(out.argmax(1), want.argmax(1))
+    # a suffix that drops rows: the ensemble falls back to one full pass per expert, with the same answer
+    wrapped = _Truncating(copy.deepcopy(model))
+    alt = patch.combine(wrapped, [dataclasses.replace(e, layer="net." + e.layer) for e in experts], strategy=strategy)
+    with torch.no_grad():
+        assert torch.allclose(alt(x), out, atol=1e-5)
+
+
+def test_combination_record_round_trip_and_errors():
+    model, x, y, p, _ = digits_mlp()
+    for layer in (3, 5):
+        experts = patch.class_experts(model, layer, (x, y), seed=0)
+        combined = patch.combine(model, experts, strategy="votes")
+        plain, record = patch.combination_record(combined)
+        assert record is not None and record["layer"] == str(layer) and record["strategy"] == "votes"
+        assert record["kind"] == ("intermediate" if layer == 3 else "last")
+        assert record["classes"] == [e.cls for e in experts if e.ok]
+        assert type(plain) is nn.Sequential and plain.state_dict().keys() == model.state_dict().keys()
+        assert all(torch.equal(plain.state_dict()[k], v) for k, v in model.state_dict().items())
+        again = patch.install_combination(copy.deepcopy(model), json.loads(json.dumps(record)))
+        with torch.no_grad():
+            assert torch.equal(again(x), combined(x))  # exact: the changes are stored at the layer's precision
+        assert patch.combination_record(model) == (model, None)
+    bad = dict(record, strategy="merged")
+    with pytest.raises(UnknownNameError, match=r"install_combination: unknown record\['strategy'\] 'merged'"):
+        patch.install_combination(model, bad)
+    with pytest.raises(ArgumentError, match=r"install_combination: record is not a version-1 combination record "
+                                            r"\(missing keys \['changes'\], unknown keys \['zz'\]"):
+        patch.install_combination(model, {**{k: v for k, v in record.items() if k != "changes"}, "zz": 1})
+    with pytest.raises(ArgumentError, match=r"install_combination: record\['changes'\] indexes outside"):
+        patch.install_combination(model, dict(record, changes=[[0, 99, 0, 1.0]]))
+    small = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    with pytest.raises(ArgumentError, match=r"install_combination"):
+        patch.install_combination(small, record)
+    with pytest.raises(ArgumentTypeError, match=r"install_combination: record must be a dict"):
+        patch.install_combination(model, [record])
+
+
+def test_nnrepair_intermediate_layer(tmp_path):
+    from pyrepair.methods import NNRepair, RepairResult
 
     model, x, y, p, _ = digits_mlp()
     wrong = (p != y).nonzero().squeeze(1)
@@ -738,9 +830,31 @@ def test_nnrepair_intermediate_layer():
     assert_unchanged(model, snap)
     assert res.info["experts"] and all(e["kind"] == "intermediate" for e in res.info["experts"])
     assert not torch.equal(res.model[3].weight, model[3].weight) and torch.equal(res.model[5].weight, model[5].weight)
-    with pytest.raises(ArgumentError, match=r"NNRepair.repair: pyrepair.patch.combine: strategy 'votes' for "
-                                            r"intermediate-layer experts"):
-        NNRepair(layer=3, bound=1.0, top_k=4, n_extra=0).repair(model, (x, y), (x[wrong], y[wrong]), progress=False)
+    # the default run-time strategy (votes): a wrapper that runs the experts; the defaults of an intermediate layer
+    # are 10 % of the fan-in per faulty neuron (ceil(3.2) = 4 edges) and bound 1.0 (§4, §7-A2)
+    votes = NNRepair(layer=3, n_extra=0).repair(model, (x, y), (x[wrong], y[wrong]), progress=False)
+    assert_unchanged(model, snap)
+    assert type(votes.model).__name__ == "_ExpertEnsemble" and votes.config["bound"] is None
+    changes = [c for e in votes.info["experts"] for c in e["changes"]]
+    assert changes and max(abs(d) for _, _, d in changes) <= 1.0 + 1e-9
+    per_neuron = {}
+    for e in votes.info["experts"]:
+        for n, _, _ in e["changes"]:
+            per_neuron[(e["cls"], n)] = per_neuron.get((e["cls"], n), 0) + 1
+    assert max(per_neuron.values()) <= 4
+    assert votes.metrics["failures"]["after"] > votes.metrics["failures"]["before"]
+    with torch.no_grad():
+        before = votes.model(x)
+    # RepairResult.save / load keep the run-time ensemble (plain weights + the experts' record)
+    votes.save(tmp_path / "r")
+    fresh = copy.deepcopy(model)
+    with torch.no_grad():
+        for prm in fresh.parameters():
+            prm.zero_()
+    back = RepairResult.load(tmp_path / "r", model=fresh)
+    assert type(back.model).__name__ == "_ExpertEnsemble" and not back.model.training
+    with torch.no_grad():
+        assert torch.equal(back.model(x), before)
 
 
 def test_end_to_end_smoke_on_digits():

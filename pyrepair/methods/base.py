@@ -70,7 +70,8 @@ from .._loop import (
     resolve_progress,
     run_eval,
 )
-from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, PyrepairError, ShapeError
+from ..patch import combination_record, install_combination
 from ..train import History, evaluate, load_checkpoint, save_checkpoint
 
 __all__ = [
@@ -480,7 +481,9 @@ class RepairResult:
         ``model.pt`` is a :func:`pyrepair.train.save_checkpoint` file (weights, the model's ``pyrepair_config`` when
         it has one, the history, and method/config/metrics in its metadata, with the sha256 content hash that
         :meth:`load` verifies); ``config.json`` holds
-        ``{"method": ..., "config": {...}}``. Existing files are replaced, each one atomically.
+        ``{"method": ..., "config": {...}}``. Existing files are replaced, each one atomically. A run-time expert
+        ensemble (NNRepair's ``naive``/``confidence``/``votes``) is stored as the plain model's weights plus the
+        experts' record (:func:`pyrepair.patch.combination_record`) in the metadata; :meth:`load` rebuilds it.
 
         Args:
             directory: the folder; created (with parents) when missing.
@@ -499,8 +502,11 @@ class RepairResult:
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"{fn}: directory must be a folder, got an existing file: {out}")
         out.mkdir(parents=True, exist_ok=True)
-        meta = {"method": self.method, "config": self.config, "metrics": self.metrics}
-        save_checkpoint(out / "model.pt", self.model, history=self.history, metadata=meta)
+        meta: dict[str, Any] = {"method": self.method, "config": self.config, "metrics": self.metrics}
+        plain, combination = combination_record(self.model)  # a run-time expert ensemble: plain weights + record
+        if combination is not None:
+            meta["combination"] = combination
+        save_checkpoint(out / "model.pt", plain, history=self.history, metadata=meta)
         atomic_json_dump(self.metrics, out / "metrics.json")
         atomic_json_dump(self.history.to_dict(), out / "history.json")
         atomic_json_dump({"method": self.method, "config": self.config}, out / "config.json")
@@ -556,9 +562,16 @@ class RepairResult:
                 f"{fn}: {src / 'model.pt'} holds no architecture config (the model had no pyrepair_config); "
                 "pass model=<an instance of the same architecture> to load the weights into"
             )
-        ck.model.eval()
+        repaired = ck.model
+        combination = ck.metadata.get("combination")
+        if combination is not None:
+            try:
+                repaired = install_combination(repaired, combination, inplace=True)
+            except PyrepairError as e:
+                raise CheckpointError(f"{fn}: {src / 'model.pt'} holds a malformed expert combination ({e})") from e
+        repaired.eval()
         return cls(
-            model=ck.model,
+            model=repaired,
             history=History.from_dict(hist),
             metrics=dict(metrics),
             method=str(cfg["method"]),
@@ -616,9 +629,11 @@ class RepairMethod(ABC):
         seed: int,
         progress: bool | None,
         callbacks: list[Callback],
-    ) -> History | tuple[History, dict[str, Any]]:
+    ) -> History | tuple[History, dict[str, Any]] | tuple[History, dict[str, Any], nn.Module]:
         """Repair ``model`` in place (it is already a copy, on ``device``) and return the training history, or
-        ``(history, info)`` where ``info`` is a JSON-able dict that becomes :attr:`RepairResult.info`.
+        ``(history, info)`` where ``info`` is a JSON-able dict that becomes :attr:`RepairResult.info`, or
+        ``(history, info, repaired)`` when the repaired classifier is a new module (a wrapper around ``model``, such
+        as NNRepair's run-time ensemble of intermediate-layer experts) that becomes :attr:`RepairResult.model`.
 
         ``train``, ``failures`` and ``val`` are validated: :class:`~pyrepair.data.ImageData` for tensor pairs,
         torch ``Dataset`` otherwise.
@@ -738,7 +753,9 @@ class RepairMethod(ABC):
         logger.info("%s: before repair: %s", type(self).__name__, _fmt(before))
         t0 = time.perf_counter()
         fitted = self._fit(work, tr, fa, val=va, device=dev, seed=seed, progress=progress, callbacks=cbs)
-        history, info = fitted if isinstance(fitted, tuple) else (fitted, {})
+        history, info = fitted[:2] if isinstance(fitted, tuple) else (fitted, {})
+        if isinstance(fitted, tuple) and len(fitted) == 3:  # the method returned a new module (a wrapper of work)
+            work = fitted[2]
         seconds = time.perf_counter() - t0
         after = {key: _accuracy(work, d) for key, d in sets.items() if d is not None}
         logger.info("%s: after repair (%.1f s): %s", type(self).__name__, seconds, _fmt(after))

@@ -64,24 +64,30 @@ def _tensors(data: ImageData | Dataset) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class NNRepair(RepairMethod):
-    """NNrepair's last-layer repair as a :class:`~pyrepair.methods.RepairMethod`.
+    """NNrepair (last-layer or intermediate-layer repair) as a :class:`~pyrepair.methods.RepairMethod`.
 
     ``repair(model, train, failures, val=...)``: ``failures`` is the defect set whose misclassified examples are to
     be fixed (with their true labels); ``train`` supplies passing examples (the top-up of each expert's ``Pass_C``
     when ``failures`` holds too few correct examples of class ``C``, the ``n_extra`` clean extras, the ``Pass`` mean
-    of the defect score, and the F1 filter set). The repaired model is the user's model with a changed output layer
-    (``"merged"``) or with that layer replaced by the experts' run-time combination.
+    of the defect score, and the F1 filter set). The repaired model is a copy of the user's model with changed
+    weights (``"merged"``); with a run-time strategy, the copy with its output layer replaced by the experts run side
+    by side (output-layer experts), or a wrapper module that runs the prefix once and the suffix once per expert
+    (intermediate-layer experts, §2.6 variant A). :meth:`RepairResult.save` and ``load`` keep either.
 
     Args:
-        layer: the output ``nn.Linear``: ``"last"``, an index into the leaf modules or a module name.
-        experts: one expert per class (§2.6); ``False`` solves one joint LP over all failing classes instead.
+        layer: the repaired ``nn.Linear``: ``"last"`` (the output layer), an index into the leaf modules or a module
+            name. An intermediate layer uses the activation-pattern oracle (:func:`pyrepair.patch.class_experts`).
+        experts: one expert per class (§2.6); ``False`` solves one joint LP over all failing classes instead (output
+            layer only: an intermediate layer's oracle is a per-class activation pattern).
         combine: ``"votes"``, ``"confidence"``, ``"naive"`` or ``"merged"`` (experts only).
         f1_filter: keep only experts whose F1 for their class on ``train`` beats the original model's (§2.6 C).
-        top_k: suspicious edges per class; >= 1 (§4: 5).
+        top_k: suspicious edges per faulty neuron (the class's logit for the output layer); >= 1; default
+            (``None``): 5 for the output layer, 10 % of the fan-in for an intermediate one (§4).
         n_fail, n_pass: failing / passing examples per class; >= 1 / >= 0; default (``None``): 5 / 5 for the
             output layer, all / ``|Fail_C|`` + 100 for an intermediate one (§4).
         n_extra: clean passing examples from ``train`` added to every LP, ``n_extra // K`` per class; >= 0.
-        bound: box bound on each weight change; > 0 (§7-A2: 0.5).
+        bound: box bound on each weight change; > 0; default (``None``): 0.5 for the output layer, 1.0 for an
+            intermediate one (§7-A2).
         objective: ``"l1"``, ``"linf"``, ``"l1+linf"`` or ``"none"``.
         solver: ``"glop"``, ``"pdlp"``, ``"scip"`` or ``"cp-sat"``.
         time_limit: seconds per solver call; > 0.
@@ -105,11 +111,11 @@ class NNRepair(RepairMethod):
         experts: bool = True,
         combine: Literal["naive", "confidence", "votes", "merged"] = "votes",
         f1_filter: bool = False,
-        top_k: int = 5,
+        top_k: int | None = None,
         n_fail: int | None = None,
         n_pass: int | None = None,
         n_extra: int = 50,
-        bound: float = 0.5,
+        bound: float | None = None,
         objective: Literal["l1", "linf", "l1+linf", "none"] = "l1",
         solver: Literal["glop", "pdlp", "scip", "cp-sat"] = "glop",
         time_limit: float = 60.0,
@@ -133,11 +139,11 @@ class NNRepair(RepairMethod):
             check_in(name, value, valid, fn)
         self.layer = layer
         self.experts, self.combine, self.f1_filter, self.soft = experts, combine, f1_filter, soft
-        self.top_k = check_int(top_k, "top_k", fn, min_value=1)
+        self.top_k = None if top_k is None else check_int(top_k, "top_k", fn, min_value=1)
         self.n_fail = None if n_fail is None else check_int(n_fail, "n_fail", fn, min_value=1)
         self.n_pass = None if n_pass is None else check_int(n_pass, "n_pass", fn, min_value=0)
         self.n_extra = check_int(n_extra, "n_extra", fn, min_value=0)
-        self.bound = check_positive(bound, "bound", fn)
+        self.bound = None if bound is None else check_positive(bound, "bound", fn)
         self.time_limit = check_positive(time_limit, "time_limit", fn)
         self.epsilon = check_positive(epsilon, "epsilon", fn)
         self.objective, self.solver = objective, solver
@@ -166,7 +172,7 @@ class NNRepair(RepairMethod):
         seed: int,
         progress: bool | None,
         callbacks: list[Callback],
-    ) -> tuple[History, dict[str, Any]]:
+    ) -> tuple[History, dict[str, Any]] | tuple[History, dict[str, Any], nn.Module]:
         try:
             return self._repair(model, train, failures, seed)
         except PyrepairError as e:  # a building block's message names it; say which method the user called too
@@ -180,7 +186,7 @@ class NNRepair(RepairMethod):
         train: ImageData | Dataset,
         failures: ImageData | Dataset | None,
         seed: int,
-    ) -> tuple[History, dict[str, Any]]:
+    ) -> tuple[History, dict[str, Any]] | tuple[History, dict[str, Any], nn.Module]:
         assert failures is not None
         fn = self._fn()
         t0 = time.perf_counter()
@@ -216,12 +222,13 @@ class NNRepair(RepairMethod):
                                     n_pass=self.n_pass, top_k=self.top_k, seed=seed, **kw)
             use = f1_filter(model, patches, (xt, yt)) if self.f1_filter and patches else [p for p in patches if p.ok]
             kept: list[Any] = [p.cls for p in use]
-            combine(model, use, strategy=self.combine, inplace=True)  # type: ignore[arg-type]
+            # intermediate experts at run time: the model is wrapped (prefix once, the suffix once per expert)
+            wrap = self.combine != "merged" and any(p.kind != "last" for p in use)
+            repaired = combine(model, use, strategy=self.combine, inplace=not wrap)  # type: ignore[arg-type]
         else:
             p = self._joint(model, data, extra_pair, score, len(xf), k, rng, fn, kw)
             patches, kept = [p], ([None] if p.ok else [])
-            if p.ok:
-                combine(model, [p], strategy="merged", inplace=True)
+            repaired = combine(model, [p], strategy="merged", inplace=True) if p.ok else model
         summaries = [p.summary() for p in patches]
         totals = {key: sum(p.lp.get(key, 0) for p in patches) for key in ("rows", "cols", "nnz", "binaries")}
         info = {"experts": summaries, "classes_kept": kept, "lp_totals": totals,
@@ -229,6 +236,8 @@ class NNRepair(RepairMethod):
         statuses = ", ".join(f"{p.cls}:{p.status}" for p in patches)
         logger.info("NNRepair: %d expert(s) (%s), %d kept", len(patches), statuses, len(kept))
         record = {"epoch": 1, "seconds": time.perf_counter() - t0, "experts": len(patches), "kept": len(kept)}
+        if repaired is not model:
+            return History([record]), info, repaired
         return History([record]), info
 
     def _joint(self, model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
