@@ -57,7 +57,7 @@ from torch import nn
 
 from ._checks import check_in, check_int, check_positive, check_seed, format_shape
 from ._loop import check_model, input_dtype, model_device, restore_modes, save_modes
-from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, SolverError
+from .errors import ArgumentError, ArgumentTypeError, BackendUnavailableError, DTypeError, ShapeError, SolverError
 
 __all__ = [
     "OBJECTIVES",
@@ -83,7 +83,7 @@ logger = logging.getLogger(__name__)
 
 SOLVERS: tuple[str, ...] = ("glop", "pdlp", "scip", "cp-sat")
 """OR-Tools back-ends: ``glop`` (exact simplex, the default), ``pdlp`` (first-order, for very large LPs), ``scip``
-(MILP), ``cp-sat`` (MILP by scaling to integers)."""
+(MILP), ``cp-sat`` (MILP by scaling to integers; needs OR-Tools >= 9.15)."""
 
 OBJECTIVES: tuple[str, ...] = ("l1", "linf", "l1+linf", "none")
 """Size of the weight change that is minimised (§2.5, §7-A1): ``l1`` (sum of ``|delta|``), ``linf`` (max
@@ -105,6 +105,7 @@ _USABLE = ("optimal", "feasible", "soft", "merged")
 _MODEL_SOLVER = {"glop": "glop", "pdlp": "pdlp", "scip": "scip", "cp-sat": "sat"}
 _BATCH = 1024
 _RECHECKS = 3  # re-solves with a 10x larger margin when the float re-check fails (§3.8)
+_CP_SAT_MIN = (9, 15)  # the first OR-Tools whose CP-SAT solves our LPs with continuous variables (tested 9.8-9.15)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -756,7 +757,23 @@ def _check_solver_args(fn: str, bound: Any, objective: Any, solver: Any, time_li
     if not isinstance(soft, bool) and soft != "auto":
         raise ArgumentTypeError(f"{fn}: soft must be True, False or 'auto', got {soft!r}")
     out["soft"] = soft
+    if solver == "cp-sat" and _ortools_version() < _CP_SAT_MIN:
+        # measured: before 9.15, CP-SAT through the model builder reports the worked example's LP (continuous
+        # variables) infeasible
+        raise BackendUnavailableError(
+            f"{fn}: solver 'cp-sat' needs OR-Tools >= {'.'.join(map(str, _CP_SAT_MIN))} for continuous weight changes, "
+            f"installed {'.'.join(map(str, _ortools_version()))}; use 'glop' (or 'scip' for the soft variant)")
     return out
+
+
+def _ortools_version() -> tuple[int, ...]:
+    """The installed OR-Tools version as a tuple (``(0,)`` when it cannot be read)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return tuple(int(v) for v in version("ortools").split(".")[:3] if v.isdigit())
+    except PackageNotFoundError:
+        return (0,)
 
 
 def _solve_with_fallback(solve: Callable[..., Patch], cfg: dict[str, Any]) -> Patch:

@@ -88,7 +88,12 @@ def test_factorised_score_equals_eq4():
 # T4: last-layer repair of the worked example
 
 
-@pytest.mark.parametrize("solver,tol", [("glop", 1e-9), ("scip", 1e-9), ("pdlp", 1e-6), ("cp-sat", 1e-6)])
+_OLD_CP_SAT = pytest.mark.skipif(patch._ortools_version() < patch._CP_SAT_MIN,
+                                 reason="cp-sat needs OR-Tools >= 9.15 (rejected with BackendUnavailableError)")
+
+
+@pytest.mark.parametrize("solver,tol", [("glop", 1e-9), ("scip", 1e-9), ("pdlp", 1e-6),
+                                        pytest.param("cp-sat", 1e-6, marks=_OLD_CP_SAT)])
 def test_worked_example_last_layer_delta(solver, tol):
     model = toy(-1.9)
     snap = snapshot(model)
@@ -296,7 +301,7 @@ def test_soft_mode_on_a_two_example_contradiction():
     hard = patch.repair_layer(model, 0, fail, (fail[0][:0], fail[1][:0]), edges=edges, bound=1.0)
     assert hard.status == "infeasible"
     brute = max(len(s) for s in ([], [0], [1], [0, 1]) if _feasible(s))
-    for solver in ("glop", "cp-sat"):
+    for solver in ("glop", "cp-sat") if patch._ortools_version() >= patch._CP_SAT_MIN else ("glop",):
         soft = patch.repair_layer(model, 0, fail, (fail[0][:0], fail[1][:0]), edges=edges, bound=1.0, soft=True,
                                   solver=solver)
         assert soft.status == "soft" and int(soft.fixed.sum()) == brute == 1
@@ -902,3 +907,14 @@ def test_time_limit_is_reported_plainly(solver):
     with pytest.raises(SolverError, match=r"no repair found: status 'timeout'"):
         patch.repair_layer(model, -1, (x[f], y[f]), (x[q], y[q]), top_k=16, bound=2.0, solver=solver,
                            time_limit=1e-6, strict=True)
+
+
+def test_cp_sat_needs_a_recent_or_tools(monkeypatch):
+    # OR-Tools 9.8-9.14 report the worked example's LP infeasible with CP-SAT (measured); refuse them up front
+    from pyrepair.errors import BackendUnavailableError
+
+    monkeypatch.setattr(patch, "_ortools_version", lambda: (9, 14, 6206))
+    with pytest.raises(BackendUnavailableError, match=r"repair_layer: solver 'cp-sat' needs OR-Tools >= 9.15 for "
+                                                      r"continuous weight changes, installed 9.14.6206; use 'glop'"):
+        patch.repair_layer(toy(-1.9), -1, (X[5:], IDEAL[5:]), (X[:5], IDEAL[:5]), top_k=1, solver="cp-sat")
+    assert patch.repair_layer(toy(-1.9), -1, (X[5:], IDEAL[5:]), (X[:5], IDEAL[:5]), top_k=1).status == "optimal"
