@@ -508,33 +508,91 @@ def localize(
 
 @dataclass
 class _Rows:
-    """The decision rows ``A @ delta >= lo`` over the selected edges, with the example of each row."""
+    """The decision rows ``A @ delta >= lo`` over the selected edges, with the example of each row. ``A`` is a dense
+    ``block`` ``[R, E]`` when the edges feed one logit (a class expert: every row has the same ``E`` columns), else
+    CSR arrays ``indptr``, ``indices``, ``data``."""
 
-    A: np.ndarray  # float64 [R, E]
+    block: np.ndarray | None  # float64 [R, E], or None
+    indptr: np.ndarray | None  # int64 [R + 1]
+    indices: np.ndarray | None  # int32 [nnz], edge (column) of each entry
+    data: np.ndarray | None  # float64 [nnz]
+    n_edges: int
     lo: np.ndarray  # float64 [R]
     example: np.ndarray  # int64 [R]
     dead: np.ndarray  # bool [M]: the example has a row with no selected edge that is violated (cannot be fixed)
 
+    @property
+    def A(self) -> np.ndarray:
+        """The dense ``[R, E]`` coefficient matrix (for checks)."""
+        sel = np.ones(len(self.lo), dtype=bool)
+        return self.block if self.block is not None else self.take(sel).toarray()
+
+    def take(self, sel: np.ndarray) -> Any:
+        """The rows where ``sel`` (bool ``[R]``) holds: a dense ``[R', E]`` array or a scipy CSR matrix."""
+        import scipy.sparse as sp
+
+        if self.block is not None:
+            return self.block[sel]
+        assert self.indptr is not None and self.indices is not None and self.data is not None
+        counts = np.diff(self.indptr)
+        keep = np.repeat(sel, counts)
+        indptr = np.zeros(int(sel.sum()) + 1, dtype=np.int64)
+        np.cumsum(counts[sel], out=indptr[1:])
+        return sp.csr_matrix((self.data[keep], self.indices[keep], indptr), shape=(len(indptr) - 1, self.n_edges))
+
 
 def _decision_rows(a: np.ndarray, logits: np.ndarray, y: np.ndarray, margin: np.ndarray, rows_e: np.ndarray,
                    cols_e: np.ndarray) -> _Rows:
-    """Vectorised assembly of eq. 6 for every example, every other class and every selected edge.
+    """Vectorised assembly of eq. 6 for every example, every other class and every selected edge, straight into
+    sparse rows (O(M K + nnz), no dense ``[M, K, E]`` block).
 
-    Row (X, k), k != label D: ``(y_D - y_k) + sum_e delta_e a_{col_e}(X) ([row_e = D] - [row_e = k]) >= m_X``.
-    Rows whose coefficients are all zero are constants: they are dropped, and an example with a violated constant
-    row is marked ``dead`` (no change of the selected edges can fix it).
+    Row (X, k), k != label D: ``(y_D - y_k) + sum_e delta_e a_{col_e}(X) ([row_e = D] - [row_e = k]) >= m_X``: only
+    the edges into logit ``D`` (coefficient ``+a``) and into logit ``k`` (``-a``) appear. Rows whose coefficients are
+    all zero are constants: they are dropped, and an example with a violated constant row is marked ``dead`` (no
+    change of the selected edges can fix it). ``rows_e`` must be sorted (``np.nonzero`` order).
     """
     m, k = logits.shape
-    classes = np.arange(k)
-    sign = (rows_e[None, None, :] == y[:, None, None]).astype(np.float64) - (
-        rows_e[None, None, :] == classes[None, :, None])  # [M, K, E]
-    coef = a[:, cols_e][:, None, :] * sign
-    const = logits[np.arange(m), y][:, None] - logits  # [M, K]
-    other = classes[None, :] != y[:, None]
-    live = other & np.any(coef != 0.0, axis=2)
+    e = len(rows_e)
+    a_e = a[:, cols_e]  # [M, E]: the activation behind each selected edge
+    cnt = np.bincount(rows_e, minlength=k)  # edges per logit
+    start = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(cnt, out=start[1:])
+    nz = a_e != 0.0
+    groups = np.nonzero(cnt)[0]
+    nz_k = np.zeros((m, k), dtype=np.int64)  # non-zero coefficients per example and logit
+    if len(groups) and m:
+        nz_k[:, groups] = np.add.reduceat(nz, start[groups], axis=1)
+    ar = np.arange(m)
+    const = logits[ar, y][:, None] - logits  # [M, K]
+    other = np.ones((m, k), dtype=bool)
+    other[ar, y] = False
+    live = other & ((nz_k[ar, y][:, None] + nz_k) > 0)
     dead = np.any(other & ~live & (const < margin[:, None]), axis=1)
     ex, kk = np.nonzero(live)
-    return _Rows(A=coef[ex, kk], lo=margin[ex] - const[ex, kk], example=ex.astype(np.int64), dead=dead)
+    n_rows = len(ex)
+    # each row holds the edges of logit y_ex (+a), then those of logit kk (-a): two contiguous column ranges of a_e.
+    # Explicit zeros (inactive inputs) stay here; the split matrix drops them (_split_csr).
+    ly, lk = cnt[y[ex]], cnt[kk]
+    lo = margin[ex] - const[ex, kk]
+    if len(groups) == 1:  # one logit has edges (a class expert): every row is that block, +a or -a
+        sign = np.where(y[ex] == groups[0], 1.0, -1.0)
+        return _Rows(block=a_e[ex] * sign[:, None], indptr=None, indices=None, data=None, n_edges=e, lo=lo,
+                     example=ex.astype(np.int64), dead=dead)
+    # several logits (the joint LP): block by block
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(ly + lk, out=indptr[1:])
+    data = np.empty(int(indptr[-1]), dtype=np.float64)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    for r in groups.tolist():
+        s0, s1 = int(start[r]), int(start[r + 1])
+        for rows_r, second in ((np.nonzero(y[ex] == r)[0], False), (np.nonzero(kk == r)[0], True)):
+            base = indptr[rows_r] + ly[rows_r] if second else indptr[rows_r]
+            pos = (base[:, None] + np.arange(s1 - s0)).ravel()
+            block = a_e[ex[rows_r], s0:s1].ravel()
+            data[pos] = -block if second else block
+            indices[pos] = np.tile(np.arange(s0, s1, dtype=np.int32), len(rows_r))
+    return _Rows(block=None, indptr=indptr, indices=indices, data=data, n_edges=e, lo=lo,
+                 example=ex.astype(np.int64), dead=dead)
 
 
 def _solve_sparse(A: Any, lo: np.ndarray, hi: np.ndarray, lb: np.ndarray, ub: np.ndarray, c: np.ndarray,
@@ -573,23 +631,24 @@ def _split_csr(A: Any, e: int, width: int) -> Any:
     from the non-zeros of ``A`` (dense ndarray or sparse ``[R, e]``) with numpy: O(nnz), no Python loop."""
     import scipy.sparse as sp
 
-    if sp.issparse(A):
-        A = sp.csr_matrix(A)
-        A.eliminate_zeros()
-        r = A.shape[0]
-        counts = np.diff(A.indptr)
-        nzr, nzc, v = np.repeat(np.arange(r), counts), A.indices, A.data
-    else:
-        r = A.shape[0]
-        nzr, nzc = np.nonzero(A)
-        v = A[nzr, nzc]
-        counts = np.bincount(nzr, minlength=r)
+    if not sp.issparse(A):  # dense [R, e]: [A, -A] row by row, zeros dropped by one mask (row-major order)
+        both = np.concatenate([A, -A], axis=1)
+        mask = both != 0.0
+        indptr = np.zeros(A.shape[0] + 1, dtype=np.int64)
+        np.cumsum(mask.sum(axis=1), out=indptr[1:])
+        cols = np.broadcast_to(np.arange(2 * e, dtype=np.int32), both.shape)[mask]
+        return sp.csr_matrix((both[mask], cols, indptr), shape=(A.shape[0], width))
+    A = sp.csr_matrix(A)
+    A.eliminate_zeros()
+    r = A.shape[0]
+    counts = np.diff(A.indptr)
+    nzr, nzc, v = np.repeat(np.arange(r), counts), A.indices, A.data
     indptr = np.zeros(r + 1, dtype=np.int64)
     np.cumsum(2 * counts, out=indptr[1:])
     k = np.arange(len(nzr)) - (np.cumsum(counts) - counts)[nzr]  # rank of each non-zero within its row
     pos_p = indptr[nzr] + k  # each row: its p entries, then its q entries
     pos_q = pos_p + counts[nzr]
-    indices = np.empty(2 * len(nzr), dtype=np.int64)
+    indices = np.empty(2 * len(nzr), dtype=np.int32)
     data = np.empty(2 * len(nzr), dtype=np.float64)
     indices[pos_p], indices[pos_q] = nzc, nzc + e
     data[pos_p], data[pos_q] = v, -v
@@ -695,7 +754,8 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
             soft_rows = p.is_fail[rows.example][sel]
             soft_col = col_of[rows.example][sel]
             t0 = time.perf_counter()
-            mat, lo, hi, n_cols = _lp_matrix(rows.A[sel], rows.lo[sel], e, bound, "l1", soft_rows, soft_col, n_bin)
+            mat, lo, hi, n_cols = _lp_matrix(rows.take(sel), rows.lo[sel], e, bound, "l1", soft_rows, soft_col,
+                                             n_bin)
             total_asm += time.perf_counter() - t0
             bin_status, xs, sec = _max_fixed(mat, lo, hi, n_cols, n_bin, bound, solver, time_limit)
             total_solve += sec
@@ -708,7 +768,7 @@ def _solve_problem(p: _Problem, *, bound: float, objective: str, solver: str, ti
             target[fail_ids[chosen]] = True
         sel = target[rows.example]
         t0 = time.perf_counter()
-        mat, lo, hi, n_cols = _lp_matrix(rows.A[sel], rows.lo[sel], e, bound, objective)
+        mat, lo, hi, n_cols = _lp_matrix(rows.take(sel), rows.lo[sel], e, bound, objective)
         total_asm += time.perf_counter() - t0
         lp.update(rows=int(mat.shape[0]), cols=int(n_cols), nnz=int(mat.nnz))
         c = _objective_vector(objective, e)
