@@ -74,6 +74,7 @@ __all__ = [
     "combine",
     "f1_filter",
     "install_combination",
+    "layer_kind",
     "localize",
     "merge",
     "repair_layer",
@@ -417,6 +418,42 @@ def _kind_defaults(k: int | None, cfg: dict[str, Any] | None, is_output: bool, n
     if k is not None:
         return k
     return 5 if is_output else max(1, math.ceil(0.1 * n_in))
+
+
+def layer_kind(model: nn.Module, layer: int | str, inputs: torch.Tensor) -> Literal["last", "intermediate"]:
+    """Which repair a linear layer gets: ``"last"`` when its output is the model's output (the decisions are the
+    oracle, §2.5 eq. 6), else ``"intermediate"`` (a class's activation pattern is the oracle, §2.2).
+
+    Args:
+        model: the classifier, ``[N, ...]`` -> ``[N, K]`` logits; not modified (one forward pass in eval mode, the
+            train/eval modes restored).
+        layer: an ``nn.Linear``: an index into the leaf modules (negative from the end), a module name, or
+            ``"last"``.
+        inputs: at least one model input ``[N, ...]`` (only the first is used).
+
+    Returns:
+        ``"last"`` or ``"intermediate"``.
+
+    Raises:
+        TypeError: bad argument types. ValueError: ``layer`` is not an ``nn.Linear`` of the model, or ``inputs`` is
+        empty. ShapeError: the model does not accept ``inputs``.
+    """
+    fn = "pyrepair.patch.layer_kind"
+    check_model(model, fn)
+    name, lin = _resolve_layer(model, layer, fn)
+    if not isinstance(inputs, torch.Tensor):
+        raise ArgumentTypeError(f"{fn}: inputs must be a torch.Tensor, got {type(inputs).__name__}")
+    if inputs.device.type == "meta":
+        raise ArgumentTypeError(f"{fn}: inputs is a meta tensor (no data)")
+    if not inputs.is_floating_point():
+        raise DTypeError(f"{fn}: inputs must be a floating tensor, got {inputs.dtype}")
+    if inputs.dim() < 2:
+        raise ShapeError(f"{fn}: inputs must be a batch [N, ...] of at least 2 dimensions, got "
+                         f"{format_shape(inputs.shape)}", actual_shape=tuple(inputs.shape), expected="N,...")
+    if inputs.shape[0] == 0:
+        raise ArgumentError(f"{fn}: inputs must hold at least one input [N, ...], got shape "
+                            f"{format_shape(inputs.shape)}")
+    return "last" if _forward_cache(model, lin, inputs[:1], fn, "inputs").is_output else "intermediate"
 
 
 def localize(

@@ -658,6 +658,12 @@ TABLE: dict[str, Entry] = {
         call("pyrepair.patch.activation_patterns", model=tiny_model, layer=-1, data=dataset, seed=0),
         roles={"model": "model", "layer": "index", "data": "dataset", "seed": "seed"},
         accepts={**_NEG_LAYER, "data:dataset_images": _PATCH_NHWC}),
+    "pyrepair.patch.layer_kind": Entry(
+        call("pyrepair.patch.layer_kind", model=tiny_model, layer=-1, inputs=images),
+        roles={"model": "model", "layer": "index", "inputs": IMAGES},
+        accepts={**_NEG_LAYER, "inputs:out_of_range": "the user's model defines the input range",
+                 "inputs:channels_last": "the user's model defines the image layout",
+                 "inputs:nonfinite": "one forward pass to see where the layer's output goes; NaN does not change it"}),
     "pyrepair.patch.merge": Entry(call("pyrepair.patch.merge", patches=lambda: [_a_patch()]),
                                   roles={"patches": "opaque"}),
     "pyrepair.patch.f1_filter": Entry(

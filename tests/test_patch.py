@@ -918,3 +918,27 @@ def test_cp_sat_needs_a_recent_or_tools(monkeypatch):
                                                       r"continuous weight changes, installed 9.14.6206; use 'glop'"):
         patch.repair_layer(toy(-1.9), -1, (X[5:], IDEAL[5:]), (X[:5], IDEAL[:5]), top_k=1, solver="cp-sat")
     assert patch.repair_layer(toy(-1.9), -1, (X[5:], IDEAL[5:]), (X[:5], IDEAL[:5]), top_k=1).status == "optimal"
+
+
+def test_nnrepair_says_when_nothing_changes():
+    from pyrepair.errors import PyrepairWarning
+    from pyrepair.methods import NNRepair
+
+    model, x, y, p, _ = digits_mlp()
+    wrong = (p != y).nonzero().squeeze(1)
+    right = (p == y).nonzero().squeeze(1)[:50]
+    assert patch.layer_kind(model, 3, x) == "intermediate" and patch.layer_kind(model, -1, x[:1]) == "last"
+    with pytest.raises(ArgumentError, match=r"^pyrepair.methods.NNRepair.repair: experts=False solves one LP on the "
+                                            r"decisions of the output layer; layer 3 is an intermediate layer"):
+        NNRepair(layer=3, experts=False).repair(model, (x, y), (x[wrong], y[wrong]), progress=False)
+    with pytest.warns(PyrepairWarning, match=r"NNRepair.repair: the model is returned unchanged: failures hold no "
+                                             r"example the model misclassifies"):
+        res = NNRepair().repair(model, (x, y), (x[right], y[right]), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(res.model.parameters(), model.parameters(), strict=True))
+    with pytest.warns(PyrepairWarning, match=r"no expert found a repair \(class: status \d+: infeasible"):
+        NNRepair(bound=1e-6).repair(model, (x, y), (x[wrong], y[wrong]), progress=False)
+    with pytest.raises(ArgumentError, match=r"^pyrepair.methods.NNRepair.repair: failures hold no example the model "
+                                            r"misclassifies; nothing to repair"):
+        NNRepair(experts=False).repair(model, (x, y), (x[right], y[right]), progress=False)
+    with pytest.raises(ArgumentError, match=r"layer_kind: inputs must hold at least one input"):
+        patch.layer_kind(model, 3, x[:0])

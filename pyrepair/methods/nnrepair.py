@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -42,8 +43,18 @@ from torch.utils.data import DataLoader, Dataset
 from .._checks import check_in, check_int, check_positive
 from .._images import ImageData
 from .._loop import Callback
-from ..errors import ArgumentError, ArgumentTypeError, PyrepairError
-from ..patch import OBJECTIVES, SOLVERS, STRATEGIES, class_experts, combine, f1_filter, localize, repair_layer
+from ..errors import ArgumentError, ArgumentTypeError, PyrepairError, PyrepairWarning
+from ..patch import (
+    OBJECTIVES,
+    SOLVERS,
+    STRATEGIES,
+    class_experts,
+    combine,
+    f1_filter,
+    layer_kind,
+    localize,
+    repair_layer,
+)
 from ..train import History, predict
 from .base import RepairMethod
 
@@ -229,6 +240,18 @@ class NNRepair(RepairMethod):
             p = self._joint(model, data, extra_pair, score, len(xf), k, rng, fn, kw)
             patches, kept = [p], ([None] if p.ok else [])
             repaired = combine(model, [p], strategy="merged", inplace=True) if p.ok else model
+        if self.experts and not any(p.ok for p in patches):
+            failing = sorted({int(c) for c in yf[(pf != yf)].tolist()})
+            if not failing:
+                why = "failures hold no example the model misclassifies"
+            elif not patches:
+                why = (f"no expert was built for the failing classes {failing}: on an intermediate layer a class "
+                       "needs a pure correct-label activation pattern (pyrepair.patch.activation_patterns) that its "
+                       "failing examples violate")
+            else:
+                why = ("no expert found a repair (class: status " + ", ".join(f"{p.cls}: {p.status}" for p in patches)
+                       + "); try soft=True or a larger bound")
+            warnings.warn(f"{fn}: the model is returned unchanged: {why}", PyrepairWarning, stacklevel=4)
         summaries = [p.summary() for p in patches]
         totals = {key: sum(p.lp.get(key, 0) for p in patches) for key in ("rows", "cols", "nnz", "binaries")}
         info = {"experts": summaries, "classes_kept": kept, "lp_totals": totals,
@@ -254,10 +277,14 @@ class NNRepair(RepairMethod):
                                 replace=False) for c in range(k) if np.any(mask & (y == c))]
             return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
+        if layer_kind(model, self.layer, data[0]) != "last":
+            raise ArgumentError("experts=False solves one LP on the decisions of the output layer; layer "
+                                f"{self.layer!r} is an intermediate layer, whose oracle is a per-class activation "
+                                "pattern: use experts=True")
         fi = draw(is_def & ~ok, 5 if self.n_fail is None else self.n_fail)
         pi = draw(ok, 5 if self.n_pass is None else self.n_pass)
         if not len(fi):
-            raise ArgumentError(f"{fn}: failures hold no example the model misclassifies; nothing to repair")
+            raise ArgumentError("failures hold no example the model misclassifies; nothing to repair")
         failing = (data[0][fi], data[1][fi])
         passing = (torch.cat([data[0][pi], extra[0]]), torch.cat([data[1][pi], extra[1]]))
         loc = localize(model, self.layer, failing, score if score is not None else passing, top_k=self.top_k)
