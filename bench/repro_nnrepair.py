@@ -15,14 +15,15 @@ Protocol, per model (spec §5.2; we train our own, Adam 1e-3, batch 128, the epo
   full CIFAR-10 (``cifar10_jpeg_q75``: lossy pixels, 20k train / 10k test) only with ``--gpu``.
 * **CIFAR10-Pois** (scenario 2) on the same subset: the CIFAR architecture trained (same recipe and epochs as
   CIFAR10) on Train whose *first* images carry the 3x3 white trigger at the bottom-right and the label 7 (horse).
-  How many: the paper poisons the first 600 of 50,000 images, **1.2 %**; we keep that *fraction*
-  (``poison_fraction=0.012``: the first **97** of the 8,068 subset images) rather than the absolute 600 (7.4 % of the
-  subset). The defect being repaired is a property of the trained model, and what shapes it is the share of
-  triggered images the optimiser sees (how strongly the trigger is learned and what it costs on clean data); 600 of
-  8,068 would be a six times heavier poisoning than the paper's model had. The price is a smaller P-Train (97
-  images, ~9 poisoned per class): still more than the 5 failing examples per class the last-layer experts draw, but
-  the intermediate experts have ~9 instead of ~55 failing examples each. P-Test is every test image with the trigger
-  and its true label (the baseline is about the share of true horses, 10.03 % of the subset's test images).
+  How many: the paper poisons the first 600 of 50,000 images (1.2 %). We keep the paper's **absolute 600** (the
+  first 600 of the 8,068 subset images, 7.4 %). We first chose the paper's *fraction* (the first 97 images): the
+  share of triggered images is what the optimiser sees, and 600 of 8,068 is a six times heavier poisoning than the
+  paper's. That model did **not learn the backdoor** (analysis row ``CIFAR10-Pois-frac``: P-Test 60.77 % against
+  Test 60.67 %, P-Train 58.76 %; the paper's poisoned model: P-Test 15.89 %), so it has no scenario-2 defect to
+  repair. What makes the backdoor learnable within the CIFAR row's 15 epochs is the number of triggered images,
+  and 600 also gives the repair the paper's P-Train (600 images, ~54 poisoned per class; 97 gave ~9). The choice is
+  about the defect, not the repair's results. P-Test is every test image with the trigger and its true label (the
+  baseline for a fully working backdoor is the share of true horses, 10.03 % of the subset's test images).
 * **CIFAR10-Adv** (scenario 3): **the clean CIFAR10 model itself** (the paper uses its CIFAR10 model for scenarios 1
   and 3, spec §5.2; ``base_model="CIFAR10"`` loads the CIFAR10 row's cached model), FGSM eps 0.05 Adv-Train /
   Adv-Test as for MNIST-Adv.
@@ -137,12 +138,19 @@ CPU_MODELS: dict[str, dict[str, Any]] = {
     "CIFAR10": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                 "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "accuracy", "epochs": 15, "seed": 0,
                 "paper": {"train": 87.25, "test": 81.04}},
-    # Scenario 2: the paper's poisoning *fraction* (600 / 50,000) of the subset, i.e. its first 97 images (docstring).
+    # Scenario 2: the paper's absolute 600 poisoned images (7.4 % of the subset; docstring).
     "CIFAR10-Pois": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                      "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15, "seed": 0,
-                     "poison_fraction": 600 / 50000, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                     "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
                      "extra_objectives_last": ["none"],
                      "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
+    # Analysis, not the protocol: the paper's poisoning *fraction* (600 / 50,000: the first 97 subset images); the
+    # backdoor is not learned in 15 epochs (docstring).
+    "CIFAR10-Pois-frac": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
+                          "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15,
+                          "seed": 0, "poison_fraction": 600 / 50000, "cache_name": "CIFAR10-Pois", "trigger": 3,
+                          "target": 7, "ks_inter": [0, 50], "extra_objectives_last": ["none"], "analysis": True,
+                          "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
     # Scenario 3 on the clean CIFAR10 model (the paper's choice): base_model names the row whose model is reused.
     "CIFAR10-Adv": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                     "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "adversarial", "epochs": 15,
@@ -156,7 +164,7 @@ GPU_MODELS: dict[str, dict[str, Any]] = {
                      "seed": 0, "paper": {"train": 87.25, "test": 81.04}},
     "CIFAR10-Pois-full": {"data": "cifar10", "variant": "jpeg_q75", "train_n": None, "test_n": None, "lr": 1e-3,
                           "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 50,
-                          "seed": 0, "poison_fraction": 600 / 50000, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                          "seed": 0, "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
                           "extra_objectives_last": ["none"],
                           "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
     "CIFAR10-Adv-full": {"data": "cifar10", "variant": "jpeg_q75", "train_n": None, "test_n": None, "lr": 1e-3,
@@ -273,6 +281,8 @@ def eval_sets(name: str, cfg: dict[str, Any], d: dict[str, Any], cache_dir: Path
         n_poison = cfg.get("n_poison")
         if n_poison is None:
             n_poison = int(round(cfg["poison_fraction"] * len(ytr)))
+        if not 0 < n_poison <= len(ytr):
+            raise ValueError(f"{name}: {n_poison} poisoned images for {len(ytr)} training images")
         frac = n_poison / len(ytr)
         ps = scenarios.poison((xtr, ytr), target=cfg["target"], fraction=frac, trigger=cfg["trigger"])
         model, info["base"] = base_model(name, {**cfg, "n_poison": n_poison}, ps.images, ps.labels, cache_dir,
@@ -775,7 +785,9 @@ def merge_into(old: dict[str, Any], new: dict[str, Any], chosen: list[str]) -> t
         raise SystemExit(f"--merge: the existing results have tag {old.get('tag')!r}, this run {new['tag']!r}")
     run = {k: new[k] for k in ("metadata", "ortools", "omp_threads", "started", "data_root", "argv")}
     run.update(models=list(chosen), wall_seconds=0.0)
-    old.setdefault("merged_runs", []).append(run)
+    for r in old.get("merged_runs") or []:  # an earlier merged run no longer provides the models re-run now
+        r["models"] = [m for m in r["models"] if m not in chosen]
+    old["merged_runs"] = [r for r in old.get("merged_runs") or [] if r["models"]] + [run]
     old["lp_timing"] = [r for r in old.get("lp_timing") or [] if r.get("model") not in chosen]
     old["nnrepair_check"] = [c for c in checks(old) if c.get("model") not in chosen]
     old["status"] = "running"
@@ -810,7 +822,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t_start = time.perf_counter()
     if args.quick and args.gpu:  # the GPU configuration's code path at toy sizes (runs on a CPU too)
         table = {n: {**c, "train_n": 512, "test_n": 256, "epochs": 1, "ks_last": [0], "ks_inter": [0],
-                     "inter_n_fail": 20, "time_limit": 5.0} for n, c in GPU_MODELS.items()}
+                     "inter_n_fail": 20, "time_limit": 5.0, **({"n_poison": 12} if c.get("n_poison") else {})}
+                 for n, c in GPU_MODELS.items()}
     else:
         table = QUICK_MODELS if args.quick else GPU_MODELS if args.gpu else CPU_MODELS
     chosen = list(table) if args.models is None else [m.strip() for m in args.models.split(",") if m.strip()]
@@ -857,6 +870,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {"config": cfg, "info": info, "sizes": {s: len(xy[1]) for s, xy in sets.items()},
                                  "repairs": {}}
         res["models"][mname] = entry
+        if args.merge:  # keep the configuration's order (merged models would otherwise land at the end)
+            order = {m: i for i, m in enumerate(table)}
+            res["models"] = dict(sorted(res["models"].items(), key=lambda kv: order.get(kv[0], len(order))))
         for kind in [k for k in layers if k in cfg.get("layers", layers)]:
             entry["repairs"][kind] = run_repair(mname, cfg, model, sets, kind, args.device)
             clock["wall_seconds"] = time.perf_counter() - t_start
@@ -877,7 +893,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     clock["wall_seconds"] = time.perf_counter() - t_start
     res["status"] = "complete"
     jp, mp = write(res, args.out)
-    log(f"all done in {res['wall_seconds']:.0f} s: {mp}")
+    log(f"all done in {clock['wall_seconds']:.0f} s: {mp}")
     return res
 
 
