@@ -13,17 +13,20 @@ Protocol, per model (spec §5.2; we train our own, Adam 1e-3, batch 128, the epo
   set is Adv-Train; goal Adv-Test, keep Test.
 * **CIFAR10** (scenario 1) on the exact-pixel CIFAR-10 subset (``cifar10_exact_subset``: 8,068 train / 1,017 test);
   full CIFAR-10 (``cifar10_jpeg_q75``: lossy pixels, 20k train / 10k test) only with ``--gpu``.
-* **CIFAR10-Pois** (scenario 2) on the same subset: the CIFAR architecture trained (same recipe and epochs as
+* **CIFAR10-Pois** (scenario 2) on the same subset: the CIFAR architecture trained (same recipe and 15 epochs as
   CIFAR10) on Train whose *first* images carry the 3x3 white trigger at the bottom-right and the label 7 (horse).
   How many: the paper poisons the first 600 of 50,000 images (1.2 %). We keep the paper's **absolute 600** (the
-  first 600 of the 8,068 subset images, 7.4 %). We first chose the paper's *fraction* (the first 97 images): the
-  share of triggered images is what the optimiser sees, and 600 of 8,068 is a six times heavier poisoning than the
-  paper's. That model did **not learn the backdoor** (analysis row ``CIFAR10-Pois-frac``: P-Test 60.77 % against
-  Test 60.67 %, P-Train 58.76 %; the paper's poisoned model: P-Test 15.89 %), so it has no scenario-2 defect to
-  repair. What makes the backdoor learnable within the CIFAR row's 15 epochs is the number of triggered images,
-  and 600 also gives the repair the paper's P-Train (600 images, ~54 poisoned per class; 97 gave ~9). The choice is
-  about the defect, not the repair's results. P-Test is every test image with the trigger and its true label (the
-  baseline for a fully working backdoor is the share of true horses, 10.03 % of the subset's test images).
+  first 600 of the 8,068 subset images, 7.4 %): it gives the repair the paper's P-Train (600 images, ~54 poisoned
+  per class) and is the stronger of the two poisonings. We first ran the paper's *fraction* (the first 97 images;
+  the share of triggered images the optimiser sees is the other natural invariant). Neither implants the backdoor in
+  15 epochs (the model is still under-fitted: Train 71-75 %): P-Test equals Test within 0.1 pp, the trigger flips
+  0.4-0.8 % of the test predictions, and the poisoned training images are predicted "horse" as often without the
+  trigger as with it. So the 15-epoch rows hold no scenario-2 defect; they are kept as the specified protocol, with
+  the fraction as the analysis row ``CIFAR10-Pois-frac``. The analysis row ``CIFAR10-Pois-long`` (600 images, 40
+  epochs, chosen once, not tuned) does learn it (Train 95.90 %, P-Test 20.26 %, 82 % of triggered non-horse test
+  images go to "horse"; the paper's model: Train 96.97 %, P-Test 15.89 %) and is the row to compare with the
+  paper's. P-Test is every test image with the trigger and its true label (a fully working backdoor leaves about
+  the share of true horses, 10.03 % of the subset's test images).
 * **CIFAR10-Adv** (scenario 3): **the clean CIFAR10 model itself** (the paper uses its CIFAR10 model for scenarios 1
   and 3, spec §5.2; ``base_model="CIFAR10"`` loads the CIFAR10 row's cached model), FGSM eps 0.05 Adv-Train /
   Adv-Test as for MNIST-Adv.
@@ -39,9 +42,9 @@ plus ``k`` clean passing Train examples stratified over the classes, bound 0.5) 
 layer before it (the activation-pattern oracle; top 10 % of the fan-in per faulty neuron, at most ``inter_n_fail``
 failing examples of the class matching sigma^inc_C, ``|Fail_C| + 100`` passing ones matching sigma_C, the ``k``
 extras keep their status, bound 1.0). The example selection mirrors ``NNRepair._repair`` exactly (same seed, same
-draws); ``check_nnrepair`` re-runs :class:`pyrepair.methods.NNRepair` on one case and asserts the identical merged
-weights. LP: L1 objective, GLOP, epsilon 1e-3, ``soft="auto"`` (the soft MILP only where the hard LP is
-infeasible, §7-A4), a time limit per solve.
+draws); ``check_nnrepair`` re-runs :class:`pyrepair.methods.NNRepair` on every scenario-2 row and asserts the
+identical merged weights. LP: L1 objective, GLOP, epsilon 1e-3, ``soft="auto"`` (the soft MILP only where the hard
+LP is infeasible, §7-A4), a time limit per solve.
 
 Every expert set is evaluated with the four strategies (Naive, Merged, Confidence, Votes) x F1 filter OFF / ON (the
 filter set: Train; Train and P-Train / Adv-Train by harmonic mean of the F1 in scenarios 2 / 3, §7-A16), on Train,
@@ -75,7 +78,8 @@ epoch of 60k MNIST images costs ~12 s (LQ) / ~7 s (HQ); the CIFAR net ~17 s per 
 Pattern mining for the intermediate layer (decision trees on ~120k signatures) ~40-80 s per call; the LPs are
 milliseconds (last layer) to ~10 s per 10 experts (intermediate). A first full run with fewer epochs (LQ 1, HQ 6,
 Pois/Adv 3, CIFAR 8) took 706 s; the configuration below adds about 7 minutes (more epochs, the analysis runs).
-CIFAR10-Pois / CIFAR10-Adv add one CIFAR training (15 epochs, ~4-5 min) and the repairs (see the results file).
+CIFAR10-Pois / CIFAR10-Adv cost ~5 / ~3 min (one 15-epoch CIFAR training, ~13 s per epoch here; the repairs, most of
+it evaluating the intermediate experts); the analysis rows CIFAR10-Pois-frac ~2 min, CIFAR10-Pois-long ~12 min.
 """
 
 from __future__ import annotations
