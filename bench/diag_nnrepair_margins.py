@@ -6,7 +6,8 @@ top-5 edges (defect score of §2.4 with Fail = all failing examples of the class
 can give with |delta| <= 0.5, i.e. 0.5 * sum |a_i|. Needs the base models in ~/.cache/pyrepair-bench
 (run repro_nnrepair.py first).
 
-Usage: ``OMP_NUM_THREADS=1 python bench/diag_nnrepair_margins.py``
+Usage: ``OMP_NUM_THREADS=1 python bench/diag_nnrepair_margins.py [MODEL ...]`` (default MNIST-Pois MNIST-Adv; any
+scenario-2/3 row of ``CPU_MODELS``, e.g. CIFAR10-Pois CIFAR10-Adv)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ spec = importlib.util.spec_from_file_location("repro_nnrepair", HERE / "repro_nn
 m = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(m)
 out = {}
-for name in ("MNIST-Pois", "MNIST-Adv"):
+for name in sys.argv[1:] or ("MNIST-Pois", "MNIST-Adv"):
     cfg = m.CPU_MODELS[name]
     d = m.load_data(cfg, os.environ.get("PYREPAIR_DATA") or m.default_data_root())
     model, sets, info = m.eval_sets(name, cfg, d, Path.home() / ".cache" / "pyrepair-bench", "cpu")

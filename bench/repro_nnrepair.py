@@ -13,6 +13,27 @@ Protocol, per model (spec §5.2; we train our own, Adam 1e-3, batch 128, the epo
   set is Adv-Train; goal Adv-Test, keep Test.
 * **CIFAR10** (scenario 1) on the exact-pixel CIFAR-10 subset (``cifar10_exact_subset``: 8,068 train / 1,017 test);
   full CIFAR-10 (``cifar10_jpeg_q75``: lossy pixels, 20k train / 10k test) only with ``--gpu``.
+* **CIFAR10-Pois** (scenario 2) on the same subset: the CIFAR architecture trained (same recipe and 15 epochs as
+  CIFAR10) on Train whose *first* images carry the 3x3 white trigger at the bottom-right and the label 7 (horse).
+  How many: the paper poisons the first 600 of 50,000 images (1.2 %). We keep the paper's **absolute 600** (the
+  first 600 of the 8,068 subset images, 7.4 %): it gives the repair the paper's P-Train (600 images, ~54 poisoned
+  per class) and is the stronger of the two poisonings. We first ran the paper's *fraction* (the first 97 images;
+  the share of triggered images the optimiser sees is the other natural invariant). Neither implants the backdoor in
+  15 epochs (the model is still under-fitted: Train 71-75 %): P-Test equals Test within 0.1 pp, the trigger flips
+  0.4-0.8 % of the test predictions, and the poisoned training images are predicted "horse" as often without the
+  trigger as with it. So the 15-epoch rows hold no scenario-2 defect; they are kept as the specified protocol, with
+  the fraction as the analysis row ``CIFAR10-Pois-frac``. The analysis row ``CIFAR10-Pois-long`` (600 images, 40
+  epochs, chosen once, not tuned) does learn it (Train 95.90 %, P-Test 20.26 %, 82 % of triggered non-horse test
+  images go to "horse"; the paper's model: Train 96.97 %, P-Test 15.89 %) and is the row to compare with the
+  paper's. P-Test is every test image with the trigger and its true label (a fully working backdoor leaves about
+  the share of true horses, 10.03 % of the subset's test images).
+* **CIFAR10-Adv** (scenario 3): **the clean CIFAR10 model itself** (the paper uses its CIFAR10 model for scenarios 1
+  and 3, spec §5.2; ``base_model="CIFAR10"`` loads the CIFAR10 row's cached model), FGSM eps 0.05 Adv-Train /
+  Adv-Test as for MNIST-Adv.
+
+The CIFAR rows use the same code paths and settings as the MNIST rows; in particular the last layer keeps the top
+**5** edges (the spec's default, §7-A6) although the authors' artefacts show 10 for the clean and poisoned CIFAR
+models, so that all rows share one protocol.
 
 Repair (``NNRepair``'s engine: :func:`pyrepair.patch.class_experts`, then :func:`~pyrepair.patch.f1_filter` and
 :func:`~pyrepair.patch.combine`), one expert per class with failing examples, for the **last** layer (top 5 edges of
@@ -21,9 +42,9 @@ plus ``k`` clean passing Train examples stratified over the classes, bound 0.5) 
 layer before it (the activation-pattern oracle; top 10 % of the fan-in per faulty neuron, at most ``inter_n_fail``
 failing examples of the class matching sigma^inc_C, ``|Fail_C| + 100`` passing ones matching sigma_C, the ``k``
 extras keep their status, bound 1.0). The example selection mirrors ``NNRepair._repair`` exactly (same seed, same
-draws); ``check_nnrepair`` re-runs :class:`pyrepair.methods.NNRepair` on one case and asserts the identical merged
-weights. LP: L1 objective, GLOP, epsilon 1e-3, ``soft="auto"`` (the soft MILP only where the hard LP is
-infeasible, §7-A4), a time limit per solve.
+draws); ``check_nnrepair`` re-runs :class:`pyrepair.methods.NNRepair` on every scenario-2 row and asserts the
+identical merged weights. LP: L1 objective, GLOP, epsilon 1e-3, ``soft="auto"`` (the soft MILP only where the hard
+LP is infeasible, §7-A4), a time limit per solve.
 
 Every expert set is evaluated with the four strategies (Naive, Merged, Confidence, Votes) x F1 filter OFF / ON (the
 filter set: Train; Train and P-Train / Adv-Train by harmonic mean of the F1 in scenarios 2 / 3, §7-A16), on Train,
@@ -43,16 +64,22 @@ Usage::
     OMP_NUM_THREADS=1 python bench/repro_nnrepair.py --quick      # smoke run on scikit-learn digits, < 1 min
     OMP_NUM_THREADS=1 python bench/repro_nnrepair.py              # CPU configuration (~15-20 min on 1 thread)
     python bench/repro_nnrepair.py --models MNIST-Pois,MNIST-Adv  # a subset
+    python bench/repro_nnrepair.py --models CIFAR10-Pois,CIFAR10-Adv --merge  # add/replace rows in the results
     python bench/repro_nnrepair.py --gpu --device cuda            # full CIFAR-10 (jpeg_q75 copy) on a GPU
 
 Writes ``<out>/nnrepair-repro-<tag>.json`` and ``.md`` (``tag``: ``cpu``, ``quick`` or ``gpu``), rewritten after
-every model. Base models are cached in ``~/.cache/pyrepair-bench`` (``--cache-dir none`` to disable).
+every model. Without ``--merge`` the files hold only the models of this run; with ``--merge`` the existing JSON is
+loaded and only the models run are replaced or appended (with their LP-timing rows and NNRepair cross-checks; the
+run is listed under ``merged_runs``, the notes are kept). Base models are cached in ``~/.cache/pyrepair-bench``
+(``--cache-dir none`` to disable).
 
 Calibration (2026-12-07, this 2-core machine at load average ~4 with another benchmark running, 1 thread): one
 epoch of 60k MNIST images costs ~12 s (LQ) / ~7 s (HQ); the CIFAR net ~17 s per epoch of the 8,068-image subset.
 Pattern mining for the intermediate layer (decision trees on ~120k signatures) ~40-80 s per call; the LPs are
 milliseconds (last layer) to ~10 s per 10 experts (intermediate). A first full run with fewer epochs (LQ 1, HQ 6,
 Pois/Adv 3, CIFAR 8) took 706 s; the configuration below adds about 7 minutes (more epochs, the analysis runs).
+CIFAR10-Pois / CIFAR10-Adv cost ~5 / ~3 min (one 15-epoch CIFAR training, ~13 s per epoch here; the repairs, most of
+it evaluating the intermediate experts); the analysis rows CIFAR10-Pois-frac ~2 min, CIFAR10-Pois-long ~12 min.
 """
 
 from __future__ import annotations
@@ -115,11 +142,46 @@ CPU_MODELS: dict[str, dict[str, Any]] = {
     "CIFAR10": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                 "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "accuracy", "epochs": 15, "seed": 0,
                 "paper": {"train": 87.25, "test": 81.04}},
+    # Scenario 2: the paper's absolute 600 poisoned images (7.4 % of the subset; docstring).
+    "CIFAR10-Pois": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
+                     "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15, "seed": 0,
+                     "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                     "extra_objectives_last": ["none"],
+                     "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
+    # Analysis, not the protocol: the paper's poisoning *fraction* (600 / 50,000: the first 97 subset images); the
+    # backdoor is not learned in 15 epochs (docstring).
+    "CIFAR10-Pois-frac": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
+                          "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15,
+                          "seed": 0, "poison_fraction": 600 / 50000, "cache_name": "CIFAR10-Pois", "trigger": 3,
+                          "target": 7, "ks_inter": [0, 50], "extra_objectives_last": ["none"], "analysis": True,
+                          "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
+    # Analysis, not the protocol: CIFAR10-Pois trained 40 epochs instead of 15 (is the missing backdoor under-training?)
+    "CIFAR10-Pois-long": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
+                          "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 40,
+                          "seed": 0, "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                          "extra_objectives_last": ["none"], "analysis": True,
+                          "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
+    # Scenario 3 on the clean CIFAR10 model (the paper's choice): base_model names the row whose model is reused.
+    "CIFAR10-Adv": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
+                    "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "adversarial", "epochs": 15,
+                    "seed": 0, "base_model": "CIFAR10", "fgsm_eps": 0.05, "ks_inter": [0, 50],
+                    "extra_objectives_last": ["none"],
+                    "paper": {"train": 87.25, "adv_train": 34.00, "test": 81.04, "adv_test": 35.96}},
 }  # fmt: skip
 GPU_MODELS: dict[str, dict[str, Any]] = {
     "CIFAR10-full": {"data": "cifar10", "variant": "jpeg_q75", "train_n": None, "test_n": None, "lr": 1e-3,
                      "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "accuracy", "epochs": 50,
                      "seed": 0, "paper": {"train": 87.25, "test": 81.04}},
+    "CIFAR10-Pois-full": {"data": "cifar10", "variant": "jpeg_q75", "train_n": None, "test_n": None, "lr": 1e-3,
+                          "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 50,
+                          "seed": 0, "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                          "extra_objectives_last": ["none"],
+                          "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
+    "CIFAR10-Adv-full": {"data": "cifar10", "variant": "jpeg_q75", "train_n": None, "test_n": None, "lr": 1e-3,
+                         "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "adversarial", "epochs": 50,
+                         "seed": 0, "base_model": "CIFAR10-full", "fgsm_eps": 0.05, "ks_inter": [0, 50],
+                         "extra_objectives_last": ["none"],
+                         "paper": {"train": 87.25, "adv_train": 34.00, "test": 81.04, "adv_test": 35.96}},
 }  # fmt: skip
 _DIGITS = {"data": "digits", "variant": "auto", "train_n": None, "test_n": None, "lr": 3e-3, "batch": 64,
            "arch": "nnrepair_mnist_lq", "epochs": 6, "seed": 0, "ks_last": [0, 10], "ks_inter": [0],
@@ -143,6 +205,21 @@ PAPER_T2 = {
     ("MNIST-Adv", "last"): ("−3.99", "+11.15", "−3.14", "+10.40", "Merged", "ON(10)"),
     ("CIFAR10", "intermediate"): ("+0.03", "–", "+0.03", "–", "Merged", "ON(1)"),
     ("CIFAR10", "last"): ("+0.12", "–", "+0.16", "–", "ALL", "ON(1)"),
+    ("CIFAR10-Pois", "intermediate"): ("+0.03", "–", "+0.02", "+0.81", "Merged", "ON(4)"),
+    ("CIFAR10-Pois", "last"): ("−0.89", "–", "−0.61", "+3.77", "Merged", "OFF"),
+    ("CIFAR10-Adv", "intermediate"): ("+0.05", "+0.61", "−0.07", "+0.34", "Merged", "ON(10)"),
+    ("CIFAR10-Adv", "last"): ("−0.25", "+0.37", "−0.27", "+0.27", "Merged", "ON(10)"),
+}
+# The paper's Table 3 (goal-set gain in pp vs the number k of clean passing extras: 0, 10, 50, 100; spec §5.5).
+PAPER_T3 = {
+    ("MNIST-Pois", "intermediate"): ("+1.06", "+0.36", "+1.81", "+0.55"),
+    ("MNIST-Pois", "last"): ("+39.97", "+42.08", "+45.56", "+39.09"),
+    ("MNIST-Adv", "intermediate"): ("+3.87", "+2.71", "+3.62", "+2.11"),
+    ("MNIST-Adv", "last"): ("+7.80", "+10.40", "+9.72", "+9.70"),
+    ("CIFAR10-Pois", "intermediate"): ("+0.81", "+0.41", "+0.48", "N/A (timeout)"),
+    ("CIFAR10-Pois", "last"): ("+3.77", "+3.09", "+3.68", "+1.48"),
+    ("CIFAR10-Adv", "intermediate"): ("+0.34", "+1.80", "+1.62", "N/A"),
+    ("CIFAR10-Adv", "last"): ("+0.24", "+0.24", "+0.27", "+0.27"),
 }
 HEADLINE = {  # the paper's Table 2 configuration for the two accuracy targets: (strategy, filter, k)
     "MNIST-Pois": ("confidence", False, 50),
@@ -174,11 +251,16 @@ def base_model(name: str, cfg: dict[str, Any], x: torch.Tensor, y: torch.Tensor,
     key = {k: cfg.get(k) for k in ("data", "variant", "arch", "scenario", "epochs", "seed", "lr", "batch",
                                    "n_poison", "trigger", "target")}
     key.update(n=len(y), torch=torch.__version__.split("+")[0])
+    base = cfg.get("base_model")
+    if base is not None:  # reuse the clean model of the row ``base`` (trained the same way: clean Train, scenario 1)
+        if cfg["scenario"] == "poison":
+            raise ValueError(f"{name}: base_model reuses a model trained on clean Train; not for the poison scenario")
+        key["scenario"] = "accuracy"
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     model = build_model(cfg, x)
-    cname = cfg.get("cache_name", name)
+    cname = base if base is not None else cfg.get("cache_name", name)
     path = None if cache_dir is None else cache_dir / f"nnrepair-base-{cname}-{cfg['arch']}-{digest}.pt"
-    info: dict[str, Any] = {"cache_key": key, "cache_file": None if path is None else str(path)}
+    info: dict[str, Any] = {"cache_key": key, "cache_file": None if path is None else str(path), "base_model": base}
     if path is not None and path.is_file():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         info.update(cached=True, train_seconds=None)
@@ -205,9 +287,16 @@ def eval_sets(name: str, cfg: dict[str, Any], d: dict[str, Any], cache_dir: Path
     xte, yte = d["test"]
     info: dict[str, Any] = {}
     if cfg["scenario"] == "poison":
-        frac = cfg["n_poison"] / len(ytr)
+        # the first n_poison images, or the first round(poison_fraction * N) (the CIFAR subset rows, docstring)
+        n_poison = cfg.get("n_poison")
+        if n_poison is None:
+            n_poison = int(round(cfg["poison_fraction"] * len(ytr)))
+        if not 0 < n_poison <= len(ytr):
+            raise ValueError(f"{name}: {n_poison} poisoned images for {len(ytr)} training images")
+        frac = n_poison / len(ytr)
         ps = scenarios.poison((xtr, ytr), target=cfg["target"], fraction=frac, trigger=cfg["trigger"])
-        model, info["base"] = base_model(name, cfg, ps.images, ps.labels, cache_dir, device)
+        model, info["base"] = base_model(name, {**cfg, "n_poison": n_poison}, ps.images, ps.labels, cache_dir,
+                                         device)
         pt = scenarios.poison((xte, yte), target=cfg["target"], fraction=1.0, trigger=cfg["trigger"], relabel=False)
         sets = {"Train": (xtr, ytr), "P-Train": (ps.images[ps.index], ytr[ps.index]), "Test": (xte, yte),
                 "P-Test": (pt.images, yte)}
@@ -518,10 +607,16 @@ def render(res: dict[str, Any]) -> str:
          f"commit {meta['commit']}, torch {meta['torch']}, pyrepair {meta['pyrepair']}, OR-Tools "
          f"{res.get('ortools')}, {meta['cpu_count']} CPUs, torch threads {meta['torch_threads']}, "
          f"OMP_NUM_THREADS={res['omp_threads']}, device {meta['device']}; wall time {res['wall_seconds']:.0f} s. "
-         f"Data: {', '.join(res['data_copies'])}. Started {res['started']}.", "",
-         "Protocol: `bench/repro_nnrepair.py` docstring; spec `shared/spec/nnrepair.md` §2.3, §4, §5. We train our "
-         "own models (Adam 1e-3, batch 128, the epochs below). Accuracies in %, changes in percentage points (pp). "
-         "The evaluation runs on the full Train and Test sets of each data copy.", ""]
+         f"Data: {', '.join(res['data_copies'])}. Started {res['started']}.", ""]
+    for r in res.get("merged_runs") or []:
+        rm = r["metadata"]
+        L += [f"Merged in later (`--merge`): {', '.join(r['models'])} — commit {rm['commit']}, torch {rm['torch']}, "
+              f"OR-Tools {r.get('ortools')}, torch threads {rm['torch_threads']}, "
+              f"OMP_NUM_THREADS={r['omp_threads']}, device {rm['device']}; wall time {r['wall_seconds']:.0f} s; "
+              f"started {r['started']}; arguments `{' '.join(r['argv'])}`.", ""]
+    L += ["Protocol: `bench/repro_nnrepair.py` docstring; spec `shared/spec/nnrepair.md` §2.3, §4, §5. We train our "
+          "own models (Adam 1e-3, batch 128, the epochs below). Accuracies in %, changes in percentage points (pp). "
+          "The evaluation runs on the full Train and Test sets of each data copy.", ""]
     L += ["## Base models", "", "| model | data copy | arch | epochs | train s | Train | Test | Adv/P-Train | "
           "P-/Adv-Test | paper (Train / Test / Adv,P-Train / Adv,P-Test) |",
           "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
@@ -530,12 +625,18 @@ def render(res: dict[str, Any]) -> str:
         b = next(iter(m["repairs"].values()))["before"] if m["repairs"] else {}
         dn, gn = defect_name(cfg), goal_name(cfg)
         ts = m["info"]["base"].get("train_seconds")
-        paper = " / ".join(f"{v:.2f}" for v in cfg.get("paper", {}).values()) or "–"
+        tcell = "cached" if ts is None else f"{ts:.0f}"
+        if m["info"]["base"].get("base_model"):
+            tcell = f"{m['info']['base']['base_model']}'s model"
+        pp = cfg.get("paper", {})
+        paper = " / ".join("–" if v is None else f"{v:.2f}" for v in (
+            pp.get("train"), pp.get("test"), pp.get("adv_train", pp.get("ptrain")), pp.get("adv_test", pp.get("ptest"))
+        )) if pp else "–"
         L.append(f"| {mname} | {cfg['data']} ({cfg['variant']}) | {cfg['arch']} | {cfg['epochs']} | "
-                 f"{'cached' if ts is None else f'{ts:.0f}'} | {b.get('Train', 0):.2f} | {b.get('Test', 0):.2f} | "
+                 f"{tcell} | {b.get('Train', 0):.2f} | {b.get('Test', 0):.2f} | "
                  f"{b[dn]:.2f} | {b[gn]:.2f} | {paper} |" if dn != "Train" else
                  f"| {mname} | {cfg['data']} ({cfg['variant']}) | {cfg['arch']} | {cfg['epochs']} | "
-                 f"{'cached' if ts is None else f'{ts:.0f}'} | {b.get('Train', 0):.2f} | {b.get('Test', 0):.2f} | – | "
+                 f"{tcell} | {b.get('Train', 0):.2f} | {b.get('Test', 0):.2f} | – | "
                  f"– | {paper} |")
     L += ["", "## Table 2 (shape of the paper's): best goal-set improvement per model and layer (pp vs original)", "",
           "Goal set: Test (scenario 1), P-Test (Pois), Adv-Test (Adv). Best over strategy x F1 filter x k, as in the "
@@ -577,7 +678,8 @@ def render(res: dict[str, Any]) -> str:
     if res.get("target_notes"):
         L += ["", res["target_notes"]]
     L += ["", "## Table 3 shape: goal-set improvement (pp) vs the number k of clean passing extras "
-          "(best over strategy x filter)", "", "| Model | Repair | " + " | ".join(f"k={k}" for k in (0, 10, 50, 100))
+          "(best over strategy x filter)", "", "`n/r` = not run; the paper's row (spec §5.5) follows ours.", "",
+          "| Model | Repair | " + " | ".join(f"k={k}" for k in (0, 10, 50, 100))
           + " |", "|---|---|---:|---:|---:|---:|"]
     for mname, m in res["models"].items():
         gn = goal_name(m["config"])
@@ -589,6 +691,9 @@ def render(res: dict[str, Any]) -> str:
                     cells.append(_pp(max(c["delta"][gn] for c in runs[0]["configs"])) if runs else "n/r")
                 label = kind if objective == "l1" else f"{kind} (objective {objective})"
                 L.append(f"| {mname} | {label} | " + " | ".join(cells) + " |")
+            pr = PAPER_T3.get((mname, kind))
+            if pr:
+                L.append("| *paper* | | " + " | ".join(f"*{v}*" for v in pr) + " |")
     L += ["", "## All configurations", "", "Accuracy after repair (%), per set; `n` = experts used "
           "(OFF: every expert with a solution; ON: those the F1 filter keeps).", ""]
     for mname, m in res["models"].items():
@@ -650,8 +755,7 @@ def render(res: dict[str, Any]) -> str:
             L.append(f"| {r.get('model')} | {r['cls']} | {r['solver']} | {r['status']} | {r['examples']} | "
                      f"{r['rows']} | {r['cols']} | "
                      f"{r['nnz']} | {r['assemble_s'] * 1e3:.2f} | {r['solve_s'] * 1e3:.2f} | {r['ratio']:.2f} |")
-    if res.get("nnrepair_check"):
-        c = res["nnrepair_check"]
+    for c in checks(res):
         L += ["", f"NNRepair cross-check ({c['model']}, last layer, merged, k={c['k']}): "
               f"`pyrepair.methods.NNRepair` on the full model gives "
               + ", ".join(f"{s} {v:.2f}" for s, v in c["acc"].items())
@@ -677,6 +781,29 @@ def write(res: dict[str, Any], out: Path) -> tuple[Path, Path]:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def checks(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The NNRepair cross-checks of a result (a list; results written before the CIFAR rows hold one dict)."""
+    c = res.get("nnrepair_check") or []
+    return [c] if isinstance(c, dict) else list(c)
+
+
+def merge_into(old: dict[str, Any], new: dict[str, Any], chosen: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``--merge``: the earlier result ``old`` with the models in ``chosen`` dropped from its LP timings and
+    cross-checks (their entries are replaced in place, or appended, as the run goes), and this run (``new``'s
+    metadata) recorded under ``merged_runs``. Returns the result to fill and the dict that keeps this run's clock."""
+    if old.get("tag") != new["tag"]:
+        raise SystemExit(f"--merge: the existing results have tag {old.get('tag')!r}, this run {new['tag']!r}")
+    run = {k: new[k] for k in ("metadata", "ortools", "omp_threads", "started", "data_root", "argv")}
+    run.update(models=list(chosen), wall_seconds=0.0)
+    for r in old.get("merged_runs") or []:  # an earlier merged run no longer provides the models re-run now
+        r["models"] = [m for m in r["models"] if m not in chosen]
+    old["merged_runs"] = [r for r in old.get("merged_runs") or [] if r["models"]] + [run]
+    old["lp_timing"] = [r for r in old.get("lp_timing") or [] if r.get("model") not in chosen]
+    old["nnrepair_check"] = [c for c in checks(old) if c.get("model") not in chosen]
+    old["status"] = "running"
+    return old, run
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smoke run on scikit-learn digits (< 1 min)")
@@ -690,6 +817,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default=None, help="results file tag (default: cpu, quick or gpu)")
     p.add_argument("--no-lp-timing", action="store_true")
+    p.add_argument("--merge", action="store_true",
+                   help="load <out>/nnrepair-repro-<tag>.json and replace/add only the models run (the other models, "
+                        "their LP timings and cross-checks, and the notes are kept)")
     p.add_argument("--notes", type=Path, default=None,
                    help="re-render <out>/nnrepair-repro-<tag>.{json,md} with this markdown file as the Notes section "
                         "(no runs)")
@@ -702,7 +832,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t_start = time.perf_counter()
     if args.quick and args.gpu:  # the GPU configuration's code path at toy sizes (runs on a CPU too)
         table = {n: {**c, "train_n": 512, "test_n": 256, "epochs": 1, "ks_last": [0], "ks_inter": [0],
-                     "inter_n_fail": 20, "time_limit": 5.0} for n, c in GPU_MODELS.items()}
+                     "inter_n_fail": 20, "time_limit": 5.0, **({"n_poison": 12} if c.get("n_poison") else {})}
+                 for n, c in GPU_MODELS.items()}
     else:
         table = QUICK_MODELS if args.quick else GPU_MODELS if args.gpu else CPU_MODELS
     chosen = list(table) if args.models is None else [m.strip() for m in args.models.split(",") if m.strip()]
@@ -731,6 +862,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "data_root": root,
                            "argv": sys.argv[1:] if argv is None else argv, "data_copies": [], "models": {},
                            "wall_seconds": 0.0, "status": "running", "notes": ""}
+    clock = res  # the dict whose "wall_seconds" this run updates
+    prev = args.out / f"nnrepair-repro-{tag}.json"
+    if args.merge and prev.is_file():
+        res, clock = merge_into(json.loads(prev.read_text()), res, chosen)
+        kept = [m for m in res["models"] if m not in chosen]
+        log(f"merging {', '.join(chosen)} into {prev} (keeping {', '.join(kept)})")
     for mname in chosen:
         cfg = table[mname]
         log(f"{mname}: loading {cfg['data']} ({cfg['variant']})")
@@ -743,9 +880,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {"config": cfg, "info": info, "sizes": {s: len(xy[1]) for s, xy in sets.items()},
                                  "repairs": {}}
         res["models"][mname] = entry
+        if args.merge:  # keep the configuration's order (merged models would otherwise land at the end)
+            order = {m: i for i, m in enumerate(table)}
+            res["models"] = dict(sorted(res["models"].items(), key=lambda kv: order.get(kv[0], len(order))))
         for kind in [k for k in layers if k in cfg.get("layers", layers)]:
             entry["repairs"][kind] = run_repair(mname, cfg, model, sets, kind, args.device)
-            res["wall_seconds"] = time.perf_counter() - t_start
+            clock["wall_seconds"] = time.perf_counter() - t_start
             write(res, args.out)
         if cfg.get("lp_timing") and not args.no_lp_timing:
             t1 = time.perf_counter()
@@ -754,16 +894,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             res.setdefault("lp_timing", []).extend({"model": mname, **r} for r in rows)
             log(f"{mname}: LP timing {time.perf_counter() - t1:.1f} s")
         if cfg["scenario"] == "poison" and "last" in entry["repairs"]:
-            res["nnrepair_check"] = {"model": mname, **check_nnrepair(cfg, model, sets, entry["repairs"]["last"],
-                                                                      args.device)}
+            res.setdefault("nnrepair_check", []).append(
+                {"model": mname, **check_nnrepair(cfg, model, sets, entry["repairs"]["last"], args.device)})
         entry["seconds"] = time.perf_counter() - t0
-        res["wall_seconds"] = time.perf_counter() - t_start
+        clock["wall_seconds"] = time.perf_counter() - t_start
         jp, mp = write(res, args.out)
         log(f"{mname}: done in {entry['seconds']:.0f} s; wrote {mp}")
-    res["wall_seconds"] = time.perf_counter() - t_start
+    clock["wall_seconds"] = time.perf_counter() - t_start
     res["status"] = "complete"
     jp, mp = write(res, args.out)
-    log(f"all done in {res['wall_seconds']:.0f} s: {mp}")
+    log(f"all done in {clock['wall_seconds']:.0f} s: {mp}")
     return res
 
 
