@@ -13,20 +13,19 @@ Protocol, per model (spec §5.2; we train our own, Adam 1e-3, batch 128, the epo
   set is Adv-Train; goal Adv-Test, keep Test.
 * **CIFAR10** (scenario 1) on the exact-pixel CIFAR-10 subset (``cifar10_exact_subset``: 8,068 train / 1,017 test);
   full CIFAR-10 (``cifar10_jpeg_q75``: lossy pixels, 20k train / 10k test) only with ``--gpu``.
-* **CIFAR10-Pois** (scenario 2) on the same subset: the CIFAR architecture trained (same recipe and 15 epochs as
-  CIFAR10) on Train whose *first* images carry the 3x3 white trigger at the bottom-right and the label 7 (horse).
-  How many: the paper poisons the first 600 of 50,000 images (1.2 %). We keep the paper's **absolute 600** (the
-  first 600 of the 8,068 subset images, 7.4 %): it gives the repair the paper's P-Train (600 images, ~54 poisoned
-  per class) and is the stronger of the two poisonings. We first ran the paper's *fraction* (the first 97 images;
-  the share of triggered images the optimiser sees is the other natural invariant). Neither implants the backdoor in
-  15 epochs (the model is still under-fitted: Train 71-75 %): P-Test equals Test within 0.1 pp, the trigger flips
-  0.4-0.8 % of the test predictions, and the poisoned training images are predicted "horse" as often without the
-  trigger as with it. So the 15-epoch rows hold no scenario-2 defect; they are kept as the specified protocol, with
-  the fraction as the analysis row ``CIFAR10-Pois-frac``. The analysis row ``CIFAR10-Pois-long`` (600 images, 40
-  epochs, chosen once, not tuned) does learn it (Train 95.90 %, P-Test 20.26 %, 82 % of triggered non-horse test
-  images go to "horse"; the paper's model: Train 96.97 %, P-Test 15.89 %) and is the row to compare with the
-  paper's. P-Test is every test image with the trigger and its true label (a fully working backdoor leaves about
-  the share of true horses, 10.03 % of the subset's test images).
+* **CIFAR10-Pois** (scenario 2) on the same subset: the CIFAR architecture trained (same recipe as CIFAR10) on
+  Train whose *first* images carry the 3x3 white trigger at the bottom-right and the label 7 (horse). How many: the
+  paper poisons the first 600 of 50,000 images (1.2 %). We keep the paper's **absolute 600** (the first 600 of the
+  8,068 subset images, 7.4 %): it gives the repair the paper's P-Train (600 images, ~54 poisoned per class) and is
+  the stronger of the two poisonings. **40 epochs**: with the clean row's 15 epochs neither the 600 images nor the
+  paper's *fraction* (the first 97 images) implants the backdoor (the model is still under-fitted: Train 71-75 %;
+  P-Test equals Test within 0.1 pp, the trigger flips 0.4-0.8 % of the test predictions), so there is no scenario-2
+  defect to repair. 40 epochs (chosen once, not tuned) is the budget at which the poisoned model reaches the paper's
+  Train accuracy (95.90 vs 96.97 %, the §7-A22 rule used for every model) and it learns the backdoor (P-Test
+  20.26 %, 82 % of triggered non-horse test images go to "horse"; the paper's model: P-Test 15.89 %). The 15-epoch
+  models are kept as the analysis rows ``CIFAR10-Pois-15ep`` (600 images) and ``CIFAR10-Pois-frac`` (97 images).
+  P-Test is every test image with the trigger and its true label (a fully working backdoor leaves about the share
+  of true horses, 10.03 % of the subset's test images).
 * **CIFAR10-Adv** (scenario 3): **the clean CIFAR10 model itself** (the paper uses its CIFAR10 model for scenarios 1
   and 3, spec §5.2; ``base_model="CIFAR10"`` loads the CIFAR10 row's cached model), FGSM eps 0.05 Adv-Train /
   Adv-Test as for MNIST-Adv.
@@ -78,8 +77,8 @@ epoch of 60k MNIST images costs ~12 s (LQ) / ~7 s (HQ); the CIFAR net ~17 s per 
 Pattern mining for the intermediate layer (decision trees on ~120k signatures) ~40-80 s per call; the LPs are
 milliseconds (last layer) to ~10 s per 10 experts (intermediate). A first full run with fewer epochs (LQ 1, HQ 6,
 Pois/Adv 3, CIFAR 8) took 706 s; the configuration below adds about 7 minutes (more epochs, the analysis runs).
-CIFAR10-Pois / CIFAR10-Adv cost ~5 / ~3 min (one 15-epoch CIFAR training, ~13 s per epoch here; the repairs, most of
-it evaluating the intermediate experts); the analysis rows CIFAR10-Pois-frac ~2 min, CIFAR10-Pois-long ~12 min.
+CIFAR10-Pois / CIFAR10-Adv cost ~12 / ~3 min (a 40-epoch CIFAR training, ~13 s per epoch here; the repairs, most of
+it evaluating the intermediate experts); the analysis rows CIFAR10-Pois-15ep ~5 min, CIFAR10-Pois-frac ~2 min.
 """
 
 from __future__ import annotations
@@ -142,24 +141,26 @@ CPU_MODELS: dict[str, dict[str, Any]] = {
     "CIFAR10": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                 "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "accuracy", "epochs": 15, "seed": 0,
                 "paper": {"train": 87.25, "test": 81.04}},
-    # Scenario 2: the paper's absolute 600 poisoned images (7.4 % of the subset; docstring).
+    # Scenario 2: the paper's absolute 600 poisoned images (7.4 % of the subset; docstring), 40 epochs: the budget at
+    # which the poisoned model reaches the paper's Train accuracy (95.90 vs 96.97 %, §7-A22) and learns the backdoor.
     "CIFAR10-Pois": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
-                     "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15, "seed": 0,
-                     "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                     "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 40, "seed": 0,
+                     "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50], "cache_name": "CIFAR10-Pois-long",
                      "extra_objectives_last": ["none"],
                      "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
-    # Analysis, not the protocol: the paper's poisoning *fraction* (600 / 50,000: the first 97 subset images); the
-    # backdoor is not learned in 15 epochs (docstring).
+    # Analysis, not the protocol: the clean CIFAR10 row's budget (15 epochs) does not implant the backdoor (Train
+    # 71 %, the trigger changes < 1 % of test predictions), so P-Test only follows Test.
+    "CIFAR10-Pois-15ep": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
+                          "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15,
+                          "seed": 0, "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
+                          "cache_name": "CIFAR10-Pois", "extra_objectives_last": ["none"], "analysis": True,
+                          "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
+    # Analysis, not the protocol: the paper's poisoning *fraction* (600 / 50,000: the first 97 subset images), 15
+    # epochs; the backdoor is not learned either (docstring).
     "CIFAR10-Pois-frac": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
                           "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 15,
                           "seed": 0, "poison_fraction": 600 / 50000, "cache_name": "CIFAR10-Pois", "trigger": 3,
                           "target": 7, "ks_inter": [0, 50], "extra_objectives_last": ["none"], "analysis": True,
-                          "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
-    # Analysis, not the protocol: CIFAR10-Pois trained 40 epochs instead of 15 (is the missing backdoor under-training?)
-    "CIFAR10-Pois-long": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
-                          "batch": 128, **_REPAIR, "arch": "nnrepair_cifar", "scenario": "poison", "epochs": 40,
-                          "seed": 0, "n_poison": 600, "trigger": 3, "target": 7, "ks_inter": [0, 50],
-                          "extra_objectives_last": ["none"], "analysis": True,
                           "paper": {"train": 96.97, "test": 72.26, "ptest": 15.89}},
     # Scenario 3 on the clean CIFAR10 model (the paper's choice): base_model names the row whose model is reused.
     "CIFAR10-Adv": {"data": "cifar10", "variant": "exact_subset", "train_n": None, "test_n": None, "lr": 1e-3,
