@@ -54,9 +54,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from ._checks import check_in, check_int, check_positive, check_seed, format_shape
-from ._loop import check_model, input_dtype, model_device, restore_modes, save_modes
+from ._loop import check_model, input_dtype, model_device, resolve_progress, restore_modes, save_modes
 from .errors import ArgumentError, ArgumentTypeError, BackendUnavailableError, DTypeError, ShapeError, SolverError
 
 __all__ = [
@@ -1383,6 +1384,7 @@ def class_experts(
     soft: bool | Literal["auto"] = False,
     epsilon: float = 1e-3,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> list[Patch]:
     """One expert per class (§2.3, §2.6): a :class:`Patch` found from that class's examples only.
 
@@ -1416,6 +1418,7 @@ def class_experts(
         top_k, bound, objective, solver, time_limit, soft, epsilon: as for :func:`repair_layer` (defaults per layer
             kind: 5 edges and bound 0.5 for the output layer, 10 % of the fan-in and bound 1.0 otherwise).
         seed: seed of the draws; >= 0.
+        progress: a tqdm bar over the classes; ``None`` shows it only on a terminal.
 
     Returns:
         The experts, ascending by class (:attr:`Patch.cls`); a class without failing examples has none.
@@ -1431,6 +1434,7 @@ def class_experts(
     n_fail_ = None if n_fail is None else check_int(n_fail, "n_fail", fn, min_value=1)
     n_pass_ = None if n_pass is None else check_int(n_pass, "n_pass", fn, min_value=0)
     seed = check_seed(seed, fn)
+    show = resolve_progress(progress, fn)
     xd, yd = _check_pair(data, "data", fn, allow_empty=False)
     xe, ye = (xd[:0], yd[:0]) if extra is None else _check_pair(extra, "extra", fn, allow_empty=True)
     x_all = _stack(xd, xe, ("data", "extra"), fn)
@@ -1465,11 +1469,11 @@ def class_experts(
         pats = activation_patterns(model, name, pool, seed=seed)
         return _intermediate_experts(model, name, lin, cache, x_all, y, in_data, correct, wanted, pats, mean_pass,
                                      extra_idx, rng, len(y) if n_fail_ is None else n_fail_,
-                                     100 if n_pass_ is None else n_pass_, k, cfg)
+                                     100 if n_pass_ is None else n_pass_, k, cfg, show)
     n_fail = 5 if n_fail_ is None else n_fail_
     n_pass = 5 if n_pass_ is None else n_pass_
     experts = []
-    for c in wanted:  # one LP per class: the experts are independent (§2.3)
+    for c in tqdm(wanted, desc="NNrepair experts", unit="class", disable=not show, leave=False):  # one LP each
         fails = np.nonzero(in_data & ~correct & (y == c))[0]
         if not len(fails):
             continue
@@ -1490,13 +1494,13 @@ def class_experts(
 def _intermediate_experts(model: nn.Module, name: str, lin: nn.Linear, cache: _Cache, x_all: torch.Tensor,
                           y: np.ndarray, in_data: np.ndarray, correct: np.ndarray, wanted: list[int],
                           pats: Patterns, mean_pass: np.ndarray, extra_idx: np.ndarray, rng: np.random.Generator,
-                          n_fail: int, n_pass: int, k: int, cfg: dict[str, Any]) -> list[Patch]:
+                          n_fail: int, n_pass: int, k: int, cfg: dict[str, Any], show: bool) -> list[Patch]:
     """§2.3 'Intermediate-layer repair': Fail_C = failing inputs of C matching sigma^inc_C (all of them when there
     is no such pattern), at most ``n_fail``; Pass_C = ``|Fail_C| + n_pass`` correct inputs of C matching sigma_C;
     the extras keep their current status at the faulty neurons (§7-A9)."""
     w = lin.weight.detach().double().cpu().numpy()
     experts = []
-    for c in wanted:
+    for c in tqdm(wanted, desc="NNrepair experts", unit="class", disable=not show, leave=False):
         sigma = pats.correct.get(c)
         if sigma is None:
             logger.info("class %d has no correct-label pattern: no intermediate expert", c)

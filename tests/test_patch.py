@@ -942,3 +942,14 @@ def test_nnrepair_says_when_nothing_changes():
         NNRepair(experts=False).repair(model, (x, y), (x[right], y[right]), progress=False)
     with pytest.raises(ArgumentError, match=r"layer_kind: inputs must hold at least one input"):
         patch.layer_kind(model, 3, x[:0])
+
+
+def test_class_experts_progress_bar(capsys):
+    model, x, y, p, _ = digits_mlp()
+    experts = patch.class_experts(model, -1, (x, y), seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert "NNrepair experts" in err and f"0/{len(experts)}" in err  # a bar over the classes
+    assert patch.class_experts(model, -1, (x, y), seed=0, progress=False)[0].changes() == experts[0].changes()
+    assert "NNrepair experts" not in capsys.readouterr().err
+    with pytest.raises(ArgumentTypeError, match=r"class_experts: progress must be None, True or False, got 'yes'"):
+        patch.class_experts(model, -1, (x, y), progress="yes")

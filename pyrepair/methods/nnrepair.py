@@ -185,7 +185,7 @@ class NNRepair(RepairMethod):
         callbacks: list[Callback],
     ) -> tuple[History, dict[str, Any]] | tuple[History, dict[str, Any], nn.Module]:
         try:
-            return self._repair(model, train, failures, seed)
+            return self._repair(model, train, failures, seed, progress)
         except PyrepairError as e:  # a building block's message names it; say which method the user called too
             if e.args and isinstance(e.args[0], str):
                 e.args = (f"{self._fn()}: {e.args[0]}", *e.args[1:])
@@ -197,6 +197,7 @@ class NNRepair(RepairMethod):
         train: ImageData | Dataset,
         failures: ImageData | Dataset | None,
         seed: int,
+        progress: bool | None = None,
     ) -> tuple[History, dict[str, Any]] | tuple[History, dict[str, Any], nn.Module]:
         assert failures is not None
         fn = self._fn()
@@ -230,7 +231,7 @@ class NNRepair(RepairMethod):
         kw = self._solver_kwargs()
         if self.experts:
             patches = class_experts(model, self.layer, data, extra=extra_pair, score_data=score, n_fail=self.n_fail,
-                                    n_pass=self.n_pass, top_k=self.top_k, seed=seed, **kw)
+                                    n_pass=self.n_pass, top_k=self.top_k, seed=seed, progress=progress, **kw)
             use = f1_filter(model, patches, (xt, yt)) if self.f1_filter and patches else [p for p in patches if p.ok]
             kept: list[Any] = [p.cls for p in use]
             # intermediate experts at run time: the model is wrapped (prefix once, the suffix once per expert)
