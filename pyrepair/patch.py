@@ -1873,9 +1873,11 @@ def combine(
     ``merged`` adds :func:`merge`'s change to the layer (zero inference overhead); ``naive``, ``confidence`` and
     ``votes`` run every expert and combine their decisions per input: for output-layer experts the layer is
     replaced by a module that runs them on the layer's input (one pass); for intermediate-layer experts the model is
-    wrapped in a module that runs it once per expert (``E + 1`` passes; not available with ``inplace``). With
-    ``filter_data`` the F1 filter (:func:`f1_filter`) runs first; if no expert survives the model is the original
-    ("ON(0)").
+    wrapped in a module that runs the layers before the repaired one once and the rest on the ``E + 1`` stacked
+    versions of its output (one pass when the model keeps batch rows apart, else one pass per expert; not available
+    with ``inplace``; use it in eval mode). A run-time combination is saved with :meth:`RepairResult.save
+    <pyrepair.methods.RepairResult.save>` or :func:`combination_record`. With ``filter_data`` the F1 filter
+    (:func:`f1_filter`) runs first; if no expert survives the model is the original ("ON(0)").
 
     Args:
         model: the original model; not modified unless ``inplace=True``.
