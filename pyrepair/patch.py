@@ -267,6 +267,17 @@ def _layer_by_name(model: nn.Module, name: str, shape: tuple[int, ...], fn: str)
     return mod
 
 
+def _check_inputs(x: torch.Tensor, what: str, fn: str) -> None:
+    """Model inputs: a real (not meta) floating tensor ``[N, ...]`` of at least 2 dimensions."""
+    if x.device.type == "meta":
+        raise ArgumentTypeError(f"{fn}: {what} is a meta tensor (no data)")
+    if not x.is_floating_point():
+        raise DTypeError(f"{fn}: {what} must be a floating tensor, got {x.dtype}")
+    if x.dim() < 2:
+        raise ShapeError(f"{fn}: {what} must be a batch [N, ...] of at least 2 dimensions, got "
+                         f"{format_shape(x.shape)}", actual_shape=tuple(x.shape), expected="N,...")
+
+
 def _check_pair(data: Any, name: str, fn: str, *, allow_empty: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """An ``(inputs, labels)`` pair: float inputs ``[N, ...]`` (tensor or numpy), integer labels ``[N]``."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -275,13 +286,12 @@ def _check_pair(data: Any, name: str, fn: str, *, allow_empty: bool) -> tuple[to
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ArgumentTypeError(f"{fn}: {name} must hold two tensors (inputs, labels), got "
                                 f"({type(x).__name__}, {type(y).__name__})")
-    if x.device.type == "meta" or y.device.type == "meta":
+    if y.device.type == "meta":
         raise ArgumentTypeError(f"{fn}: {name} holds a meta tensor (no data)")
-    if not x.is_floating_point():
-        raise DTypeError(f"{fn}: {name} inputs must be a floating tensor, got {x.dtype}")
+    _check_inputs(x, f"{name} inputs", fn)
     if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         raise DTypeError(f"{fn}: {name} labels must be an integer tensor, got {y.dtype}")
-    if x.dim() < 2 or y.dim() != 1 or x.shape[0] != y.shape[0]:
+    if y.dim() != 1 or x.shape[0] != y.shape[0]:
         raise ShapeError(f"{fn}: {name} must be inputs [N, ...] with labels [N], got inputs "
                          f"{format_shape(x.shape)} and labels {format_shape(y.shape)}",
                          actual_shape=tuple(x.shape), expected="N,...")
@@ -441,16 +451,10 @@ def layer_kind(model: nn.Module, layer: int | str, inputs: torch.Tensor) -> Lite
     """
     fn = "pyrepair.patch.layer_kind"
     check_model(model, fn)
-    name, lin = _resolve_layer(model, layer, fn)
+    _, lin = _resolve_layer(model, layer, fn)
     if not isinstance(inputs, torch.Tensor):
         raise ArgumentTypeError(f"{fn}: inputs must be a torch.Tensor, got {type(inputs).__name__}")
-    if inputs.device.type == "meta":
-        raise ArgumentTypeError(f"{fn}: inputs is a meta tensor (no data)")
-    if not inputs.is_floating_point():
-        raise DTypeError(f"{fn}: inputs must be a floating tensor, got {inputs.dtype}")
-    if inputs.dim() < 2:
-        raise ShapeError(f"{fn}: inputs must be a batch [N, ...] of at least 2 dimensions, got "
-                         f"{format_shape(inputs.shape)}", actual_shape=tuple(inputs.shape), expected="N,...")
+    _check_inputs(inputs, "inputs", fn)
     if inputs.shape[0] == 0:
         raise ArgumentError(f"{fn}: inputs must hold at least one input [N, ...], got shape "
                             f"{format_shape(inputs.shape)}")
@@ -610,13 +614,13 @@ def _decision_rows(a: np.ndarray, logits: np.ndarray, y: np.ndarray, margin: np.
     n_rows = len(ex)
     # each row holds the edges of logit y_ex (+a), then those of logit kk (-a): two contiguous column ranges of a_e.
     # Explicit zeros (inactive inputs) stay here; the split matrix drops them (_split_csr).
-    ly, lk = cnt[y[ex]], cnt[kk]
     lo = margin[ex] - const[ex, kk]
     if len(groups) == 1:  # one logit has edges (a class expert): every row is that block, +a or -a
         sign = np.where(y[ex] == groups[0], 1.0, -1.0)
         return _Rows(block=a_e[ex] * sign[:, None], indptr=None, indices=None, data=None, n_edges=e, lo=lo,
                      example=ex.astype(np.int64), dead=dead)
     # several logits (the joint LP): block by block
+    ly, lk = cnt[y[ex]], cnt[kk]
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(ly + lk, out=indptr[1:])
     data = np.empty(int(indptr[-1]), dtype=np.float64)
@@ -1767,11 +1771,14 @@ def _attach(out: nn.Module, name: str, kind: str, deltas: torch.Tensor, classes:
         return _ExpertEnsemble(out, name, deltas, classes, strategy)
     if not name:  # the model itself is the linear layer
         raise ArgumentError(f"{fn}: the model is a bare nn.Linear; wrap it in nn.Sequential for a run-time strategy")
-    lin = out.get_submodule(name)
-    parent_name, _, child = name.rpartition(".")
-    parent = out.get_submodule(parent_name) if parent_name else out
-    setattr(parent, child, _ExpertHead(lin, deltas, classes, strategy))
+    _set_submodule(out, name, _ExpertHead(out.get_submodule(name), deltas, classes, strategy))
     return out
+
+
+def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Put ``module`` at the dotted ``name`` (non-empty) inside ``root``."""
+    parent_name, _, child = name.rpartition(".")
+    setattr(root.get_submodule(parent_name) if parent_name else root, child, module)
 
 
 def combination_record(model: nn.Module) -> tuple[nn.Module, dict[str, Any] | None]:
@@ -1801,9 +1808,7 @@ def combination_record(model: nn.Module) -> tuple[nn.Module, dict[str, Any] | No
             return model, None
         name, mod = heads[0]
         plain = copy.deepcopy(model)
-        parent_name, _, child = name.rpartition(".")
-        parent = plain.get_submodule(parent_name) if parent_name else plain
-        setattr(parent, child, plain.get_submodule(name).linear)
+        _set_submodule(plain, name, plain.get_submodule(name).linear)
     d = mod.deltas.detach().cpu()
     nz = torch.nonzero(d)
     changes = [[int(e), int(r), int(c), float(d[e, r, c])] for e, r, c in nz.tolist()]
