@@ -24,43 +24,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("repro_nnrepair", HERE / "repro_nnrepair.py")
-repro = importlib.util.module_from_spec(_spec)
+_spec = importlib.util.spec_from_file_location("diag_nnrepair_margins", HERE / "diag_nnrepair_margins.py")
+_diag = importlib.util.module_from_spec(_spec)
 assert _spec.loader is not None
-_spec.loader.exec_module(repro)
+_spec.loader.exec_module(_diag)
+repro = _diag.m  # bench/repro_nnrepair.py, loaded once by the margin diagnostic
 
 
 def margins(model: torch.nn.Module, sets: dict[str, Any], dname: str) -> dict[str, float]:
-    """Failing defect-set examples: the logit margin to overturn vs the largest gain of the class's top-5 edges."""
-    names = [n for n, _ in model.named_children()]
-    idx = len(names) - 1
-    ft = repro.layer_inputs(model, idx, sets["Train"][0], "cpu")
-    fd = repro.layer_inputs(model, idx, sets[dname][0], "cpu")
-    sub = model[idx:].eval()
-    with torch.no_grad():
-        yl, yt = sub(fd).double(), sub(ft)
-    y = sets[dname][1].numpy()
-    fail = yl.argmax(1).numpy() != y
-    w = sub[0].weight.detach().double().numpy()
-    a, at = fd.double().numpy(), ft.double().numpy()
-    mean_pass = np.abs(at[(yt.argmax(1) == sets["Train"][1]).numpy()]).mean(0)
-    need, can = [], []
-    for c in range(w.shape[0]):
-        fi = np.nonzero(fail & (y == c))[0]
-        if not len(fi):
-            continue
-        top = np.argsort(-(np.abs(w[c]) * (np.abs(a[fi]).mean(0) - mean_pass)))[:5]
-        for i in fi:
-            need.append(float(np.delete(yl[i].numpy(), c).max() - yl[i, c].item()))
-            can.append(0.5 * float(np.abs(a[i, top]).sum()))
-    need_a, can_a = np.array(need), np.array(can)
-    return {"n_failing": len(need), "median_margin": float(np.median(need)) if need else 0.0,
-            "median_max_gain": float(np.median(can)) if can else 0.0,
-            "fixable_alone": float(np.mean(can_a > need_a)) if need else 0.0}
+    """``diag_nnrepair_margins.margins`` under this report's names."""
+    d = _diag.margins(model, sets, dname)
+    return {"n_failing": d["n_fail"], "median_margin": d["median_margin_needed"],
+            "median_max_gain": d["median_max_gain_top5_b0.5"], "fixable_alone": d["share_fixable_alone_top5"]}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

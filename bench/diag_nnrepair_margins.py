@@ -17,21 +17,20 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-torch.set_num_threads(1)
 HERE = Path(__file__).resolve().parent
-spec = importlib.util.spec_from_file_location("repro_nnrepair", HERE / "repro_nnrepair.py")
-m = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(m)
-out = {}
-for name in sys.argv[1:] or ("MNIST-Pois", "MNIST-Adv"):
-    cfg = m.CPU_MODELS[name]
-    d = m.load_data(cfg, os.environ.get("PYREPAIR_DATA") or m.default_data_root())
-    model, sets, info = m.eval_sets(name, cfg, d, Path.home() / ".cache" / "pyrepair-bench", "cpu")
-    dn = m.defect_name(cfg)
+_spec = importlib.util.spec_from_file_location("repro_nnrepair", HERE / "repro_nnrepair.py")
+m = importlib.util.module_from_spec(_spec)
+assert _spec.loader is not None
+_spec.loader.exec_module(m)
+
+
+def margins(model: torch.nn.Module, sets: dict[str, Any], dn: str) -> dict[str, Any]:
+    """Failing examples of the defect set ``dn``: the margin to overturn vs the gain of the class's top-5 edges."""
     names = [n for n, _ in model.named_children()]
     idx = names.index(names[-1])
     ft = m.layer_inputs(model, idx, sets["Train"][0], "cpu")
@@ -49,7 +48,7 @@ for name in sys.argv[1:] or ("MNIST-Pois", "MNIST-Adv"):
     okt = (yt.argmax(1) == sets["Train"][1]).numpy()
     mean_pass = np.abs(at[okt]).mean(0)
     need, can, canall = [], [], []
-    for c in range(10):
+    for c in range(W.shape[0]):
         fi = np.nonzero(fail & (y.numpy() == c))[0]
         if not len(fi):
             continue
@@ -61,9 +60,27 @@ for name in sys.argv[1:] or ("MNIST-Pois", "MNIST-Adv"):
             can.append(0.5 * np.abs(a[i, top]).sum())
             canall.append(0.5 * np.abs(a[i]).sum())
     need, can, canall = map(np.array, (need, can, canall))
-    out[name] = {"n_fail": int(len(need)), "median_margin_needed": float(np.median(need)),
-                 "median_max_gain_top5_b0.5": float(np.median(can)),
-                 "share_fixable_alone_top5": float(np.mean(can > need)),
-                 "share_fixable_alone_all_edges_b0.5": float(np.mean(canall > need))}
-    print(name, out[name], flush=True)
-print(json.dumps(out, indent=1))
+    if not len(need):
+        return {"n_fail": 0, "median_margin_needed": 0.0, "median_max_gain_top5_b0.5": 0.0,
+                "share_fixable_alone_top5": 0.0, "share_fixable_alone_all_edges_b0.5": 0.0}
+    return {"n_fail": int(len(need)), "median_margin_needed": float(np.median(need)),
+            "median_max_gain_top5_b0.5": float(np.median(can)),
+            "share_fixable_alone_top5": float(np.mean(can > need)),
+            "share_fixable_alone_all_edges_b0.5": float(np.mean(canall > need))}
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    torch.set_num_threads(1)
+    out = {}
+    for name in argv or ("MNIST-Pois", "MNIST-Adv"):
+        cfg = m.CPU_MODELS[name]
+        d = m.load_data(cfg, os.environ.get("PYREPAIR_DATA") or m.default_data_root())
+        model, sets, info = m.eval_sets(name, cfg, d, Path.home() / ".cache" / "pyrepair-bench", "cpu")
+        out[name] = margins(model, sets, m.defect_name(cfg))
+        print(name, out[name], flush=True)
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
